@@ -1,0 +1,130 @@
+"""Prefect flows of the nightly pipeline: ingest, forecast, plan, simulate, and nightly (all).
+
+Thin by design: every task calls one step of :mod:`forecast.pipeline`; the logic is in the
+library. Runs with no server configured (Prefect starts a temporary one) or against
+``prefect server start`` when ``PREFECT_API_URL`` points at it.
+
+    python -m pipelines.nightly --data data/demo --out data/out
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+
+from forecast import pipeline
+from forecast.config import DEFAULT_OUT_DIR, RunSettings
+
+
+@task(name="ingest", retries=2, retry_delay_seconds=5)
+def ingest_task(settings: RunSettings, run_id: str) -> pipeline.IngestSummary:
+    summary = pipeline.ingest(settings, run_id)
+    log = get_run_logger()
+    for r in summary.results:
+        log.info("%s: %d loaded, %d rejected (%s)", r.table, r.loaded, r.rejected, r.file)
+    return summary
+
+
+@task(name="forecast")
+def forecast_task(settings: RunSettings, run_id: str) -> dict:
+    result = pipeline.forecast_step(settings, run_id)
+    get_run_logger().info("forecast: %s", result)
+    return result
+
+
+@task(name="plan")
+def plan_task(settings: RunSettings, run_id: str) -> dict:
+    result = pipeline.plan_step(settings, run_id)
+    get_run_logger().info("plan: %s", result)
+    return result
+
+
+@task(name="simulate")
+def simulate_task(settings: RunSettings, run_id: str) -> dict:
+    result = pipeline.simulate_step(settings, run_id)
+    get_run_logger().info("simulate: %s", result)
+    return result
+
+
+@task(name="publish", retries=2, retry_delay_seconds=5)
+def publish_task(settings: RunSettings, run_id: str) -> list[Path]:
+    paths = pipeline.publish_step(settings, run_id)
+    get_run_logger().info("exports: %s", ", ".join(str(p) for p in paths))
+    return paths
+
+
+TASKS = {
+    "ingest": ingest_task,
+    "forecast": forecast_task,
+    "plan": plan_task,
+    "simulate": simulate_task,
+    "publish": publish_task,
+}
+
+
+def _settings(data_dir: Path, out_dir: Path, as_of: date | None, horizon: int, **extra) -> RunSettings:
+    return RunSettings(data_dir=data_dir, out_dir=out_dir, as_of=as_of, horizon=horizon, **extra)
+
+
+@flow(name="ingest")
+def ingest_flow(data_dir: Path, out_dir: Path = DEFAULT_OUT_DIR) -> dict[str, int]:
+    settings = _settings(data_dir, out_dir, None, 28)
+    return ingest_task(settings, pipeline.new_run_id()).loaded
+
+
+@flow(name="forecast")
+def forecast_flow(data_dir: Path, out_dir: Path = DEFAULT_OUT_DIR, as_of: date | None = None,
+                  horizon: int = 28) -> dict:
+    return forecast_task(_settings(data_dir, out_dir, as_of, horizon), pipeline.new_run_id())
+
+
+@flow(name="plan")
+def plan_flow(data_dir: Path, out_dir: Path = DEFAULT_OUT_DIR, as_of: date | None = None) -> dict:
+    return plan_task(_settings(data_dir, out_dir, as_of, 28), pipeline.new_run_id())
+
+
+@flow(name="simulate")
+def simulate_flow(data_dir: Path, out_dir: Path = DEFAULT_OUT_DIR, as_of: date | None = None,
+                  n_paths: int = 500, seed: int = 0) -> dict:
+    settings = _settings(data_dir, out_dir, as_of, 28, n_paths=n_paths, seed=seed)
+    return simulate_task(settings, pipeline.new_run_id())
+
+
+@flow(name="nightly", log_prints=True)
+def nightly_flow(
+    data_dir: Path,
+    out_dir: Path = DEFAULT_OUT_DIR,
+    as_of: date | None = None,
+    horizon: int = 28,
+    n_paths: int = 500,
+    seed: int = 0,
+    allocation_policy: str = "priority",
+) -> dict:
+    """Ingest -> forecast -> plan -> simulate -> publish, recorded in the warehouse's runs table."""
+    settings = _settings(data_dir, out_dir, as_of, horizon, n_paths=n_paths, seed=seed,
+                         allocation_policy=allocation_policy)
+    log = get_run_logger()
+    summary = pipeline.run_pipeline(
+        settings,
+        progress=lambda step: log.info("step: %s", step),
+        call=lambda name, s, run_id: TASKS[name](s, run_id),
+    )
+    log.info("run %s done in %s", summary.run_id, summary.seconds)
+    return {"run_id": summary.run_id, "as_of": str(summary.as_of), **summary.steps["plan"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run the nightly Prefect flow once.")
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT_DIR)
+    parser.add_argument("--as-of", type=date.fromisoformat, default=None)
+    parser.add_argument("--horizon", type=int, default=28)
+    args = parser.parse_args()
+    print(nightly_flow(data_dir=args.data, out_dir=args.out, as_of=args.as_of, horizon=args.horizon))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,202 @@
+"""The ``forecast`` command: thin calls into the library with progress and readable output."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from forecast import pipeline
+from forecast.config import DEFAULT_OUT_DIR, DEMO_DATA_DIR, RunSettings
+from forecast.contract import ContractError
+from forecast.warehouse import Warehouse, WarehouseLockedError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+console = Console()
+
+DataOpt = Annotated[Path, typer.Option("--data", help="folder with the input tables")]
+OutOpt = Annotated[Path, typer.Option("--out", help="output folder (warehouse, exports, snapshot)")]
+AsOfOpt = Annotated[
+    datetime | None, typer.Option("--as-of", formats=["%Y-%m-%d"], help="ignore history after this date")
+]
+HorizonOpt = Annotated[int, typer.Option("--horizon", help="forecast periods (days/weeks/months)")]
+
+
+def _run(settings: RunSettings) -> pipeline.RunSummary:
+    labels = {
+        "ingest": "Loading and validating input files",
+        "forecast": "Forecasting every series",
+        "plan": "Computing stock policies and reorder recommendations",
+        "simulate": "Simulating backorder risk and allocating stock",
+        "publish": "Writing exports and the analysts' snapshot",
+    }
+    steps = ["ingest", *pipeline.STEPS]
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(), console=console, transient=False,
+    ) as progress:
+        task = progress.add_task("starting", total=len(steps))
+        seen: list[str] = []
+
+        def advance(step: str) -> None:
+            if seen:
+                progress.advance(task)
+            seen.append(step)
+            progress.update(task, description=labels[step])
+
+        summary = pipeline.run_pipeline(settings, progress=advance)
+        progress.advance(task)
+        progress.update(task, description="Done")
+    return summary
+
+
+def _report(summary: pipeline.RunSummary, settings: RunSettings) -> None:
+    table = Table(title=f"Run {summary.run_id} (as of {summary.as_of})", show_lines=False)
+    table.add_column("table")
+    table.add_column("loaded", justify="right")
+    table.add_column("rejected", justify="right")
+    for r in summary.ingest.results:
+        table.add_row(r.table, f"{r.loaded:,}", f"{r.rejected:,}")
+    console.print(table)
+    fc, plan, sim = (summary.steps[k] for k in ("forecast", "plan", "simulate"))
+    console.print(
+        f"Forecast: {fc['series']:,} series x {fc['horizon']} periods ({fc['frequency']}). "
+        f"Plan: {plan['recommendations']:,} orders to place ({plan['urgent']:,} urgent), "
+        f"{plan['alerts']:,} alerts. Risk: {sim['at_risk']:,} series more likely than not to stock "
+        f"out in {settings.simulation_days} days."
+    )
+    steps = ", ".join(f"{k} {v:.1f}s" for k, v in summary.seconds.items())
+    console.print(f"Step times: {steps}")
+    console.print(f"Warehouse: [bold]{settings.warehouse_path}[/bold]")
+    console.print(f"Exports:   [bold]{settings.exports_dir}[/bold]")
+    for path in summary.exports:
+        console.print(f"  - {path.name}")
+    console.print(f"Snapshot for notebooks: {settings.snapshot_dir}")
+
+
+def _fail(message: str) -> None:
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(1)
+
+
+@app.command()
+def run(
+    data: DataOpt,
+    out: OutOpt = DEFAULT_OUT_DIR,
+    as_of: AsOfOpt = None,
+    horizon: HorizonOpt = 28,
+    seed: Annotated[int, typer.Option(help="random seed of the simulation")] = 0,
+    paths: Annotated[int, typer.Option(help="Monte Carlo paths per series")] = 500,
+) -> None:
+    """Run the nightly pipeline on a data folder: load, forecast, plan, simulate, export."""
+    settings = RunSettings(
+        data_dir=data, out_dir=out, as_of=as_of.date() if as_of else None,
+        horizon=horizon, seed=seed, n_paths=paths,
+    )
+    try:
+        summary = _run(settings)
+    except (ContractError, WarehouseLockedError, ValueError) as exc:
+        _fail(str(exc))
+    _report(summary, settings)
+
+
+@app.command()
+def demo(
+    out: OutOpt = DEFAULT_OUT_DIR,
+    data: Annotated[Path, typer.Option("--data", help="where to write the demo data")] = DEMO_DATA_DIR,
+    seed: Annotated[int, typer.Option(help="seed of the demo data")] = 42,
+    skus: Annotated[int, typer.Option(help="number of SKUs")] = 200,
+) -> None:
+    """Generate the demo data (deterministic) and run the nightly pipeline on it."""
+    from forecast.demo import generate_demo
+
+    with console.status("Generating demo data"):
+        info = generate_demo(data, seed=seed, n_skus=skus)
+    console.print(f"Demo data in [bold]{data}[/bold] (history to {info.get('as_of')})")
+    settings = RunSettings(data_dir=data, out_dir=out, horizon=28)
+    try:
+        summary = _run(settings)
+    except (ContractError, WarehouseLockedError, ValueError) as exc:
+        _fail(str(exc))
+    _report(summary, settings)
+
+
+@app.command()
+def ingest(data: DataOpt, out: OutOpt = DEFAULT_OUT_DIR) -> None:
+    """Load and validate a data folder into the warehouse (idempotent)."""
+    settings = RunSettings(data_dir=data, out_dir=out)
+    try:
+        summary = pipeline.ingest(settings, pipeline.new_run_id())
+    except (ContractError, WarehouseLockedError) as exc:
+        _fail(str(exc))
+    for r in summary.results:
+        extra = f" (ignored columns: {', '.join(r.ignored_columns)})" if r.ignored_columns else ""
+        console.print(f"{r.table:16} {r.loaded:>10,} loaded {r.rejected:>8,} rejected  {r.file}{extra}")
+
+
+@app.command()
+def rejects(
+    out: OutOpt = DEFAULT_OUT_DIR,
+    table: Annotated[str | None, typer.Option(help="only this table")] = None,
+    limit: int = 50,
+) -> None:
+    """List rejected input rows with file, line, column and reason."""
+    with _reader(out) as wh:
+        frame = wh.rejects(table)
+    console.print(frame.head(limit).to_string(index=False) if len(frame) else "no rejected rows")
+    if len(frame) > limit:
+        console.print(f"... {len(frame) - limit:,} more")
+
+
+@app.command()
+def runs(out: OutOpt = DEFAULT_OUT_DIR, limit: int = 20) -> None:
+    """List recent pipeline runs."""
+    with _reader(out) as wh:
+        frame = wh.runs(limit)
+    cols = ["run_id", "status", "started_at", "finished_at", "as_of", "frequency", "error"]
+    console.print(frame[cols].to_string(index=False) if len(frame) else "no runs yet")
+
+
+@app.command("export")
+def export_cmd(
+    out: OutOpt = DEFAULT_OUT_DIR,
+    format: Annotated[str, typer.Option("--format", help="csv or xlsx")] = "csv",
+) -> None:
+    """Write the purchasing exports of the latest plan again."""
+    from forecast import export
+
+    with _reader(out) as wh:
+        recs = wh.output("recommendations")
+    target = Path(out) / "exports"
+    if format == "xlsx":
+        path = export.write_purchasing_workbook(recs, target / "reorder_recommendations.xlsx")
+    elif format == "csv":
+        path = export.write_csv_exports({"recommendations": recs}, target)[0]
+    else:
+        _fail("--format must be csv or xlsx")
+    console.print(f"{len(recs):,} lines -> {path}")
+
+
+def _reader(out: Path) -> Warehouse:
+    path = Path(out) / "warehouse.duckdb"
+    if not path.exists():
+        _fail(f"{path}: no warehouse yet; run `forecast demo` or `forecast run` first")
+    try:
+        return Warehouse(path, read_only=True)
+    except WarehouseLockedError as exc:
+        _fail(str(exc))
+    raise AssertionError  # unreachable
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
+

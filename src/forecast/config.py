@@ -1,0 +1,51 @@
+"""Typed run settings with their defaults in code (no side effects on import)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEMO_DATA_DIR = PROJECT_ROOT / "data" / "demo"
+DEFAULT_OUT_DIR = PROJECT_ROOT / "data" / "out"
+
+
+class RunSettings(BaseModel):
+    """Everything a pipeline run needs; the CLI and the Prefect flows build one of these."""
+
+    data_dir: Path
+    out_dir: Path = DEFAULT_OUT_DIR
+    as_of: date | None = None  # ignore history after this date; default: last sales date
+    horizon: int = Field(28, ge=1, description="forecast periods (days, weeks or months)")
+    seed: int = 0
+    n_paths: int = Field(500, ge=10)
+    simulation_days: int = Field(90, ge=1)
+    service_levels: dict[str, float] = {"A": 0.98, "B": 0.95, "C": 0.90}
+    service_kind: Literal["cycle", "fill_rate"] = "fill_rate"
+    review_period_days: float = Field(0.0, ge=0)
+    order_quantity_method: Literal["eoq", "days_of_cover", "fixed"] = "eoq"
+    default_lead_time_days: float = Field(14.0, gt=0)
+    allocation_policy: Literal["fifo", "priority"] = "priority"
+
+    @field_validator("service_levels")
+    @classmethod
+    def _levels_in_range(cls, value: dict[str, float]) -> dict[str, float]:
+        for cls_name, level in value.items():
+            if not 0 < level < 1:
+                raise ValueError(f"service level for class {cls_name} must be in (0, 1), got {level}")
+        return value
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.out_dir / "warehouse.duckdb"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.out_dir / "exports"
+
+    @property
+    def snapshot_dir(self) -> Path:
+        return self.out_dir / "snapshot"

@@ -1,0 +1,314 @@
+"""The nightly pipeline as library steps: ingest -> forecast -> plan -> simulate -> publish.
+
+Each step reads what it needs from the warehouse and writes its output tables, so a step can run
+alone (the Prefect flows in ``pipelines/`` call exactly these functions, one task each) and the
+CLI runs them in sequence with a progress display.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from forecast import allocation, export
+from forecast.config import RunSettings
+from forecast.contract import LOAD_ORDER, TABLES, find_table_files
+from forecast.distribution import DemandForecast
+from forecast.engine import forecast_panel
+from forecast.planning import PlanConfig, build_alerts, compute_policies, recommend_orders, stock_positions
+from forecast.series import Frequency, Panel, build_panel, detect_frequency
+from forecast.simulation import SimulationConfig, simulate
+from forecast.warehouse import LoadResult, Warehouse
+
+Progress = Callable[[str], None]
+
+
+def new_run_id() -> str:
+    return f"{datetime.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+def file_fingerprint(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass
+class IngestSummary:
+    results: list[LoadResult]
+    fingerprints: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def loaded(self) -> dict[str, int]:
+        return {r.table: r.loaded for r in self.results}
+
+    @property
+    def rejected(self) -> dict[str, int]:
+        return {r.table: r.rejected for r in self.results}
+
+
+def ingest(settings: RunSettings, run_id: str | None = None) -> IngestSummary:
+    """Load every table file of ``settings.data_dir`` into the warehouse (validated, idempotent)."""
+    files = find_table_files(settings.data_dir)
+    results = []
+    with Warehouse(settings.warehouse_path) as wh:
+        for name in LOAD_ORDER:
+            if name in files:
+                results.append(wh.load_file(TABLES[name], files[name], run_id))
+    fingerprints = {str(p): file_fingerprint(p) for p in files.values()}
+    return IngestSummary(results, fingerprints)
+
+
+def resolve_as_of(wh: Warehouse, as_of: date | None) -> date:
+    last = wh.last_sales_date()
+    if last is None:
+        raise ValueError(f"{wh.path}: the warehouse holds no sales; run the ingest step first")
+    return min(as_of, last) if as_of else last
+
+
+def load_panel(wh: Warehouse, as_of: date) -> Panel:
+    return build_panel(wh.sales(as_of))
+
+
+def forecast_step(settings: RunSettings, run_id: str) -> dict:
+    """Fit and forecast every series; write ``forecasts`` and ``forecast_models``."""
+    with Warehouse(settings.warehouse_path) as wh:
+        as_of = resolve_as_of(wh, settings.as_of)
+        panel = load_panel(wh, as_of)
+        fc = forecast_panel(panel, settings.horizon)
+        models = pd.DataFrame(
+            {
+                "sku": fc.keys["sku"].to_numpy(),
+                "location": fc.keys["location"].to_numpy(),
+                "model": fc.model,
+                "nb_size": np.where(np.isfinite(fc.size), fc.size, np.nan),
+                "level_var": fc.level_var,
+                "frequency": panel.freq.pandas_freq,
+                "history_end": panel.dates[-1].date(),
+            }
+        )
+        frame = fc.to_frame()
+        wh.replace_outputs({"forecasts": frame, "forecast_models": models}, run_id)
+    return {"series": panel.n_series, "horizon": settings.horizon, "rows": len(frame),
+            "frequency": panel.freq.pandas_freq, "as_of": as_of}
+
+
+def load_forecast(wh: Warehouse) -> tuple[DemandForecast, Frequency]:
+    """Rebuild the probabilistic forecast written by :func:`forecast_step`."""
+    models = wh.output("forecast_models").sort_values(["sku", "location"]).reset_index(drop=True)
+    if models.empty:
+        raise ValueError(f"{wh.path}: no forecast yet; run the forecast step first")
+    means = wh.output("forecasts").pivot_table(
+        index=["sku", "location"], columns="date", values="mean", sort=True
+    )
+    keys = models[["sku", "location"]]
+    means = means.reindex(pd.MultiIndex.from_frame(keys))
+    freq_code = models["frequency"].iloc[0]
+    freq = detect_frequency(pd.DatetimeIndex(means.columns)) if len(means.columns) > 1 else None
+    if freq is None or freq.pandas_freq != freq_code:
+        freq = _frequency_from_code(freq_code)
+    size = models["nb_size"].to_numpy(dtype=float)
+    fc = DemandForecast(
+        keys=keys,
+        dates=pd.DatetimeIndex(means.columns),
+        mean=np.nan_to_num(means.to_numpy(dtype=float)),
+        size=np.where(np.isnan(size), np.inf, size),
+        level_var=models["level_var"].to_numpy(dtype=float),
+        model=models["model"].to_numpy(dtype=object),
+    )
+    return fc, freq
+
+
+def _frequency_from_code(code: str) -> Frequency:
+    if code == "D":
+        return Frequency("D", "D", 1.0, 7)
+    if code.startswith("W"):
+        return Frequency("W", code, 7.0, 52)
+    return Frequency("M", "MS", 365.25 / 12, 12)
+
+
+def plan_config(settings: RunSettings) -> PlanConfig:
+    return PlanConfig(
+        service_levels=dict(settings.service_levels),
+        service_kind=settings.service_kind,
+        review_period_days=settings.review_period_days,
+        order_quantity_method=settings.order_quantity_method,
+        default_lead_time_days=settings.default_lead_time_days,
+    )
+
+
+def _inputs(wh: Warehouse) -> dict[str, pd.DataFrame]:
+    return {name: wh.table(name) for name in TABLES if name != "sales"}
+
+
+def _stock(wh: Warehouse, as_of: date, keys: pd.DataFrame, inputs: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Stock on hand: the inventory table, else the last sales row's on_hand per series."""
+    if not inputs["inventory"].empty:
+        return inputs["inventory"]
+    sales = wh.sales(as_of)
+    if "on_hand" not in sales or sales["on_hand"].isna().all():
+        return pd.DataFrame(columns=["sku", "location", "on_hand"])
+    last = sales.dropna(subset=["on_hand"]).groupby(["sku", "location"], as_index=False).last()
+    return last[["sku", "location", "on_hand"]]
+
+
+def plan_step(settings: RunSettings, run_id: str) -> dict:
+    """Policies, reorder recommendations and alerts from the latest forecast."""
+    cfg = plan_config(settings)
+    with Warehouse(settings.warehouse_path) as wh:
+        as_of = resolve_as_of(wh, settings.as_of)
+        fc, freq = load_forecast(wh)
+        panel = load_panel(wh, as_of)
+        history = _align_history(panel, fc.keys)
+        inputs = _inputs(wh)
+        stock = _stock(wh, as_of, fc.keys, inputs)
+        policies = compute_policies(
+            fc, history, inputs["products"], inputs["suppliers"], cfg, freq.period_days
+        )
+        positions = stock_positions(fc.keys, stock, inputs["purchase_orders"], inputs["customer_orders"])
+        recs = recommend_orders(policies, positions, fc, as_of, cfg, freq.period_days)
+        alerts = build_alerts(policies, positions, fc, as_of, freq.period_days)
+        wh.replace_outputs(
+            {"policies": policies, "recommendations": recs, "alerts": alerts}, run_id
+        )
+    return {"policies": len(policies), "recommendations": len(recs), "alerts": len(alerts),
+            "urgent": int(recs["urgent"].sum()) if len(recs) else 0}
+
+
+def _align_history(panel: Panel, keys: pd.DataFrame) -> np.ndarray:
+    index = pd.MultiIndex.from_frame(panel.keys)
+    rows = index.get_indexer(pd.MultiIndex.from_frame(keys[["sku", "location"]]))
+    history = np.full((len(keys), panel.demand.shape[1]), np.nan)
+    history[rows >= 0] = panel.demand[rows[rows >= 0]]
+    return history
+
+
+def simulate_step(settings: RunSettings, run_id: str) -> dict:
+    """Backorder risk by Monte Carlo and the allocation of stock to waiting orders."""
+    with Warehouse(settings.warehouse_path) as wh:
+        as_of = resolve_as_of(wh, settings.as_of)
+        fc, freq = load_forecast(wh)
+        inputs = _inputs(wh)
+        stock = _stock(wh, as_of, fc.keys, inputs)
+        policies = wh.output("policies")
+        recs = wh.output("recommendations")
+        positions = stock_positions(fc.keys, stock, inputs["purchase_orders"], inputs["customer_orders"])
+        result = simulate(
+            fc, policies, positions, inputs["purchase_orders"], as_of,
+            SimulationConfig(horizon_days=settings.simulation_days, n_paths=settings.n_paths,
+                             seed=settings.seed),
+            freq.period_days,
+        )
+        receipts = pd.concat(
+            [
+                inputs["purchase_orders"].rename(columns={"expected_date": "date"})[
+                    ["sku", "location", "date", "quantity"]],
+                recs.rename(columns={"expected_arrival": "date", "order_quantity": "quantity"})[
+                    ["sku", "location", "date", "quantity"]],
+            ],
+            ignore_index=True,
+        )
+        allocations = pd.concat(
+            [
+                allocation.allocate(inputs["customer_orders"], inputs["customers"], stock, receipts,
+                                    as_of, policy)
+                for policy in ("fifo", "priority")
+            ],
+            ignore_index=True,
+        )
+        wh.replace_outputs(
+            {"risk": result.risk, "risk_bands": result.bands, "allocations": allocations}, run_id
+        )
+    at_risk = int((result.risk["stockout_probability"] > 0.5).sum())
+    return {"series": len(result.risk), "at_risk": at_risk, "allocation_lines": len(allocations)}
+
+
+def publish_step(settings: RunSettings, run_id: str) -> list[Path]:
+    """Exports for people and the read-only snapshot for analysts."""
+    with Warehouse(settings.warehouse_path) as wh:
+        tables = {name: wh.output(name) for name in ("forecasts", "policies", "recommendations",
+                                                     "alerts", "risk", "allocations")}
+        tables["allocations"] = tables["allocations"][
+            tables["allocations"]["policy"] == settings.allocation_policy
+        ]
+        paths = export.write_csv_exports(tables, settings.exports_dir)
+        paths.append(export.write_rejects(wh.rejects(), settings.exports_dir))
+        paths.append(
+            export.write_purchasing_workbook(
+                tables["recommendations"], settings.exports_dir / "reorder_recommendations.xlsx"
+            )
+        )
+        wh.publish_snapshot(settings.snapshot_dir)
+    return paths
+
+
+STEPS = ("forecast", "plan", "simulate", "publish")
+STEP_FUNCTIONS: dict[str, Callable[[RunSettings, str], object]] = {
+    "ingest": ingest,
+    "forecast": forecast_step,
+    "plan": plan_step,
+    "simulate": simulate_step,
+    "publish": publish_step,
+}
+#: How a step is called: directly, or (in the Prefect flows) as a task.
+StepCaller = Callable[[str, RunSettings, str], object]
+
+
+def call_directly(name: str, settings: RunSettings, run_id: str) -> object:
+    return STEP_FUNCTIONS[name](settings, run_id)
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    as_of: date | None
+    ingest: IngestSummary
+    steps: dict[str, dict | list]
+    seconds: dict[str, float]
+    exports: list[Path]
+
+
+def run_pipeline(
+    settings: RunSettings, progress: Progress | None = None, call: StepCaller = call_directly
+) -> RunSummary:
+    """The whole nightly pipeline, recorded in the ``runs`` table (status, timings, counts)."""
+    say = progress or (lambda message: None)
+    run_id = new_run_id()
+    seconds: dict[str, float] = {}
+    outputs: dict[str, object] = {}
+    with Warehouse(settings.warehouse_path) as wh:
+        wh.start_run(run_id, data_dir=settings.data_dir, as_of=settings.as_of,
+                     horizon=settings.horizon, parameters=settings.model_dump(mode="json"))
+    try:
+        for name in ("ingest", *STEPS):
+            say(name)
+            start = time.perf_counter()
+            outputs[name] = call(name, settings, run_id)
+            seconds[name] = round(time.perf_counter() - start, 3)
+    except Exception as exc:
+        loaded = outputs.get("ingest")
+        with Warehouse(settings.warehouse_path) as wh:
+            wh.finish_run(run_id, status="failed", error=f"{type(exc).__name__}: {exc}",
+                          step_seconds=seconds,
+                          rows_loaded=loaded.loaded if loaded else {},
+                          rows_rejected=loaded.rejected if loaded else {})
+        raise
+    summary: IngestSummary = outputs["ingest"]  # type: ignore[assignment]
+    as_of = outputs["forecast"]["as_of"]  # type: ignore[index]
+    with Warehouse(settings.warehouse_path) as wh:
+        wh.finish_run(run_id, status="succeeded", as_of=as_of,
+                      frequency=outputs["forecast"]["frequency"], step_seconds=seconds,  # type: ignore[index]
+                      rows_loaded=summary.loaded, rows_rejected=summary.rejected,
+                      input_fingerprints=summary.fingerprints)
+    steps = {k: v for k, v in outputs.items() if k != "ingest"}
+    return RunSummary(run_id, as_of, summary, steps, seconds, outputs["publish"])  # type: ignore[arg-type]
