@@ -23,7 +23,13 @@ from forecast.config import RunSettings
 from forecast.contract import LOAD_ORDER, TABLES, find_table_files
 from forecast.distribution import DemandForecast
 from forecast.engine import forecast_panel
-from forecast.planning import PlanConfig, build_alerts, compute_policies, recommend_orders, stock_positions
+from forecast.planning import (
+    PlanConfig,
+    build_alerts,
+    compute_policies,
+    recommend_orders,
+    stock_positions,
+)
 from forecast.series import Frequency, Panel, build_panel, detect_frequency
 from forecast.simulation import SimulationConfig, simulate
 from forecast.warehouse import LoadResult, Warehouse

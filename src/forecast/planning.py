@@ -109,7 +109,7 @@ def compute_policies(
 
     annual_value = daily * 365.0 * unit_cost.to_numpy()
     frame["abc_class"] = inventory.abc_classes(annual_value, cfg.abc_thresholds)
-    recent = history[:, -min(history.shape[1], max(int(round(364 / period_days)), 4)) :]
+    recent = history[:, -min(history.shape[1], max(round(364 / period_days), 4)) :]
     with np.errstate(invalid="ignore", divide="ignore"):
         cv = np.nanstd(recent, axis=1) / np.nanmean(recent, axis=1)
     frame["xyz_class"] = inventory.xyz_classes(cv, cfg.xyz_thresholds)
@@ -308,8 +308,6 @@ def build_alerts(
     """Alerts: stock below the minimum now, crossing it within the lead time, open orders
     exceeding stock, negative stock. Each with a line that says what to do."""
     plan = policies.merge(positions, on=["sku", "location"], how="left")
-    n = len(plan)
-    rows: list[dict] = []
     pos = plan["inventory_position"].to_numpy(dtype=float)
     rop = plan["reorder_point"].to_numpy(dtype=float)
     lead_periods = np.ceil(plan["lead_time_days"].to_numpy(dtype=float) / period_days).astype(int)

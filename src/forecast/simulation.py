@@ -79,7 +79,7 @@ def simulate(
             s=plan["reorder_point"].to_numpy(dtype=float)[idx],
             q=plan["order_quantity"].to_numpy(dtype=float)[idx],
             big_s=plan["max_level"].to_numpy(dtype=float)[idx],
-            review=max(int(round(float(plan["review_period_days"].fillna(0).max()) / period_days)), 0),
+            review=max(round(float(plan["review_period_days"].fillna(0).max()) / period_days), 0),
             lead=lead[idx],
             lead_sd=lead_sd[idx],
             rng=rng,
@@ -90,7 +90,7 @@ def simulate(
             else:
                 out[k][idx] = v
 
-    day = lambda d: [  # noqa: E731 - small formatter
+    day = lambda d: [
         None if not np.isfinite(x) else pd.Timestamp(as_of) + pd.Timedelta(days=float(x) * period_days)
         for x in d
     ]
@@ -220,9 +220,9 @@ def _run_chunk(
         "first10": np.where(first10 <= h, first10, np.nan),
         "band": band,
     }
-    for k in result:
+    for k, value in result.items():
         if k == "band":
-            result[k][~known] = np.nan
+            value[~known] = np.nan
         else:
-            result[k] = np.where(known, result[k], np.nan)
+            result[k] = np.where(known, value, np.nan)
     return result

@@ -97,7 +97,7 @@ class Warehouse:
         if not read_only:
             self._create_schema()
 
-    def __enter__(self) -> Warehouse:
+    def __enter__(self) -> Warehouse:  # noqa: PYI034
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -157,11 +157,14 @@ class Warehouse:
                 [run_id, table.name, file_label],
             )
             if len(structural):
-                structural = structural.assign(run_id=run_id, table_name=table.name, file=file_label)
+                self.con.register(
+                    "_structural", structural.assign(run_id=run_id, table_name=table.name, file=file_label)
+                )
                 self.con.execute(
                     "INSERT INTO rejects SELECT run_id, table_name, file, line, column_name, value, "
-                    "reason FROM structural"
+                    "reason FROM _structural"
                 )
+                self.con.unregister("_structural")
             self.con.execute(
                 f"INSERT OR REPLACE INTO {table.name} ({cols}) "
                 f"SELECT {cols} FROM _checked WHERE len(_errs) = 0"
@@ -198,7 +201,7 @@ class Warehouse:
                     [str(path)],
                 )
                 return pd.DataFrame(columns=["line", "column_name", "value", "reason"])
-            if not (name.endswith(".csv") or name.endswith(".csv.gz")):
+            if not name.endswith((".csv", ".csv.gz")):
                 raise ContractError(f"{path}: unsupported file type (use .csv, .csv.gz or .parquet)")
             self.con.execute("DROP TABLE IF EXISTS _rej_errors")
             self.con.execute("DROP TABLE IF EXISTS _rej_scans")
@@ -220,10 +223,12 @@ class Warehouse:
         all_lines = np.arange(2, n_good + len(bad) + 2, dtype=np.int64)
         good_lines = np.setdiff1d(all_lines, bad["line"].to_numpy(dtype=np.int64))[:n_good]
         lines = pd.DataFrame({"_rid": np.arange(n_good, dtype=np.int64), "_line": good_lines})
+        self.con.register("_lines", lines)
         self.con.execute(
             "CREATE OR REPLACE TEMP TABLE _raw AS SELECT r.* EXCLUDE (_rid), l._line FROM "
-            "(SELECT rowid AS _rid, * FROM _raw0) r JOIN lines l USING (_rid) ORDER BY l._line"
+            "(SELECT rowid AS _rid, * FROM _raw0) r JOIN _lines l USING (_rid) ORDER BY l._line"
         )
+        self.con.unregister("_lines")
         self.con.execute("DROP TABLE _raw0")
         return pd.DataFrame(
             {
