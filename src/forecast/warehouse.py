@@ -115,7 +115,7 @@ class Warehouse:
 
     def row_counts(self) -> dict[str, int]:
         names = [r[0] for r in self.con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall()]
-        return {n: self.con.execute(f"SELECT count(*) FROM {_ident(n)}").fetchone()[0] for n in names}
+        return {n: self.con.execute(f"SELECT count(*) FROM {_ident(n)}").fetchall()[0][0] for n in names}
 
     # -- loading ----------------------------------------------------------------------------
     def load_file(self, table: Table, path: str | Path, run_id: str | None = None) -> LoadResult:
@@ -145,7 +145,7 @@ class Warehouse:
             params,
         )
         self._check_duplicates(table)
-        rows_read = self.con.execute("SELECT count(*) FROM _checked").fetchone()[0]
+        rows_read = self.con.execute("SELECT count(*) FROM _checked").fetchall()[0][0]
         cols = ", ".join(c.name for c in table.columns)
         try:
             self.con.execute("BEGIN TRANSACTION")
@@ -175,7 +175,7 @@ class Warehouse:
             raise
         rejected_rows = self.con.execute(
             "SELECT count(*) FROM _checked WHERE len(_errs) > 0"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         return LoadResult(
             table=table.name,
             file=file_label,
@@ -218,7 +218,7 @@ class Warehouse:
             "ORDER BY line"
         ).df()
         bad = bad.drop_duplicates("line")
-        n_good = self.con.execute("SELECT count(*) FROM _raw0").fetchone()[0]
+        n_good = self.con.execute("SELECT count(*) FROM _raw0").fetchall()[0][0]
         # The k-th good row sits on the k-th line (header = line 1) that was not rejected.
         all_lines = np.arange(2, n_good + len(bad) + 2, dtype=np.int64)
         good_lines = np.setdiff1d(all_lines, bad["line"].to_numpy(dtype=np.int64))[:n_good]
@@ -327,7 +327,7 @@ class Warehouse:
         ).df()
 
     def last_sales_date(self) -> date | None:
-        return self.con.execute("SELECT max(date) FROM sales").fetchone()[0]
+        return self.con.execute("SELECT max(date) FROM sales").fetchall()[0][0]
 
     def rejects(self, table: str | None = None) -> pd.DataFrame:
         return self.con.execute(
