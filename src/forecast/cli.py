@@ -25,6 +25,23 @@ AsOfOpt = Annotated[
     datetime | None, typer.Option("--as-of", formats=["%Y-%m-%d"], help="ignore history after this date")
 ]
 HorizonOpt = Annotated[int, typer.Option("--horizon", help="forecast periods (days/weeks/months)")]
+ModelsOpt = Annotated[
+    str | None,
+    typer.Option("--models", help="comma-separated candidates, e.g. ets,theta,tsb,gbm (default: all but prophet)"),
+]
+ProphetOpt = Annotated[int, typer.Option("--prophet-series", help="fit Prophet on the top-N sellers (slow)")]
+
+
+def _models(value: str | None) -> tuple[str, ...] | None:
+    if not value:
+        return None
+    from forecast.engine import KNOWN_MODELS
+
+    names = tuple(v.strip() for v in value.split(",") if v.strip())
+    unknown = [n for n in names if n not in KNOWN_MODELS]
+    if unknown:
+        _fail(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(KNOWN_MODELS)}")
+    return names
 
 
 def _run(settings: RunSettings) -> pipeline.RunSummary:
@@ -92,11 +109,14 @@ def run(
     horizon: HorizonOpt = 28,
     seed: Annotated[int, typer.Option(help="random seed of the simulation")] = 0,
     paths: Annotated[int, typer.Option(help="Monte Carlo paths per series")] = 500,
+    models: ModelsOpt = None,
+    prophet_series: ProphetOpt = 0,
 ) -> None:
     """Run the nightly pipeline on a data folder: load, forecast, plan, simulate, export."""
     settings = RunSettings(
         data_dir=data, out_dir=out, as_of=as_of.date() if as_of else None,
-        horizon=horizon, seed=seed, n_paths=paths,
+        horizon=horizon, seed=seed, n_paths=paths, models=_models(models),
+        prophet_series=prophet_series,
     )
     try:
         summary = _run(settings)
@@ -124,6 +144,41 @@ def demo(
     except (ContractError, WarehouseLockedError, ValueError) as exc:
         _fail(str(exc))
     _report(summary, settings)
+
+
+@app.command()
+def backtest(
+    data: DataOpt,
+    out: OutOpt = DEFAULT_OUT_DIR,
+    horizon: HorizonOpt = 28,
+    folds: Annotated[int, typer.Option("--folds", help="outer rolling-origin folds")] = 3,
+    models: ModelsOpt = None,
+    as_of: AsOfOpt = None,
+    prophet_series: ProphetOpt = 0,
+) -> None:
+    """Rolling-origin backtest of every model and of the automatic choice."""
+    settings = RunSettings(
+        data_dir=data, out_dir=out, horizon=horizon, as_of=as_of.date() if as_of else None,
+        models=_models(models), prophet_series=prophet_series,
+    )
+    run_id = pipeline.new_run_id()
+    try:
+        with console.status("Loading data"):
+            pipeline.ingest(settings, run_id)
+        with console.status("Backtesting") as status:
+            summary = pipeline.backtest_step(settings, run_id, folds, progress=lambda m: status.update(m))
+    except (ContractError, WarehouseLockedError, ValueError) as exc:
+        _fail(str(exc))
+    table = Table(title=f"Backtest: {folds} folds x {horizon} periods")
+    columns = [c for c in summary.columns if c != "model"]
+    table.add_column("model")
+    for c in columns:
+        table.add_column(c, justify="right")
+    for row in summary.itertuples(index=False):
+        table.add_row(row.model, *(f"{getattr(row, c):.4f}" for c in columns))
+    console.print(table)
+    console.print(f"Per series and fold: {settings.exports_dir / 'backtest_series.csv'}; "
+                  f"summary: {settings.exports_dir / 'backtest_summary.csv'} (and the warehouse)")
 
 
 @app.command()

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, field_validator
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEMO_DATA_DIR = PROJECT_ROOT / "data" / "demo"
 DEFAULT_OUT_DIR = PROJECT_ROOT / "data" / "out"
+PROJECT_MODELS_DIR = PROJECT_ROOT / "models"
 
 
 class RunSettings(BaseModel):
@@ -29,6 +30,11 @@ class RunSettings(BaseModel):
     order_quantity_method: Literal["eoq", "days_of_cover", "fixed"] = "eoq"
     default_lead_time_days: float = Field(14.0, gt=0)
     allocation_policy: Literal["fifo", "priority"] = "priority"
+    models: tuple[str, ...] | None = None  # forecast candidates; None = the engine's default set
+    folds: int = Field(2, ge=1, description="inner backtest folds for model choice")
+    prophet_series: int = Field(0, ge=0, description="Prophet on the top-N sellers (0 = off)")
+    country: str | None = "US"  # public holidays as a feature; None = none
+    model_dir: Path | None = None  # where fitted-model artifacts go; default: see models_dir
 
     @field_validator("service_levels")
     @classmethod
@@ -49,3 +55,10 @@ class RunSettings(BaseModel):
     @property
     def snapshot_dir(self) -> Path:
         return self.out_dir / "snapshot"
+
+    @property
+    def models_dir(self) -> Path:
+        """The project's ``models/`` for the default output folder, else ``OUT/models``."""
+        if self.model_dir is not None:
+            return self.model_dir
+        return PROJECT_MODELS_DIR if self.out_dir == DEFAULT_OUT_DIR else self.out_dir / "models"

@@ -70,6 +70,7 @@ class DemandForecast:
             nb = pos & ~poisson
             p = size[nb] / (size[nb] + m[nb])
             val[nb] = stats.nbinom.ppf(q, size[nb], p)
+            val[np.isnan(m)] = np.nan
             out[q] = val
         return out
 
@@ -111,6 +112,29 @@ class DemandForecast:
         noise = (weight * (mean + np.where(np.isfinite(self.size)[:, None], mean**2 * (1 + v) / k, 0.0))).sum(axis=1)
         var = noise + v[:, 0] * total**2
         return total, np.sqrt(var)
+
+    def window_quantiles(
+        self, start: np.ndarray, length: np.ndarray, levels: list[float] | tuple[float, ...]
+    ) -> dict[float, np.ndarray]:
+        """Quantiles of demand summed over ``[start, start + length)`` per series, from a
+        negative binomial matched to the window's mean and variance (level error included), so
+        the correlation between periods is kept (unlike a sum of per-period quantiles)."""
+        total, sd = self.window_moments(np.asarray(start, dtype=float), np.asarray(length, dtype=float))
+        var = sd**2
+        out = {}
+        with np.errstate(all="ignore"):
+            excess = var - total
+            size = np.where(excess > 1e-9 * np.maximum(total, 1), total**2 / np.maximum(excess, 1e-12), np.inf)
+            for q in levels:
+                val = np.zeros_like(total)
+                pos = total > 0
+                pois = pos & ~np.isfinite(size)
+                val[pois] = stats.poisson.ppf(q, total[pois])
+                nb = pos & np.isfinite(size)
+                val[nb] = stats.nbinom.ppf(q, size[nb], size[nb] / (size[nb] + total[nb]))
+                val[np.isnan(total)] = np.nan
+                out[q] = val
+        return out
 
     def to_frame(self) -> pd.DataFrame:
         qs = self.quantiles(list(QUANTILE_COLUMNS.values()))

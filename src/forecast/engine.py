@@ -1,37 +1,81 @@
-"""Fits many series at once and returns a probabilistic forecast.
+"""The forecast engine: fits every candidate model on all series at once, chooses among them by
+rolling-origin backtest, and returns a calibrated probabilistic forecast.
 
-The point model here is the first, simple one of the foundation (a seasonal profile: the
-recent level times the seasonal shape of the last few seasons); the dispersion model turns any
-point forecast into a :class:`~forecast.distribution.DemandForecast`:
+1. **Candidates** (``EngineConfig.models``): statistical models from
+   :mod:`forecast.forecasters` (seasonal naive, seasonal profile, exponential smoothing, Theta,
+   Croston/SBA/TSB), the global gradient-boosting model, and Prophet on the series the
+   configuration selects (the top sellers). Statistical models fit the *campaign-adjusted*
+   history (demand divided by the estimated campaign uplift and post-campaign dip) and their
+   forecasts are multiplied back by the uplift of planned campaigns; the gradient-boosting model
+   and Prophet see campaigns as features.
+2. **Selection** uses only the inner backtest folds (the last ``folds x horizon`` periods of the
+   history handed to the engine): per series, the ``top_k`` models with the lowest scaled squared
+   error are combined with inverse-error weights (``selection="best"`` keeps only the best one).
+3. **Distribution**: a negative-binomial size ``k`` and a shared level-error variance ``v`` per
+   series (see :mod:`forecast.distribution`), estimated from the history, then scaled by one
+   factor per demand class (smooth / intermittent) chosen so that the central 90% interval
+   covers 90% of the actuals in the inner backtest folds.
 
-* over-dispersion ``k`` per series from in-sample seasonal differences,
-  ``sigma^2 = mean((y_t - y_{t-m})^2) / 2`` and ``k = mu^2 / (sigma^2 - mu)`` (Poisson when
-  ``sigma^2 <= mu``), pooled towards the median of all series for short histories;
-* level-error variance ``v`` from how well the recent level predicted the next ``h`` periods at
-  past origins (a small backtest inside the history), net of the noise already in ``k``.
+Censored periods (stockouts) are NaN in the panel: no model reads them as zero demand.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from forecast.distribution import DemandForecast
 from forecast.series import Panel
 
+log = logging.getLogger(__name__)
+
+STAT_MODELS = ("seasonal_naive", "seasonal_profile", "ets", "theta", "croston", "sba", "tsb")
+DEFAULT_MODELS = ("seasonal_naive", "seasonal_profile", "ets", "theta", "croston", "sba", "tsb")
+KNOWN_MODELS = (*STAT_MODELS, "moving_average", "damped", "gbm", "prophet")
+
 
 @dataclass(frozen=True)
 class EngineConfig:
-    """Parameters of the foundation engine."""
+    """Parameters of the engine (all with defaults; see the module docstring)."""
 
-    level_window: int | None = None  # periods in the recent level; None -> 4 seasons (28 days)
-    profile_seasons: int = 8  # seasons used for the seasonal shape
-    min_level_var: float = 0.005
+    models: tuple[str, ...] = DEFAULT_MODELS
+    selection: str = "ensemble"  # "ensemble" (top_k inverse-error) or "best"
+    top_k: int = 3
+    folds: int = 2
+    prophet_series: int = 0  # Prophet on the top-N sellers (0 = off); it is the slow one
+    prophet_jobs: int = 2
+    calibrate: bool = True
+    coverage_target: float = 0.90
+    level_window: int | None = None  # seasonal profile: periods in the recent level
+    profile_seasons: int = 8
+    min_level_var: float = 0.002
     max_level_var: float = 1.0
+    dip_periods: int = 7  # post-campaign dip length in days (converted to periods)
+    keep_all: bool = False  # also return every candidate's own forecast (backtests use it)
+    seed: int = 0
 
 
+@dataclass
+class EngineResult:
+    """What the engine produced, beyond the forecast itself."""
+
+    forecast: DemandForecast
+    weights: pd.DataFrame  # series x model weights
+    backtest_scores: pd.DataFrame  # series x model mean scaled squared error (inner folds)
+    uplift: pd.DataFrame  # estimated campaign uplift per kind and category
+    calibration: dict[str, float] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    model_forecasts: dict[str, DemandForecast] = field(default_factory=dict)
+
+
+# -- the first, simple model kept as a candidate ----------------------------------------------
 def _nanmean(a: np.ndarray, axis: int) -> np.ndarray:
     count = np.sum(~np.isnan(a), axis=axis)
     total = np.nansum(a, axis=axis)
@@ -54,13 +98,12 @@ def seasonal_profile_forecast(y: np.ndarray, m: int, h: int, cfg: EngineConfig) 
     if m > 1 and t >= 2 * m:
         span = min(cfg.profile_seasons * m, (t // m) * m)
         recent = y[:, t - span :].reshape(n, span // m, m)
-        pos_mean = _nanmean(recent, axis=1)  # (n, m)
+        pos_mean = _nanmean(recent, axis=1)
         overall = _nanmean(recent.reshape(n, -1), axis=1)[:, None]
         enough = np.sum(~np.isnan(recent), axis=1) >= 2
         raw = np.divide(pos_mean, overall, out=np.ones_like(pos_mean), where=overall > 0)
         index = np.where(enough & ~np.isnan(raw), raw, 1.0)
         index = index / index.mean(axis=1, keepdims=True)
-        # Correct the level for the seasonal mix inside the level window.
         pos = (np.arange(t - window, t)) % m
         seen = ~np.isnan(y[:, t - window :])
         mix = np.divide(
@@ -73,7 +116,13 @@ def seasonal_profile_forecast(y: np.ndarray, m: int, h: int, cfg: EngineConfig) 
 
 
 def dispersion(y: np.ndarray, m: int, h: int, cfg: EngineConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Negative-binomial size ``k`` and level-error variance ``v`` per series (see module doc)."""
+    """Negative-binomial size ``k`` and level-error variance ``v`` per series.
+
+    ``sigma^2 = mean((y_t - y_{t-m})^2) / 2`` over the last year and ``k = mu^2 / (sigma^2 - mu)``
+    (Poisson when ``sigma^2 <= mu``); ``v`` from how well the recent level predicted the next
+    ``h`` periods at past origins, net of the noise already in ``k`` (median over origins).
+    Series without enough history take the median of the others.
+    """
     n, t = y.shape
     tail = y[:, max(0, t - 365) :]
     mu = _nanmean(tail, axis=1)
@@ -82,7 +131,8 @@ def dispersion(y: np.ndarray, m: int, h: int, cfg: EngineConfig) -> tuple[np.nda
     sigma2 = _nanmean(diff**2, axis=1) / 2
     excess = sigma2 - mu
     k = np.where(excess > 1e-9, mu**2 / np.maximum(excess, 1e-12), np.inf)
-    pooled = np.nanmedian(np.where(np.isfinite(k), k, np.nan)) if np.isfinite(k).any() else np.inf
+    finite = np.isfinite(k) & ~np.isnan(k)
+    pooled = np.nanmedian(k[finite]) if finite.any() else np.inf
     k = np.where(np.isnan(k), pooled, k)
 
     window = 4 * m if m <= 12 else 13
@@ -96,7 +146,9 @@ def dispersion(y: np.ndarray, m: int, h: int, cfg: EngineConfig) -> tuple[np.nda
         rel = np.divide((act - pred) ** 2 - noise, pred**2, out=np.full(n, np.nan), where=pred > 0)
         errs.append(rel)
     if errs:
-        v = np.nanmedian(np.vstack(errs), axis=0) if len(errs) > 2 else _nanmean(np.vstack(errs), axis=0)
+        stack = np.vstack(errs)
+        with np.errstate(all="ignore"):
+            v = np.nanmedian(stack, axis=0) if len(errs) > 2 else _nanmean(stack, axis=0)
     else:
         v = np.full(n, np.nan)
     pooled_v = np.nanmedian(v) if np.isfinite(v).any() else 0.05
@@ -104,24 +156,317 @@ def dispersion(y: np.ndarray, m: int, h: int, cfg: EngineConfig) -> tuple[np.nda
     return k, np.clip(v, cfg.min_level_var, cfg.max_level_var)
 
 
-def forecast_panel(panel: Panel, horizon: int, cfg: EngineConfig | None = None) -> DemandForecast:
-    """Probabilistic forecast of every series in ``panel`` for ``horizon`` periods."""
-    cfg = cfg or EngineConfig()
-    y = panel.demand
-    m = panel.freq.season_length
-    mean = seasonal_profile_forecast(y, m, horizon, cfg)
-    never = np.isnan(y).all(axis=1)
-    mean[never] = 0.0
-    k, v = dispersion(y, m, horizon, cfg)
-    return DemandForecast(
-        keys=panel.keys,
-        dates=panel.future_dates(horizon),
-        mean=mean,
-        size=k,
-        level_var=v,
-        model=np.full(panel.n_series, "seasonal_profile", dtype=object),
+# -- candidate models ---------------------------------------------------------------------------
+@dataclass
+class _Context:
+    """What a model may look at when it is fitted on the first ``t`` periods."""
+
+    y: np.ndarray  # (n, t) demand, NaN = not observed
+    season_length: int
+    dates: pd.DatetimeIndex  # (t,)
+    covariates: object | None  # features.Covariates covering t + h periods, or None
+    factors: np.ndarray  # (n, t + h) campaign multipliers for statistical models
+    prophet_rows: np.ndarray  # indices of series Prophet fits
+
+
+def _stat_model(name: str, cfg: EngineConfig):
+    from forecast import forecasters as f
+
+    return {
+        "seasonal_naive": lambda: f.SeasonalNaive(),
+        "moving_average": lambda: f.MovingAverage(window=28),
+        "ets": lambda: f.HoltWinters(trend=None, seasonal="add"),
+        "damped": lambda: f.DampedTrend(seasonal="add"),
+        "theta": lambda: f.Theta(),
+        "croston": lambda: f.Croston(),
+        "sba": lambda: f.SBA(),
+        "tsb": lambda: f.TSB(),
+    }[name]()
+
+
+def _predict_model(name: str, ctx: _Context, h: int, cfg: EngineConfig) -> np.ndarray:
+    """Mean forecast (n, h) of one candidate fitted on ``ctx``."""
+    n, t = ctx.y.shape
+    if name in STAT_MODELS or name in ("moving_average", "damped"):
+        adjusted = ctx.y / ctx.factors[:, :t]
+        if name == "seasonal_profile":
+            base = seasonal_profile_forecast(adjusted, ctx.season_length, h, cfg)
+        else:
+            base = _stat_model(name, cfg).fit(adjusted, ctx.season_length).predict(h)
+        return base * ctx.factors[:, t : t + h]
+    if name == "gbm":
+        from forecast.forecasters.gbm import GlobalGBM
+
+        model = GlobalGBM(random_state=cfg.seed)
+        return model.fit(ctx.y, ctx.season_length, covariates=ctx.covariates).predict(h)
+    if name == "prophet":
+        from forecast.forecasters.prophet import ProphetForecaster
+
+        out = np.full((n, h), np.nan)
+        rows = ctx.prophet_rows
+        if len(rows):
+            cov = _take_rows(ctx.covariates, rows) if ctx.covariates is not None else None
+            model = ProphetForecaster(n_jobs=cfg.prophet_jobs, max_horizon=h)
+            model.fit(ctx.y[rows], ctx.season_length, dates=ctx.dates, covariates=cov)
+            out[rows] = model.predict(h)
+        return out
+    raise ValueError(f"unknown model {name!r}")
+
+
+def _map_arrays(cov: object, change: Callable[[np.ndarray], np.ndarray | None], **extra: object) -> object:
+    """A copy of a covariates dataclass with ``change`` applied to every array field (and to the
+    arrays inside dict fields); ``change`` returns None to keep an array as it is."""
+    changes: dict[str, object] = dict(extra)
+    for f in dataclasses.fields(cov):
+        if f.name in changes or f.name == "dates":
+            continue
+        value = getattr(cov, f.name)
+        if isinstance(value, np.ndarray):
+            new = change(value)
+            if new is not None:
+                changes[f.name] = new
+        elif isinstance(value, dict) and value and all(isinstance(v, np.ndarray) for v in value.values()):
+            changes[f.name] = {key: (lambda a: a if change(a) is None else change(a))(v) for key, v in value.items()}
+    return dataclasses.replace(cov, **changes)
+
+
+def _take_rows(cov: object, rows: np.ndarray) -> object:
+    """The covariates of a subset of series (every per-series array sliced on axis 0)."""
+    n = cov.category.shape[0]
+    return _map_arrays(cov, lambda a: a[rows] if a.ndim >= 1 and a.shape[0] == n else None)
+
+
+def _cut_covariates(cov: object | None, t: int, h: int) -> object | None:
+    """Covariates as seen from an origin after period ``t``: history ``t``, future ``h``."""
+    if cov is None:
+        return None
+    total = len(cov.dates)
+    return _map_arrays(
+        cov, lambda a: a[:, : t + h] if a.ndim == 2 and a.shape[1] == total else None,
+        dates=cov.dates[: t + h], n_history=t,
     )
 
 
-def forecast_frame(forecast: DemandForecast) -> pd.DataFrame:
-    return forecast.to_frame()
+# -- campaign adjustment ------------------------------------------------------------------------
+def campaign_factors(cov: object | None, uplift: pd.DataFrame, n: int, length: int, dip_periods: int) -> np.ndarray:
+    """(n, length) multipliers: the estimated uplift of each campaign's kind and category inside
+    campaigns, the post-campaign dip for ``dip_periods`` after, 1 elsewhere."""
+    factors = np.ones((n, length))
+    if cov is None or uplift is None or uplift.empty:
+        return factors
+    kinds = {name: i for i, name in enumerate(cov.kind_names)}
+    cats = {name: i for i, name in enumerate(cov.category_names)}
+    up = np.ones((len(cov.kind_names), max(len(cov.category_names), 1)))
+    dip = np.ones_like(up)
+    for r in uplift.itertuples(index=False):  # a few dozen (kind, category) rows
+        if r.kind in kinds and r.category in cats and np.isfinite(r.uplift):
+            up[kinds[r.kind], cats[r.category]] = max(r.uplift, 0.05)
+            if np.isfinite(getattr(r, "post_dip", np.nan)):
+                dip[kinds[r.kind], cats[r.category]] = max(r.post_dip, 0.05)
+    kind = cov.campaign_kind[:, :length].astype(int)
+    cat = np.broadcast_to(cov.category[:, None], kind.shape).astype(int)
+    active = cov.campaign_active[:, :length] > 0
+    factors = np.where(active, up[kind, cat], 1.0)
+    # Post-campaign dip: the kind of the campaign that just ended is not kept per cell, so the
+    # strongest dip estimated for the series' category applies.
+    after = (cov.days_after_campaign[:, :length] >= 1) & (cov.days_after_campaign[:, :length] <= dip_periods)
+    category_dip = dip.min(axis=0)[cov.category.astype(int)]
+    return np.where(after & ~active, category_dip[:, None], factors)
+
+
+# -- the engine -----------------------------------------------------------------------------------
+def forecast_panel(
+    panel: Panel,
+    horizon: int,
+    cfg: EngineConfig | None = None,
+    covariates: object | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> EngineResult:
+    """Probabilistic forecast of every series in ``panel`` for ``horizon`` periods."""
+    cfg = cfg or EngineConfig()
+    say = progress or (lambda message: None)
+    y = panel.demand
+    n, t = y.shape
+    m = panel.freq.season_length
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    uplift = pd.DataFrame(columns=["kind", "category", "campaigns", "uplift", "post_dip"])
+    if covariates is not None and (covariates.campaign_active[:, :t] > 0).any():
+        from forecast.features import estimate_campaign_uplift
+
+        uplift = estimate_campaign_uplift(y, _cut_covariates(covariates, t, 0))
+    dip = max(int(round(cfg.dip_periods / panel.freq.period_days)), 1)
+    factors = campaign_factors(covariates, uplift, n, t + horizon, dip)
+    seconds["uplift"] = time.perf_counter() - clock
+
+    models = [name for name in cfg.models if name != "prophet" or cfg.prophet_series > 0]
+    if "gbm" in models and covariates is None:
+        models.remove("gbm")
+    prophet_rows = _top_rows(y, cfg.prophet_series) if "prophet" in models else np.array([], int)
+
+    def context(end: int, h: int) -> _Context:
+        return _Context(y[:, :end], m, panel.dates[:end], _cut_covariates(covariates, end, h),
+                        factors[:, : end + h], prophet_rows)
+
+    # Inner backtest: only the history handed to the engine.
+    folds = _inner_folds(t, horizon, cfg.folds, m)
+    errors = {name: [] for name in models}
+    fold_preds: list[dict[str, np.ndarray]] = []
+    fold_actuals: list[np.ndarray] = []
+    for end in folds:
+        say(f"backtest fold ending {panel.dates[end - 1]:%Y-%m-%d}")
+        ctx = context(end, horizon)
+        actual = y[:, end : end + horizon]
+        scale = _scale(y[:, :end])
+        preds = {}
+        for name in models:
+            start = time.perf_counter()
+            pred = _predict_model(name, ctx, actual.shape[1], cfg)
+            seconds[f"backtest:{name}"] = seconds.get(f"backtest:{name}", 0) + time.perf_counter() - start
+            preds[name] = pred
+            errors[name].append(_nan_mse(actual, pred) / scale)
+        fold_preds.append(preds)
+        fold_actuals.append(actual)
+
+    scores = pd.DataFrame({name: _nanmean(np.vstack(errs), axis=0) if errs else np.full(n, np.nan)
+                           for name, errs in errors.items()})
+    weights = _weights(scores, cfg)
+
+    say("final fit")
+    ctx = context(t, horizon)
+    mean = np.zeros((n, horizon))
+    final = {}
+    for name in models:
+        if not (weights[name] > 0).any() and not cfg.keep_all:
+            continue
+        start = time.perf_counter()
+        final[name] = _predict_model(name, ctx, horizon, cfg)
+        seconds[f"fit:{name}"] = time.perf_counter() - start
+        mean += weights[name].to_numpy()[:, None] * np.nan_to_num(final[name])
+    never = np.isnan(y).all(axis=1)
+    mean[never] = 0.0
+
+    k, v = dispersion(y, m, horizon, cfg)
+    calibration: dict[str, float] = {}
+    if cfg.calibrate and fold_actuals:
+        combined = [sum(weights[name].to_numpy()[:, None] * np.nan_to_num(p[name]) for name in models
+                        if name in p) for p in fold_preds]
+        k, v, calibration = _calibrate(combined, fold_actuals, k, v, y, cfg)
+    dates = panel.future_dates(horizon)
+    singles: dict[str, DemandForecast] = {}
+    if cfg.keep_all:
+        k0, v0 = dispersion(y, m, horizon, cfg)
+        for name, pred in final.items():
+            k1, v1 = k0, v0
+            if cfg.calibrate and fold_actuals:
+                k1, v1, _ = _calibrate([np.nan_to_num(p[name]) for p in fold_preds], fold_actuals, k0, v0, y, cfg)
+            single = pred.copy()  # NaN rows: series the model did not fit (Prophet's subset)
+            single[never] = 0.0
+            singles[name] = DemandForecast(panel.keys, dates, single, k1, v1, np.full(n, name, dtype=object))
+    chosen = weights.idxmax(axis=1).to_numpy(dtype=object)
+    label = np.where(weights.gt(0).sum(axis=1).to_numpy() > 1,
+                     np.char.add("ensemble:", chosen.astype(str)), chosen)
+    label[never] = "zero"
+    seconds["total"] = time.perf_counter() - clock
+    fc = DemandForecast(
+        keys=panel.keys, dates=dates, mean=mean, size=k, level_var=v, model=label.astype(object),
+    )
+    return EngineResult(fc, weights, scores, uplift, calibration, seconds, singles)
+
+
+def _top_rows(y: np.ndarray, count: int) -> np.ndarray:
+    if count <= 0:
+        return np.array([], dtype=int)
+    volume = np.nansum(y[:, -min(365, y.shape[1]) :], axis=1)
+    return np.sort(np.argsort(-volume, kind="stable")[:count])
+
+
+def _inner_folds(t: int, h: int, folds: int, m: int) -> list[int]:
+    """Training ends of the inner folds: the last ``folds`` windows of ``h`` periods, keeping at
+    least two seasons (or 8 periods) of history in the first."""
+    ends = [t - h * (folds - i) for i in range(folds)]
+    return [e for e in ends if e >= max(2 * m, 8)]
+
+
+def _scale(y: np.ndarray) -> np.ndarray:
+    """RMSSE-style scale: mean squared one-step difference of the history (NaN-aware)."""
+    diff = np.diff(y, axis=1)
+    scale = _nanmean(diff**2, axis=1)
+    return np.where(np.isfinite(scale) & (scale > 0), scale, np.nan)
+
+
+def _nan_mse(actual: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    return _nanmean((actual - pred) ** 2, axis=1)
+
+
+def _weights(scores: pd.DataFrame, cfg: EngineConfig) -> pd.DataFrame:
+    """Per series: inverse-score weights over its ``top_k`` models (or the best one).
+
+    A series without a usable score (no test-window observations) takes the models that did
+    best across all series."""
+    values = scores.to_numpy(dtype=float)
+    n, k = values.shape
+    overall = np.nanmean(np.where(np.isfinite(values), values, np.nan), axis=0)
+    fallback = np.where(np.isfinite(overall), overall, np.inf)
+    values = np.where(np.isfinite(values), values, fallback[None, :])
+    values = np.where(np.isfinite(values), values, np.inf)
+    top = 1 if cfg.selection == "best" else min(cfg.top_k, k)
+    order = np.argsort(values, axis=1, kind="stable")[:, :top]
+    weights = np.zeros((n, k))
+    rows = np.arange(n)[:, None]
+    chosen = values[rows, order]
+    inv = 1.0 / np.maximum(chosen, 1e-9)
+    inv = np.where(np.isfinite(chosen), inv, 0.0)
+    inv[:, 0] = np.where(inv.sum(axis=1) == 0, 1.0, inv[:, 0])
+    weights[rows, order] = inv / inv.sum(axis=1, keepdims=True)
+    return pd.DataFrame(weights, columns=scores.columns)
+
+
+def _calibrate(
+    preds: list[np.ndarray], actuals: list[np.ndarray], k: np.ndarray, v: np.ndarray,
+    y: np.ndarray, cfg: EngineConfig,
+) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+    """Scale the dispersion per demand class so the central interval hits its coverage in the
+    inner folds (discrete-aware: an actual is covered when F(y-1) < upper and F(y) >= lower)."""
+    lower_q = (1 - cfg.coverage_target) / 2
+    upper_q = 1 - lower_q
+    mean = np.concatenate(preds, axis=1)
+    act = np.concatenate(actuals, axis=1)
+    zero_share = np.nanmean(np.where(np.isnan(y[:, -365:]), np.nan, y[:, -365:] == 0), axis=1)
+    intermittent = np.nan_to_num(zero_share, nan=1.0) > 0.5
+    grid = np.array([0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.5, 6.0, 9.0])
+    k_out, v_out = k.copy(), v.copy()
+    report: dict[str, float] = {}
+    for label, rows in (("smooth", ~intermittent), ("intermittent", intermittent)):
+        if not rows.any():
+            continue
+        m_r, a_r = mean[rows], act[rows]
+        seen = ~np.isnan(a_r)
+        best, best_gap, best_cov = 1.0, np.inf, np.nan
+        for s in grid:
+            cov = _coverage(m_r, a_r, k[rows] / s, np.minimum(v[rows] * s, cfg.max_level_var), lower_q, upper_q)
+            covered = cov[seen].mean() if seen.any() else np.nan
+            gap = abs(covered - cfg.coverage_target)
+            if gap < best_gap - 1e-9:
+                best, best_gap, best_cov = s, gap, covered
+        k_out[rows] = k[rows] / best
+        v_out[rows] = np.minimum(v[rows] * best, cfg.max_level_var)
+        report[f"{label}_scale"] = float(best)
+        report[f"{label}_coverage"] = float(best_cov)
+    return k_out, v_out, report
+
+
+def _coverage(mean, actual, k, v, lower_q, upper_q) -> np.ndarray:
+    """Whether each actual lies in the central interval of the NB matched to mean and variance."""
+    kk = np.minimum(k, 1e6)[:, None]
+    var = mean + mean**2 * (1 + v[:, None]) / kk + mean**2 * v[:, None]
+    excess = np.maximum(var - mean, 1e-12)
+    yv = np.nan_to_num(actual)
+    with np.errstate(all="ignore"):
+        size = mean**2 / excess
+        p = size / (size + mean)
+        cdf = stats.nbinom.cdf(yv, size, p)
+        below = stats.nbinom.cdf(yv - 1, size, p)
+    covered = (cdf >= lower_q) & (below < upper_q)
+    return np.where(mean > 0, covered, yv == 0)

@@ -22,7 +22,7 @@ from forecast import allocation, export
 from forecast.config import RunSettings
 from forecast.contract import LOAD_ORDER, TABLES, find_table_files
 from forecast.distribution import DemandForecast
-from forecast.engine import forecast_panel
+from forecast.engine import EngineConfig, forecast_panel
 from forecast.planning import (
     PlanConfig,
     build_alerts,
@@ -86,12 +86,39 @@ def load_panel(wh: Warehouse, as_of: date) -> Panel:
     return build_panel(wh.sales(as_of))
 
 
+def engine_config(settings: RunSettings) -> EngineConfig:
+    base = EngineConfig()
+    return EngineConfig(
+        models=tuple(settings.models) if settings.models else base.models,
+        folds=settings.folds,
+        prophet_series=settings.prophet_series,
+        seed=settings.seed,
+    )
+
+
+def load_covariates(wh: Warehouse, panel: Panel, horizon: int, settings: RunSettings):
+    """Campaign, event, holiday and price covariates over the history and ``horizon``."""
+    from forecast.features import build_covariates
+
+    return build_covariates(
+        panel.keys, panel.dates, horizon, panel.freq,
+        campaigns=wh.table("campaigns"), events=wh.table("events"), products=wh.table("products"),
+        price=panel.price, country=settings.country,
+    )
+
+
 def forecast_step(settings: RunSettings, run_id: str) -> dict:
-    """Fit and forecast every series; write ``forecasts`` and ``forecast_models``."""
+    """Fit, choose and forecast every series; write ``forecasts``, ``forecast_models`` and
+    ``campaign_uplift``, and the model artifacts under ``settings.models_dir``."""
+    from forecast.artifacts import write_model_artifacts
+
+    cfg = engine_config(settings)
     with Warehouse(settings.warehouse_path) as wh:
         as_of = resolve_as_of(wh, settings.as_of)
         panel = load_panel(wh, as_of)
-        fc = forecast_panel(panel, settings.horizon)
+        covariates = load_covariates(wh, panel, settings.horizon, settings)
+        result = forecast_panel(panel, settings.horizon, cfg, covariates)
+        fc = result.forecast
         models = pd.DataFrame(
             {
                 "sku": fc.keys["sku"].to_numpy(),
@@ -104,9 +131,32 @@ def forecast_step(settings: RunSettings, run_id: str) -> dict:
             }
         )
         frame = fc.to_frame()
-        wh.replace_outputs({"forecasts": frame, "forecast_models": models}, run_id)
+        wh.replace_outputs(
+            {"forecasts": frame, "forecast_models": models, "campaign_uplift": result.uplift}, run_id
+        )
+    artifacts = write_model_artifacts(settings.models_dir, run_id, result, panel, cfg, settings.horizon)
     return {"series": panel.n_series, "horizon": settings.horizon, "rows": len(frame),
-            "frequency": panel.freq.pandas_freq, "as_of": as_of}
+            "frequency": panel.freq.pandas_freq, "as_of": as_of, "artifacts": str(artifacts),
+            "calibration": result.calibration}
+
+
+def backtest_step(settings: RunSettings, run_id: str, folds: int, progress: Progress | None = None) -> pd.DataFrame:
+    """Rolling-origin backtest of every candidate and the automatic choice; writes
+    ``backtest_series`` / ``backtest_summary`` and ``exports/backtest_*.csv``."""
+    from forecast.backtesting import run_backtest
+
+    with Warehouse(settings.warehouse_path) as wh:
+        as_of = resolve_as_of(wh, settings.as_of)
+        panel = load_panel(wh, as_of)
+        covariates = load_covariates(wh, panel, settings.horizon, settings)
+        report = run_backtest(panel, settings.horizon, folds, engine_config(settings), covariates, progress)
+        per_series = report.per_series.copy()
+        per_series["cutoff"] = panel.dates[per_series["cutoff"].to_numpy()].date
+        wh.replace_outputs({"backtest_series": per_series, "backtest_summary": report.summary}, run_id)
+    settings.exports_dir.mkdir(parents=True, exist_ok=True)
+    per_series.to_csv(settings.exports_dir / "backtest_series.csv", index=False, float_format="%.5g")
+    report.summary.to_csv(settings.exports_dir / "backtest_summary.csv", index=False, float_format="%.5g")
+    return report.summary
 
 
 def load_forecast(wh: Warehouse) -> tuple[DemandForecast, Frequency]:

@@ -37,6 +37,9 @@ OUTPUT_TABLES = (
     "allocations",
     "alerts",
     "forecast_models",
+    "campaign_uplift",
+    "backtest_series",
+    "backtest_summary",
 )
 SNAPSHOT_TABLES = tuple(TABLES) + OUTPUT_TABLES + ("rejects", "runs")
 
@@ -342,7 +345,9 @@ class Warehouse:
         return len(frame)
 
     def replace_outputs(self, frames: dict[str, pd.DataFrame], run_id: str) -> None:
-        """Publish several output tables at once: readers see all the old or all the new."""
+        """Publish several output tables at once: readers see all the old or all the new.
+
+        Columns of a frame that the table does not have are left out."""
         for name in frames:
             if name not in OUTPUT_TABLES:
                 raise KeyError(f"{name!r} is not an output table")
@@ -350,9 +355,11 @@ class Warehouse:
             self.con.execute("BEGIN TRANSACTION")
             for name, frame in frames.items():
                 staged = frame.assign(run_id=run_id)
+                table_cols = [r[0] for r in self.con.execute(f"DESCRIBE {name}").fetchall()]
+                cols = ", ".join(_ident(c) for c in table_cols if c in staged.columns)
                 self.con.register("_staged", staged)
                 self.con.execute(f"DELETE FROM {name}")
-                self.con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _staged")
+                self.con.execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM _staged")
                 self.con.unregister("_staged")
             self.con.execute("COMMIT")
         except Exception:

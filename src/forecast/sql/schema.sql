@@ -153,3 +153,32 @@ CREATE TABLE IF NOT EXISTS forecast_models (
     frequency  VARCHAR NOT NULL,                 -- D | W-<DAY> | MS
     history_end DATE
 );
+
+-- Campaign uplift estimated from past campaigns, per kind and category (multipliers).
+CREATE TABLE IF NOT EXISTS campaign_uplift (
+    run_id    VARCHAR NOT NULL,
+    kind      VARCHAR NOT NULL,
+    category  VARCHAR NOT NULL,
+    campaigns INTEGER,                           -- past campaigns behind the estimate
+    uplift    DOUBLE,                            -- demand multiplier during the campaign
+    post_dip  DOUBLE                             -- multiplier of the days after it
+);
+
+-- Rolling-origin backtests (`forecast backtest`): per model, series and fold, and overall.
+CREATE TABLE IF NOT EXISTS backtest_series (
+    run_id   VARCHAR NOT NULL,
+    model    VARCHAR NOT NULL,
+    sku      VARCHAR NOT NULL,
+    location VARCHAR NOT NULL,
+    fold     INTEGER NOT NULL,
+    cutoff   DATE,
+    mase DOUBLE, rmsse DOUBLE, wape DOUBLE, bias DOUBLE, spl DOUBLE, coverage_90 DOUBLE,
+    pinball_sum14_q90 DOUBLE, pinball_sum14_q95 DOUBLE, weight DOUBLE
+);
+
+CREATE TABLE IF NOT EXISTS backtest_summary (
+    run_id   VARCHAR NOT NULL,
+    model    VARCHAR NOT NULL,
+    mase DOUBLE, rmsse DOUBLE, wrmsse DOUBLE, wape DOUBLE, bias DOUBLE, spl DOUBLE,
+    coverage_90 DOUBLE, pinball_sum14_q90 DOUBLE, pinball_sum14_q95 DOUBLE
+);
