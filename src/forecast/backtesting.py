@@ -66,18 +66,21 @@ def run_backtest(
                 return {"mean": nan}
             quantiles = fc.quantiles(QUANTILES)
             n = y_train.shape[0]
-            sums = fc.window_quantiles(np.zeros(n), np.full(n, 14.0), (0.9, 0.95))
+            sums = fc.window_quantiles(np.zeros(n), np.full(n, float(sum_window)), (0.9, 0.95))
             return {"mean": fc.mean[:, :h], "quantiles": quantiles, "sum14": sums}
 
         return forecast_fn
 
     prices = panel.price if np.isfinite(panel.price).any() else None
+    # "14-day" demand sum, in periods of the data (2 weeks; 1 month), at most the horizon.
+    sum_window = int(min(max(round(14 / panel.freq.period_days), 1), horizon))
     models = [m for m in cfg.models if m != "prophet" or cfg.prophet_series > 0]
     frames = []
     for model in [*models, AUTO]:
         frame = ev.backtest(
             panel.demand, forecast_fn_for(model), horizon, folds,
             season_length=panel.freq.season_length, prices=prices, quantiles=QUANTILES,
+            sum_window=sum_window,
         )
         frame.insert(0, "model", model)
         frames.append(frame)

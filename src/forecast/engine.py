@@ -384,9 +384,10 @@ def _top_rows(y: np.ndarray, count: int) -> np.ndarray:
 
 def _inner_folds(t: int, h: int, folds: int, m: int) -> list[int]:
     """Training ends of the inner folds: the last ``folds`` windows of ``h`` periods, keeping at
-    least two seasons (or 8 periods) of history in the first."""
+    least two seasons of history in the first, or half the history when that is shorter (the
+    seasonal models then fit without a season), and never fewer than 8 periods."""
     ends = [t - h * (folds - i) for i in range(folds)]
-    return [e for e in ends if e >= max(2 * m, 8)]
+    return [e for e in ends if e >= max(min(2 * m, t // 2), 8)]
 
 
 def _scale(y: np.ndarray) -> np.ndarray:

@@ -457,6 +457,7 @@ def backtest(
     quantiles: Sequence[float] = (0.05, 0.5, 0.95),
     step: int | None = None,
     weight_window: int = 28,
+    sum_window: int = 14,
 ) -> pd.DataFrame:
     """Rolling-origin backtest of ``forecast_fn`` over wide history ``y`` (n_series, T).
 
@@ -469,7 +470,8 @@ def backtest(
     ``series, fold, cutoff`` (index of the last training period), ``mase`` (seasonal scale with
     ``season_length``), ``rmsse``, ``wape``, ``bias``; ``spl`` over the requested ``quantiles``
     when forecast_fn returns quantiles; ``coverage_90`` when 0.05 and 0.95 are among them;
-    ``pinball_sum14_q90`` / ``pinball_sum14_q95`` when it returns "sum14"; ``weight`` (dollar
+    ``pinball_sum14_q90`` / ``pinball_sum14_q95`` when it returns "sum14" (the demand summed over
+    the first ``sum_window`` periods: 14 days, or the periods covering them); ``weight`` (dollar
     weights of the fold's last ``weight_window`` history periods) when ``prices`` (n, T) is
     given; and the sums ``n_scored, sum_actual, sum_abs_actual, sum_abs_error, sum_error`` that
     :func:`summarise_backtest` needs for total WAPE, bias and coverage.
@@ -519,7 +521,7 @@ def backtest(
                     sq = np.asarray(_lookup_quantile(sum14, q), dtype=float)
                 except KeyError:
                     continue
-                columns[label] = sum_pinball_loss(actual, sq, q, window=14)
+                columns[label] = sum_pinball_loss(actual, sq, q, window=min(sum_window, actual.shape[1]))
         if prices is not None:
             columns["weight"] = dollar_weights(y_train, prices[:, :train_end], weight_window)
         columns["n_scored"] = obs.sum(axis=1)

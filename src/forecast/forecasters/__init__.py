@@ -7,6 +7,7 @@ from forecast.forecasters.base import Forecaster, NotFittedError
 from forecast.forecasters.baseline import MovingAverage, SeasonalMovingAverage, SeasonalNaive
 from forecast.forecasters.ets import DampedTrend, HoltWinters, SimpleExpSmoothing, Theta
 from forecast.forecasters.intermittent import SBA, TSB, Croston
+from forecast.forecasters.prophet import ProphetForecaster
 
 __all__ = [
     "SBA",
@@ -17,6 +18,7 @@ __all__ = [
     "HoltWinters",
     "MovingAverage",
     "NotFittedError",
+    "ProphetForecaster",
     "SeasonalMovingAverage",
     "SeasonalNaive",
     "SimpleExpSmoothing",
