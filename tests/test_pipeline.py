@@ -46,7 +46,7 @@ def test_as_of_ignores_later_history(demo_dir, tmp_path) -> None:
     result = forecast_step(settings, "r")
     assert str(result["as_of"]) == "2026-09-30"
     with Warehouse(settings.warehouse_path) as wh:
-        dates = wh.output("forecasts")["date"]
+        dates = wh.output("forecasts", "r")["date"]
     assert str(dates.min().date()) == "2026-10-01" and dates.nunique() == 7
 
 
@@ -89,3 +89,81 @@ def test_failed_run_is_recorded(tmp_path) -> None:
     with Warehouse(settings.warehouse_path) as wh:
         run = wh.runs().iloc[0]
     assert run["status"] == "failed" and "no sales" in run["error"]
+
+
+def test_a_crashed_run_leaves_the_previous_plan_published(demo_dir, tmp_path, monkeypatch) -> None:
+    from forecast import pipeline
+    from forecast.config import RunSettings
+
+    settings = RunSettings(data_dir=demo_dir, out_dir=tmp_path, n_paths=20)
+    good = pipeline.run_pipeline(settings)
+    with Warehouse(settings.warehouse_path) as wh:
+        before = wh.output("policies")
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("killed during simulation")
+
+    monkeypatch.setitem(pipeline.STEP_FUNCTIONS, "simulate", crash)
+    with pytest.raises(RuntimeError, match="killed"):
+        pipeline.run_pipeline(settings.model_copy(update={"use_cache": False, "service_levels": {"A": 0.8, "B": 0.8, "C": 0.8}}))
+    with Warehouse(settings.warehouse_path) as wh:
+        assert wh.published_run() == good.run_id
+        after = wh.output("policies")
+        assert wh.runs().iloc[0]["status"] == "failed"
+    pd.testing.assert_frame_equal(before, after)  # complete and unchanged, not half new
+    con = open_snapshot(settings.snapshot_dir)
+    assert set(con.execute("SELECT DISTINCT run_id FROM policies").df()["run_id"]) == {good.run_id}
+    con.close()
+
+
+def test_second_run_fails_at_once_while_one_writes(demo_dir, tmp_path) -> None:
+    from forecast.config import RunSettings
+    from forecast.pipeline import PipelineBusyError, run_lock, run_pipeline
+
+    settings = RunSettings(data_dir=demo_dir, out_dir=tmp_path)
+    with run_lock(tmp_path):
+        with pytest.raises(PipelineBusyError, match="another pipeline run is writing here .pid"):
+            run_pipeline(settings)
+    # After the first releases the lock, a run goes through.
+    assert run_pipeline(settings.model_copy(update={"n_paths": 20})).run_id
+
+
+def test_unchanged_rerun_reuses_the_forecast(demo_dir, tmp_path) -> None:
+    from forecast.config import RunSettings
+    from forecast.pipeline import run_pipeline
+
+    settings = RunSettings(data_dir=demo_dir, out_dir=tmp_path, n_paths=20)
+    first = run_pipeline(settings)
+    second = run_pipeline(settings)
+    assert "cached_from" not in first.steps["forecast"]
+    assert second.steps["forecast"]["cached_from"] == first.run_id
+    with Warehouse(settings.warehouse_path) as wh:
+        a = wh.output("forecasts", first.run_id).drop(columns="run_id")
+        b = wh.output("forecasts", second.run_id).drop(columns="run_id")
+    pd.testing.assert_frame_equal(a, b)
+    third = run_pipeline(settings.model_copy(update={"horizon": 7}))
+    assert "cached_from" not in third.steps["forecast"]  # a changed setting fits again
+
+
+def test_a_failing_model_is_recorded_and_the_run_goes_on(demo_dir, tmp_path, monkeypatch) -> None:
+    from forecast import engine
+    from forecast.config import RunSettings
+    from forecast.pipeline import run_pipeline
+
+    original = engine._predict_model
+
+    def flaky(name, ctx, h, cfg):
+        if name == "theta":
+            raise FloatingPointError("diverged on SKU0003")
+        return original(name, ctx, h, cfg)
+
+    monkeypatch.setattr(engine, "_predict_model", flaky)
+    settings = RunSettings(data_dir=demo_dir, out_dir=tmp_path, n_paths=20)
+    summary = run_pipeline(settings)
+    with Warehouse(settings.warehouse_path) as wh:
+        run = wh.runs().iloc[0]
+        models = wh.output("forecast_models")
+    assert run["status"] == "succeeded"
+    assert "model theta failed" in run["warnings"] and "diverged on SKU0003" in run["warnings"]
+    assert not models["model"].str.contains("theta").any()
+    assert summary.steps["forecast"]["warnings"]

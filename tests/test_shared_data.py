@@ -27,7 +27,7 @@ def test_shared_folder_loads_and_forecasts(name, as_of, horizon, series, freq, t
     result = forecast_step(settings, "r")
     assert result["frequency"] == freq and result["series"] == series
     with Warehouse(settings.warehouse_path) as wh:
-        fc = wh.output("forecasts")
+        fc = wh.output("forecasts", "r")
     assert len(fc) == series * horizon
     assert fc.groupby(["sku", "location"]).size().eq(horizon).all()
     assert fc["mean"].notna().all() and (fc["mean"] >= 0).all()

@@ -14,6 +14,7 @@ from rich.table import Table
 from forecast import pipeline
 from forecast.config import DEFAULT_OUT_DIR, DEMO_DATA_DIR, RunSettings
 from forecast.contract import ContractError
+from forecast.pipeline import PipelineBusyError
 from forecast.warehouse import Warehouse, WarehouseLockedError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -44,7 +45,7 @@ def _models(value: str | None) -> tuple[str, ...] | None:
     return names
 
 
-def _run(settings: RunSettings) -> pipeline.RunSummary:
+def _run(settings: RunSettings, wait: bool = False) -> pipeline.RunSummary:
     labels = {
         "ingest": "Loading and validating input files",
         "forecast": "Forecasting every series",
@@ -66,7 +67,7 @@ def _run(settings: RunSettings) -> pipeline.RunSummary:
             seen.append(step)
             progress.update(task, description=labels[step])
 
-        summary = pipeline.run_pipeline(settings, progress=advance)
+        summary = pipeline.run_pipeline(settings, progress=advance, wait=wait)
         progress.advance(task)
         progress.update(task, description="Done")
     return summary
@@ -111,16 +112,18 @@ def run(
     paths: Annotated[int, typer.Option(help="Monte Carlo paths per series")] = 500,
     models: ModelsOpt = None,
     prophet_series: ProphetOpt = 0,
+    wait: Annotated[bool, typer.Option("--wait", help="wait for a run already writing to OUT")] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="fit again even if inputs are unchanged")] = False,
 ) -> None:
     """Run the nightly pipeline on a data folder: load, forecast, plan, simulate, export."""
     settings = RunSettings(
         data_dir=data, out_dir=out, as_of=as_of.date() if as_of else None,
         horizon=horizon, seed=seed, n_paths=paths, models=_models(models),
-        prophet_series=prophet_series,
+        prophet_series=prophet_series, use_cache=not no_cache,
     )
     try:
-        summary = _run(settings)
-    except (ContractError, WarehouseLockedError, ValueError) as exc:
+        summary = _run(settings, wait)
+    except (ContractError, WarehouseLockedError, PipelineBusyError, ValueError) as exc:
         _fail(str(exc))
     _report(summary, settings)
 
@@ -141,7 +144,7 @@ def demo(
     settings = RunSettings(data_dir=data, out_dir=out, horizon=28)
     try:
         summary = _run(settings)
-    except (ContractError, WarehouseLockedError, ValueError) as exc:
+    except (ContractError, WarehouseLockedError, PipelineBusyError, ValueError) as exc:
         _fail(str(exc))
     _report(summary, settings)
 
@@ -167,7 +170,7 @@ def backtest(
             pipeline.ingest(settings, run_id)
         with console.status("Backtesting") as status:
             summary = pipeline.backtest_step(settings, run_id, folds, progress=lambda m: status.update(m))
-    except (ContractError, WarehouseLockedError, ValueError) as exc:
+    except (ContractError, WarehouseLockedError, PipelineBusyError, ValueError) as exc:
         _fail(str(exc))
     table = Table(title=f"Backtest: {folds} folds x {horizon} periods")
     columns = [c for c in summary.columns if c != "model"]

@@ -35,6 +35,7 @@ class RunSettings(BaseModel):
     prophet_series: int = Field(0, ge=0, description="Prophet on the top-N sellers (0 = off)")
     country: str | None = "US"  # public holidays as a feature; None = none
     model_dir: Path | None = None  # where fitted-model artifacts go; default: see models_dir
+    use_cache: bool = True  # reuse the forecast of an earlier run with the same inputs/settings
 
     @field_validator("service_levels")
     @classmethod

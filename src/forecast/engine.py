@@ -73,6 +73,7 @@ class EngineResult:
     calibration: dict[str, float] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     model_forecasts: dict[str, DemandForecast] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # candidates that failed and were dropped
 
 
 # -- the first, simple model kept as a candidate ----------------------------------------------
@@ -226,7 +227,8 @@ def _map_arrays(cov: object, change: Callable[[np.ndarray], np.ndarray | None], 
             if new is not None:
                 changes[f.name] = new
         elif isinstance(value, dict) and value and all(isinstance(v, np.ndarray) for v in value.values()):
-            changes[f.name] = {key: (lambda a: a if change(a) is None else change(a))(v) for key, v in value.items()}
+            mapped = {key: change(v) for key, v in value.items()}
+            changes[f.name] = {key: value[key] if new is None else new for key, new in mapped.items()}
     return dataclasses.replace(cov, **changes)
 
 
@@ -296,7 +298,7 @@ def forecast_panel(
         from forecast.features import estimate_campaign_uplift
 
         uplift = estimate_campaign_uplift(y, _cut_covariates(covariates, t, 0))
-    dip = max(int(round(cfg.dip_periods / panel.freq.period_days)), 1)
+    dip = max(round(cfg.dip_periods / panel.freq.period_days), 1)
     factors = campaign_factors(covariates, uplift, n, t + horizon, dip)
     seconds["uplift"] = time.perf_counter() - clock
 
@@ -311,6 +313,18 @@ def forecast_panel(
 
     # Inner backtest: only the history handed to the engine.
     folds = _inner_folds(t, horizon, cfg.folds, m)
+    warnings: list[str] = []
+
+    def attempt(name: str, ctx: _Context, h: int) -> np.ndarray | None:
+        """A candidate that fails is dropped and recorded; the run goes on with the others."""
+        try:
+            return _predict_model(name, ctx, h, cfg)
+        except Exception as exc:  # noqa: BLE001 - isolate one model's failure, keep the reason
+            log.warning("model %s failed: %s", name, exc)
+            warnings.append(f"model {name} failed and was left out: {type(exc).__name__}: {exc}")
+            models.remove(name)
+            return None
+
     errors = {name: [] for name in models}
     fold_preds: list[dict[str, np.ndarray]] = []
     fold_actuals: list[np.ndarray] = []
@@ -320,38 +334,54 @@ def forecast_panel(
         actual = y[:, end : end + horizon]
         scale = _scale(y[:, :end])
         preds = {}
-        for name in models:
+        for name in list(models):
             start = time.perf_counter()
-            pred = _predict_model(name, ctx, actual.shape[1], cfg)
+            pred = attempt(name, ctx, actual.shape[1])
+            if pred is None:
+                errors.pop(name, None)
+                continue
             seconds[f"backtest:{name}"] = seconds.get(f"backtest:{name}", 0) + time.perf_counter() - start
             preds[name] = pred
             errors[name].append(_nan_mse(actual, pred) / scale)
         fold_preds.append(preds)
         fold_actuals.append(actual)
 
-    scores = pd.DataFrame({name: _nanmean(np.vstack(errs), axis=0) if errs else np.full(n, np.nan)
-                           for name, errs in errors.items()})
+    if not models:
+        raise RuntimeError("every forecast model failed: " + "; ".join(warnings))
+    scores = pd.DataFrame({name: _nanmean(np.vstack(errors[name]), axis=0) if errors[name] else np.full(n, np.nan)
+                           for name in models})
     weights = _weights(scores, cfg)
 
     say("final fit")
     ctx = context(t, horizon)
     mean = np.zeros((n, horizon))
     final = {}
-    for name in models:
+    for name in list(models):
         if not (weights[name] > 0).any() and not cfg.keep_all:
             continue
         start = time.perf_counter()
-        final[name] = _predict_model(name, ctx, horizon, cfg)
+        pred = attempt(name, ctx, horizon)
+        if pred is None:  # failed now although it worked in the folds: renormalise without it
+            weights = weights.drop(columns=name)
+            total = weights.sum(axis=1)
+            orphan = total <= 0  # series that relied on it alone: spread over the rest
+            weights.loc[orphan] = 1.0
+            weights = weights.div(weights.sum(axis=1), axis=0).fillna(0.0)
+            continue
+        final[name] = pred
         seconds[f"fit:{name}"] = time.perf_counter() - start
-        mean += weights[name].to_numpy()[:, None] * np.nan_to_num(final[name])
+    if weights.shape[1] == 0:
+        raise RuntimeError("every forecast model failed: " + "; ".join(warnings))
+    for name, pred in final.items():
+        mean += weights[name].to_numpy()[:, None] * np.nan_to_num(pred)
     never = np.isnan(y).all(axis=1)
     mean[never] = 0.0
 
     k, v = dispersion(y, m, horizon, cfg)
     calibration: dict[str, float] = {}
     if cfg.calibrate and fold_actuals:
-        combined = [sum(weights[name].to_numpy()[:, None] * np.nan_to_num(p[name]) for name in models
-                        if name in p) for p in fold_preds]
+        combined = [sum(weights[name].to_numpy()[:, None] * np.nan_to_num(p[name])
+                        for name in weights.columns if name in p) for p in fold_preds]
         k, v, calibration = _calibrate(combined, fold_actuals, k, v, y, cfg)
     dates = panel.future_dates(horizon)
     singles: dict[str, DemandForecast] = {}
@@ -372,7 +402,7 @@ def forecast_panel(
     fc = DemandForecast(
         keys=panel.keys, dates=dates, mean=mean, size=k, level_var=v, model=label.astype(object),
     )
-    return EngineResult(fc, weights, scores, uplift, calibration, seconds, singles)
+    return EngineResult(fc, weights, scores, uplift, calibration, seconds, singles, warnings)
 
 
 def _top_rows(y: np.ndarray, count: int) -> np.ndarray:

@@ -7,10 +7,13 @@ CLI runs them in sequence with a progress display.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -115,6 +118,15 @@ def forecast_step(settings: RunSettings, run_id: str) -> dict:
     cfg = engine_config(settings)
     with Warehouse(settings.warehouse_path) as wh:
         as_of = resolve_as_of(wh, settings.as_of)
+        key = forecast_cache_key(settings, as_of, cfg)
+        cached = wh.run_with_forecast_key(key, run_id) if settings.use_cache else None
+        wh.set_forecast_key(run_id, key)
+        if cached is not None:
+            wh.copy_outputs(("forecasts", "forecast_models", "campaign_uplift"), cached, run_id)
+            models = wh.output("forecast_models", run_id)
+            return {"series": len(models), "horizon": settings.horizon,
+                    "rows": settings.horizon * len(models), "frequency": models["frequency"].iloc[0],
+                    "as_of": as_of, "cached_from": cached, "warnings": []}
         panel = load_panel(wh, as_of)
         covariates = load_covariates(wh, panel, settings.horizon, settings)
         result = forecast_panel(panel, settings.horizon, cfg, covariates)
@@ -137,7 +149,29 @@ def forecast_step(settings: RunSettings, run_id: str) -> dict:
     artifacts = write_model_artifacts(settings.models_dir, run_id, result, panel, cfg, settings.horizon)
     return {"series": panel.n_series, "horizon": settings.horizon, "rows": len(frame),
             "frequency": panel.freq.pandas_freq, "as_of": as_of, "artifacts": str(artifacts),
-            "calibration": result.calibration}
+            "calibration": result.calibration, "warnings": result.warnings}
+
+
+def forecast_cache_key(settings: RunSettings, as_of: date, cfg: EngineConfig) -> str:
+    """Hash of what the forecast depends on: the input files' bytes and the forecast settings.
+
+    An unchanged rerun (same files, as-of date, horizon, engine configuration and code version)
+    reuses the earlier forecast instead of fitting again."""
+    import dataclasses
+    import json
+
+    from forecast import __version__
+
+    files = find_table_files(settings.data_dir)
+    payload = {
+        "files": {name: file_fingerprint(path) for name, path in sorted(files.items())},
+        "as_of": str(as_of),
+        "horizon": settings.horizon,
+        "country": settings.country,
+        "engine": dataclasses.asdict(cfg),
+        "version": __version__,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def backtest_step(settings: RunSettings, run_id: str, folds: int, progress: Progress | None = None) -> pd.DataFrame:
@@ -153,18 +187,20 @@ def backtest_step(settings: RunSettings, run_id: str, folds: int, progress: Prog
         per_series = report.per_series.copy()
         per_series["cutoff"] = panel.dates[per_series["cutoff"].to_numpy()].date
         wh.replace_outputs({"backtest_series": per_series, "backtest_summary": report.summary}, run_id)
+        wh.drop_other_runs(("backtest_series", "backtest_summary"), run_id)
     settings.exports_dir.mkdir(parents=True, exist_ok=True)
     per_series.to_csv(settings.exports_dir / "backtest_series.csv", index=False, float_format="%.5g")
     report.summary.to_csv(settings.exports_dir / "backtest_summary.csv", index=False, float_format="%.5g")
     return report.summary
 
 
-def load_forecast(wh: Warehouse) -> tuple[DemandForecast, Frequency]:
-    """Rebuild the probabilistic forecast written by :func:`forecast_step`."""
-    models = wh.output("forecast_models").sort_values(["sku", "location"]).reset_index(drop=True)
+def load_forecast(wh: Warehouse, run_id: str | None = None) -> tuple[DemandForecast, Frequency]:
+    """Rebuild the probabilistic forecast written by :func:`forecast_step` for ``run_id``
+    (default: the published run)."""
+    models = wh.output("forecast_models", run_id).sort_values(["sku", "location"]).reset_index(drop=True)
     if models.empty:
         raise ValueError(f"{wh.path}: no forecast yet; run the forecast step first")
-    means = wh.output("forecasts").pivot_table(
+    means = wh.output("forecasts", run_id).pivot_table(
         index=["sku", "location"], columns="date", values="mean", sort=True
     )
     keys = models[["sku", "location"]]
@@ -223,7 +259,7 @@ def plan_step(settings: RunSettings, run_id: str) -> dict:
     cfg = plan_config(settings)
     with Warehouse(settings.warehouse_path) as wh:
         as_of = resolve_as_of(wh, settings.as_of)
-        fc, freq = load_forecast(wh)
+        fc, freq = load_forecast(wh, run_id)
         panel = load_panel(wh, as_of)
         history = _align_history(panel, fc.keys)
         inputs = _inputs(wh)
@@ -253,11 +289,11 @@ def simulate_step(settings: RunSettings, run_id: str) -> dict:
     """Backorder risk by Monte Carlo and the allocation of stock to waiting orders."""
     with Warehouse(settings.warehouse_path) as wh:
         as_of = resolve_as_of(wh, settings.as_of)
-        fc, freq = load_forecast(wh)
+        fc, freq = load_forecast(wh, run_id)
         inputs = _inputs(wh)
         stock = _stock(wh, as_of, fc.keys, inputs)
-        policies = wh.output("policies")
-        recs = wh.output("recommendations")
+        policies = wh.output("policies", run_id)
+        recs = wh.output("recommendations", run_id)
         positions = stock_positions(fc.keys, stock, inputs["purchase_orders"], inputs["customer_orders"])
         result = simulate(
             fc, policies, positions, inputs["purchase_orders"], as_of,
@@ -290,8 +326,10 @@ def simulate_step(settings: RunSettings, run_id: str) -> dict:
 
 
 def publish_step(settings: RunSettings, run_id: str) -> list[Path]:
-    """Exports for people and the read-only snapshot for analysts."""
+    """Publish the run (one transaction: readers switch from the previous plan to this one),
+    then write the exports for people and the read-only snapshot for analysts."""
     with Warehouse(settings.warehouse_path) as wh:
+        wh.publish(run_id)
         tables = {name: wh.output(name) for name in ("forecasts", "policies", "recommendations",
                                                      "alerts", "risk", "allocations")}
         tables["allocations"] = tables["allocations"][
@@ -334,10 +372,51 @@ class RunSummary:
     exports: list[Path]
 
 
+class PipelineBusyError(RuntimeError):
+    """Another pipeline run is writing to the same output folder."""
+
+
+@contextmanager
+def run_lock(out_dir: Path, wait: bool = False) -> Iterator[None]:
+    """Hold ``OUT/.pipeline.lock`` for the whole run: one writer per output folder.
+
+    A second run fails at once with :class:`PipelineBusyError` naming the holder, or waits for
+    the lock when ``wait`` is set. The operating system releases the lock when a run dies."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / ".pipeline.lock"
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise PipelineBusyError(
+                f"{out_dir}: another pipeline run is writing here ({holder}); wait for it to "
+                "finish, or start this one with --wait"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} since {datetime.now():%Y-%m-%d %H:%M:%S}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def run_pipeline(
-    settings: RunSettings, progress: Progress | None = None, call: StepCaller = call_directly
+    settings: RunSettings, progress: Progress | None = None, call: StepCaller = call_directly,
+    wait: bool = False,
 ) -> RunSummary:
-    """The whole nightly pipeline, recorded in the ``runs`` table (status, timings, counts)."""
+    """The whole nightly pipeline under the run lock, recorded in the ``runs`` table (status,
+    timings, counts, warnings); outputs become visible only when the publish step succeeds."""
+    with run_lock(settings.out_dir, wait):
+        return _run_pipeline(settings, progress, call)
+
+
+def _run_pipeline(settings: RunSettings, progress: Progress | None, call: StepCaller) -> RunSummary:
     say = progress or (lambda message: None)
     run_id = new_run_id()
     seconds: dict[str, float] = {}
@@ -361,8 +440,9 @@ def run_pipeline(
         raise
     summary: IngestSummary = outputs["ingest"]  # type: ignore[assignment]
     as_of = outputs["forecast"]["as_of"]  # type: ignore[index]
+    warnings = outputs["forecast"].get("warnings", [])  # type: ignore[union-attr]
     with Warehouse(settings.warehouse_path) as wh:
-        wh.finish_run(run_id, status="succeeded", as_of=as_of,
+        wh.finish_run(run_id, status="succeeded", as_of=as_of, warnings=warnings,
                       frequency=outputs["forecast"]["frequency"], step_seconds=seconds,  # type: ignore[index]
                       rows_loaded=summary.loaded, rows_rejected=summary.rejected,
                       input_fingerprints=summary.fingerprints)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -28,7 +29,8 @@ import pandas as pd
 
 from forecast.contract import TABLES, Column, ContractError, Table
 
-OUTPUT_TABLES = (
+#: Output tables of the nightly plan: staged per run, shown for the published run.
+PLAN_TABLES = (
     "forecasts",
     "policies",
     "recommendations",
@@ -38,11 +40,13 @@ OUTPUT_TABLES = (
     "alerts",
     "forecast_models",
     "campaign_uplift",
-    "backtest_series",
-    "backtest_summary",
 )
+#: Backtest results: the latest backtest run's rows (see ``drop_other_runs``).
+BACKTEST_TABLES = ("backtest_series", "backtest_summary")
+OUTPUT_TABLES = PLAN_TABLES + BACKTEST_TABLES
 SNAPSHOT_TABLES = tuple(TABLES) + OUTPUT_TABLES + ("rejects", "runs")
 
+_RUN_ID = re.compile(r"[0-9A-Za-z_.:-]+")
 _SQL_TYPES = {"str": "VARCHAR", "date": "DATE", "float": "DOUBLE", "int": "BIGINT"}
 
 
@@ -338,16 +342,12 @@ class Warehouse:
             [table, table],
         ).df()
 
-    # -- writes -----------------------------------------------------------------------------
-    def replace_output(self, name: str, frame: pd.DataFrame, run_id: str) -> int:
-        """Replace the contents of output table ``name`` with ``frame`` in one transaction."""
-        self.replace_outputs({name: frame}, run_id)
-        return len(frame)
-
+    # -- writes ---------------------------------------------------------------------------
     def replace_outputs(self, frames: dict[str, pd.DataFrame], run_id: str) -> None:
-        """Publish several output tables at once: readers see all the old or all the new.
+        """Stage output tables under ``run_id`` in one transaction (replacing that run's rows).
 
-        Columns of a frame that the table does not have are left out."""
+        Readers keep seeing the published run until :meth:`publish` moves the pointer. Columns
+        of a frame that the table does not have are left out."""
         for name in frames:
             if name not in OUTPUT_TABLES:
                 raise KeyError(f"{name!r} is not an output table")
@@ -358,7 +358,7 @@ class Warehouse:
                 table_cols = [r[0] for r in self.con.execute(f"DESCRIBE {name}").fetchall()]
                 cols = ", ".join(_ident(c) for c in table_cols if c in staged.columns)
                 self.con.register("_staged", staged)
-                self.con.execute(f"DELETE FROM {name}")
+                self.con.execute(f"DELETE FROM {name} WHERE run_id = ?", [run_id])
                 self.con.execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM _staged")
                 self.con.unregister("_staged")
             self.con.execute("COMMIT")
@@ -366,10 +366,90 @@ class Warehouse:
             self.con.execute("ROLLBACK")
             raise
 
-    def output(self, name: str) -> pd.DataFrame:
+    def copy_outputs(self, names: tuple[str, ...], from_run: str, to_run: str) -> None:
+        """Stage another run's rows of ``names`` under ``to_run`` (a cached step)."""
+        try:
+            self.con.execute("BEGIN TRANSACTION")
+            for name in names:
+                if name not in OUTPUT_TABLES:
+                    raise KeyError(f"{name!r} is not an output table")
+                self.con.execute(f"DELETE FROM {name} WHERE run_id = ?", [to_run])
+                self.con.execute(
+                    f"INSERT INTO {name} SELECT * REPLACE (?::VARCHAR AS run_id) FROM {name} "
+                    "WHERE run_id = ?",
+                    [to_run, from_run],
+                )
+            self.con.execute("COMMIT")
+        except Exception:
+            self.con.execute("ROLLBACK")
+            raise
+
+    def publish(self, run_id: str, keep: int = 3) -> None:
+        """Make ``run_id`` the run readers see, in one transaction, and drop the rows of runs
+        older than the last ``keep`` published ones (staged rows of unpublished runs too)."""
+        try:
+            self.con.execute("BEGIN TRANSACTION")
+            self.con.execute("INSERT INTO published VALUES (?, ?)", [run_id, datetime.now()])
+            keep_ids = [
+                r[0] for r in self.con.execute(
+                    "SELECT run_id FROM published GROUP BY run_id ORDER BY max(published_at) DESC "
+                    "LIMIT ?", [keep],
+                ).fetchall()
+            ]
+            for name in PLAN_TABLES:
+                self.con.execute(
+                    f"DELETE FROM {name} WHERE NOT list_contains(?, run_id)", [keep_ids]
+                )
+            self.con.execute("DELETE FROM published WHERE NOT list_contains(?, run_id)", [keep_ids])
+            self.con.execute("COMMIT")
+        except Exception:
+            self.con.execute("ROLLBACK")
+            raise
+
+    def drop_other_runs(self, names: tuple[str, ...], run_id: str) -> None:
+        """Keep only ``run_id``'s rows in ``names`` (backtest tables hold the latest backtest)."""
+        for name in names:
+            if name not in OUTPUT_TABLES:
+                raise KeyError(f"{name!r} is not an output table")
+            self.con.execute(f"DELETE FROM {name} WHERE run_id <> ?", [run_id])
+
+    def published_run(self) -> str | None:
+        rows = self.con.execute(
+            "SELECT run_id FROM published ORDER BY published_at DESC LIMIT 1"
+        ).fetchall()
+        return rows[0][0] if rows else None
+
+    def output(self, name: str, run_id: str | None = None) -> pd.DataFrame:
+        """Rows of an output table for ``run_id``; by default the published run's.
+
+        A run that has no rows of its own in the table (a step run alone) reads the published
+        run's, and failing that the most recent run that has rows."""
         if name not in OUTPUT_TABLES:
             raise KeyError(f"{name!r} is not an output table")
-        return self.con.execute(f"SELECT * FROM {name}").df()
+        source = self.output_run(name, run_id)
+        return self.con.execute(
+            f"SELECT * EXCLUDE (run_id) FROM {name} WHERE run_id = ?", [source]
+        ).df().assign(run_id=source)
+
+    def output_run(self, name: str, run_id: str | None = None) -> str | None:
+        """Which run's rows :meth:`output` reads for ``name``.
+
+        Plan tables: ``run_id``'s own rows when it has some, else the published run's; a step
+        run alone (its run has no rows yet) before anything was published reads the most recent
+        run that has rows. Backtest tables: the latest backtest run's."""
+        published = self.published_run() if name in PLAN_TABLES else None
+        for candidate in (run_id, published):
+            if candidate is not None and self.con.execute(
+                f"SELECT count(*) FROM (SELECT 1 FROM {name} WHERE run_id = ? LIMIT 1)", [candidate]
+            ).fetchall()[0][0]:
+                return candidate
+        if name in PLAN_TABLES and run_id is None:
+            return published
+        rows = self.con.execute(
+            f"SELECT o.run_id FROM (SELECT DISTINCT run_id FROM {name}) o "
+            "LEFT JOIN runs r USING (run_id) ORDER BY r.started_at DESC NULLS LAST LIMIT 1"
+        ).fetchall()
+        return rows[0][0] if rows else None
 
     # -- runs -------------------------------------------------------------------------------
     def start_run(self, run_id: str, **fields: object) -> None:
@@ -391,7 +471,7 @@ class Warehouse:
         self.con.execute(
             "UPDATE runs SET finished_at = ?, status = ?, frequency = ?, rows_loaded = ?, "
             "rows_rejected = ?, step_seconds = ?, error = ?, as_of = coalesce(?, as_of), "
-            "input_fingerprints = coalesce(?, input_fingerprints) WHERE run_id = ?",
+            "input_fingerprints = coalesce(?, input_fingerprints), warnings = ? WHERE run_id = ?",
             [
                 datetime.now(),
                 status,
@@ -402,9 +482,23 @@ class Warehouse:
                 fields.get("error"),
                 fields.get("as_of"),
                 json.dumps(fields["input_fingerprints"]) if "input_fingerprints" in fields else None,
+                json.dumps(fields.get("warnings", [])),
                 run_id,
             ],
         )
+
+    def set_forecast_key(self, run_id: str, key: str) -> None:
+        self.con.execute("UPDATE runs SET forecast_key = ? WHERE run_id = ?", [key, run_id])
+
+    def run_with_forecast_key(self, key: str, exclude: str) -> str | None:
+        """A succeeded run with this forecast cache key whose forecast rows are still kept."""
+        rows = self.con.execute(
+            "SELECT r.run_id FROM runs r WHERE r.forecast_key = ? AND r.run_id <> ? "
+            "AND r.status = 'succeeded' AND EXISTS (SELECT 1 FROM forecasts f WHERE f.run_id = r.run_id) "
+            "ORDER BY r.started_at DESC LIMIT 1",
+            [key, exclude],
+        ).fetchall()
+        return rows[0][0] if rows else None
 
     def runs(self, limit: int = 20) -> pd.DataFrame:
         return self.con.execute(
@@ -420,7 +514,17 @@ class Warehouse:
         staging = Path(tempfile.mkdtemp(prefix=".snapshot-", dir=snapshot_dir.parent))
         for name in SNAPSHOT_TABLES:
             target = staging / f"{name}.parquet"
-            self.con.execute(f"COPY {name} TO '{_sql_path(target)}' (FORMAT parquet)")
+            if name in OUTPUT_TABLES:
+                # COPY takes no bound parameters: the run id is ours (timestamp + hex), and
+                # checked to be exactly that before it goes into the statement.
+                source = self.output_run(name)
+                if source is not None and not _RUN_ID.fullmatch(source):
+                    raise ValueError(f"unexpected run id {source!r}")
+                where = f"WHERE run_id = '{source}'" if source else "WHERE false"
+                query = f"(SELECT * FROM {name} {where})"
+            else:
+                query = name
+            self.con.execute(f"COPY {query} TO '{_sql_path(target)}' (FORMAT parquet)")
         old = snapshot_dir.with_name(snapshot_dir.name + ".old")
         if snapshot_dir.exists():
             shutil.rmtree(old, ignore_errors=True)

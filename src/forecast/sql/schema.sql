@@ -15,7 +15,17 @@ CREATE TABLE IF NOT EXISTS runs (
     rows_loaded       JSON,                      -- table -> rows loaded
     rows_rejected     JSON,                      -- table -> rows rejected
     step_seconds      JSON,                      -- step -> wall seconds
+    forecast_key      VARCHAR,                   -- hash of inputs + forecast settings (cache key)
+    warnings          JSON,                      -- problems that did not stop the run
     error             VARCHAR
+);
+
+-- The run whose outputs readers see. Steps write their outputs under their own run id; the
+-- publish step moves this pointer in one transaction, so a crashed or killed run never leaves
+-- readers with half a plan.
+CREATE TABLE IF NOT EXISTS published (
+    run_id       VARCHAR NOT NULL,
+    published_at TIMESTAMP NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS rejects (
@@ -64,8 +74,13 @@ CREATE TABLE IF NOT EXISTS policies (
     unit_cost           DOUBLE,
     supplier            VARCHAR,
     moq                 DOUBLE,
-    pack_size           DOUBLE
+    pack_size           DOUBLE,
+    lead_time_sd_source VARCHAR,                 -- product | supplier | default (cv x lead time)
+    order_quantity_basis VARCHAR                 -- eoq | eoq_capped | days_of_cover | days_of_cover_capped | fixed | review_period
 );
+-- Warehouses created before these two columns existed get them here (no-op otherwise).
+ALTER TABLE policies ADD COLUMN IF NOT EXISTS lead_time_sd_source VARCHAR;
+ALTER TABLE policies ADD COLUMN IF NOT EXISTS order_quantity_basis VARCHAR;
 
 CREATE TABLE IF NOT EXISTS recommendations (
     run_id              VARCHAR NOT NULL,
