@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forecast import evaluation as ev
 from forecast.backtesting import _cut_panel, run_backtest
 from forecast.config import RunSettings
 from forecast.engine import EngineConfig, _cut_covariates, forecast_panel

@@ -12,8 +12,10 @@ from __future__ import annotations
 import argparse
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
 from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from forecast import pipeline
 from forecast.config import DEFAULT_OUT_DIR, RunSettings
@@ -56,12 +58,32 @@ def publish_task(settings: RunSettings, run_id: str) -> list[Path]:
     return paths
 
 
+@task(name="deliver", retries=2, retry_delay_seconds=10)
+def deliver_task(settings: RunSettings, run_id: str) -> dict:
+    """The digest as Prefect artifacts (markdown + tables) and, if configured, the webhook."""
+    from forecast.digest import build_digest
+    from forecast.warehouse import Warehouse
+
+    result = pipeline.deliver_step(settings, run_id)
+    create_markdown_artifact(result["markdown"], key="plan-summary", description="Nightly plan")
+    with Warehouse(settings.warehouse_path) as wh:
+        digest = build_digest(wh, run_id, settings.allocation_policy)
+    for key, frame in (("orders-today", digest.orders_today), ("new-alerts", digest.new_alerts),
+                       ("at-risk", digest.at_risk), ("customers-to-notify", digest.customers_to_notify)):
+        rows = frame.head(200).astype(str).to_dict(orient="records")
+        create_table_artifact(rows, key=key, description=f"{key.replace('-', ' ')} ({len(frame)} rows)")
+    for warning in result.get("warnings", []):
+        get_run_logger().warning(warning)
+    return result
+
+
 TASKS = {
     "ingest": ingest_task,
     "forecast": forecast_task,
     "plan": plan_task,
     "simulate": simulate_task,
     "publish": publish_task,
+    "deliver": deliver_task,
 }
 
 
@@ -101,11 +123,14 @@ def nightly_flow(
     horizon: int = 28,
     n_paths: int = 500,
     seed: int = 0,
-    allocation_policy: str = "priority",
+    allocation_policy: Literal["fifo", "priority"] = "priority",
+    service_levels: dict[str, float] | None = None,
+    alert_webhook: str | None = None,
 ) -> dict:
-    """Ingest -> forecast -> plan -> simulate -> publish, recorded in the warehouse's runs table."""
+    """Ingest -> forecast -> plan -> simulate -> publish -> deliver, recorded in the runs table."""
+    extra = {"service_levels": service_levels} if service_levels else {}
     settings = _settings(data_dir, out_dir, as_of, horizon, n_paths=n_paths, seed=seed,
-                         allocation_policy=allocation_policy)
+                         allocation_policy=allocation_policy, alert_webhook=alert_webhook, **extra)
     log = get_run_logger()
     summary = pipeline.run_pipeline(
         settings,
@@ -114,6 +139,30 @@ def nightly_flow(
     )
     log.info("run %s done in %s", summary.run_id, summary.seconds)
     return {"run_id": summary.run_id, "as_of": str(summary.as_of), **summary.steps["plan"]}
+
+
+@flow(name="weekly-reselection")
+def reselection_flow(
+    data_dir: Path,
+    out_dir: Path = DEFAULT_OUT_DIR,
+    horizon: int = 28,
+    folds: int = 3,
+) -> list[dict]:
+    """Full rolling-origin backtest of every candidate model (the weekly model re-selection):
+    the scores land in the warehouse (backtest_* tables) and exports/backtest_*.csv."""
+    settings = _settings(data_dir, out_dir, None, horizon)
+    run_id = pipeline.new_run_id()
+    ingest_task(settings, run_id)
+    summary = backtest_task(settings, run_id, folds)
+    create_table_artifact(summary.round(4).to_dict(orient="records"), key="backtest-summary",
+                          description=f"Backtest, {folds} folds x {horizon} periods")
+    return summary.to_dict(orient="records")
+
+
+@task(name="backtest")
+def backtest_task(settings: RunSettings, run_id: str, folds: int):
+    log = get_run_logger()
+    return pipeline.backtest_step(settings, run_id, folds, progress=log.info)
 
 
 def main() -> None:

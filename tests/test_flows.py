@@ -27,3 +27,61 @@ def test_step_flows_run_alone(prefect_harness, demo_dir, tmp_path) -> None:
     assert forecast_flow(data_dir=demo_dir, out_dir=tmp_path, horizon=7)["horizon"] == 7
     assert plan_flow(data_dir=demo_dir, out_dir=tmp_path)["policies"] > 0
     assert simulate_flow(data_dir=demo_dir, out_dir=tmp_path, n_paths=20)["series"] > 0
+
+
+def test_nightly_flow_publishes_artifacts_and_posts_the_digest(prefect_harness, demo_dir, tmp_path) -> None:
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from prefect.client.orchestration import get_client
+
+    from pipelines.nightly import nightly_flow
+
+    received: list[dict] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append(json.loads(body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    thread = threading.Thread(target=server.handle_request, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}/hook"
+    result = nightly_flow(data_dir=demo_dir, out_dir=tmp_path, horizon=7, n_paths=20, alert_webhook=url)
+    thread.join(timeout=10)
+    server.server_close()
+    assert len(received) == 1
+    payload = received[0]
+    assert payload["run_id"] == result["run_id"]
+    assert {"orders_today", "new_alerts", "at_risk", "customers_to_notify"} <= set(payload["counts"])
+    assert payload["text"].startswith(f"# Plan {result['run_id']}")
+
+    async def artifact_keys() -> set[str]:
+        async with get_client() as client:
+            artifacts = await client.read_artifacts()
+        return {a.key for a in artifacts}
+
+    import asyncio
+
+    keys = asyncio.run(artifact_keys())
+    assert {"plan-summary", "orders-today", "new-alerts", "at-risk", "customers-to-notify"} <= keys
+
+
+def test_deployments_have_schedules_and_typed_parameters(tmp_path) -> None:
+    from pipelines.serve import deployments
+
+    nightly, weekly = deployments(tmp_path / "data", tmp_path / "out", timezone="Europe/Berlin")
+    assert nightly.name == "nightly-plan" and weekly.name == "weekly-model-reselection"
+    cron = nightly.schedules[0].schedule
+    assert cron.cron == "0 2 * * *" and cron.timezone == "Europe/Berlin"
+    assert nightly.parameters["horizon"] == 28
+    schema = nightly._parameter_openapi_schema.model_dump()["properties"]
+    assert schema["horizon"]["type"] == "integer" and "allocation_policy" in schema
+    assert nightly.enforce_parameter_schema  # typed parameters are validated when a run starts

@@ -32,7 +32,7 @@ def test_run_writes_every_output_and_export(demo_run) -> None:
                  "alerts.csv", "backorder_risk.csv", "allocations.csv", "rejects.csv"):
         assert (settings.exports_dir / name).exists(), name
     assert run["status"] == "succeeded" and run["run_id"] == summary.run_id
-    assert set(json.loads(run["step_seconds"])) == {"ingest", "forecast", "plan", "simulate", "publish"}
+    assert set(json.loads(run["step_seconds"])) == {"ingest", "forecast", "plan", "simulate", "publish", "deliver"}
     assert json.loads(run["rows_loaded"])["sales"] == len(sales)
     assert all(len(v) == 64 for v in json.loads(run["input_fingerprints"]).values())
 
@@ -121,9 +121,8 @@ def test_second_run_fails_at_once_while_one_writes(demo_dir, tmp_path) -> None:
     from forecast.pipeline import PipelineBusyError, run_lock, run_pipeline
 
     settings = RunSettings(data_dir=demo_dir, out_dir=tmp_path)
-    with run_lock(tmp_path):
-        with pytest.raises(PipelineBusyError, match="another pipeline run is writing here .pid"):
-            run_pipeline(settings)
+    with run_lock(tmp_path), pytest.raises(PipelineBusyError, match="another pipeline run is writing here .pid"):
+        run_pipeline(settings)
     # After the first releases the lock, a run goes through.
     assert run_pipeline(settings.model_copy(update={"n_paths": 20})).run_id
 

@@ -51,7 +51,8 @@ def _run(settings: RunSettings, wait: bool = False) -> pipeline.RunSummary:
         "forecast": "Forecasting every series",
         "plan": "Computing stock policies and reorder recommendations",
         "simulate": "Simulating backorder risk and allocating stock",
-        "publish": "Writing exports and the analysts' snapshot",
+        "publish": "Publishing the plan, exports and the analysts' snapshot",
+        "deliver": "Summarising the run for planners",
     }
     steps = ["ingest", *pipeline.STEPS]
     with Progress(
@@ -93,8 +94,12 @@ def _report(summary: pipeline.RunSummary, settings: RunSettings) -> None:
     console.print(f"Warehouse: [bold]{settings.warehouse_path}[/bold]")
     console.print(f"Exports:   [bold]{settings.exports_dir}[/bold]")
     for path in summary.exports:
-        console.print(f"  - {path.name}")
+        if path.parent == settings.exports_dir:
+            console.print(f"  - {path.name}")
     console.print(f"Snapshot for notebooks: {settings.snapshot_dir}")
+    report = next((p for p in summary.exports if p.suffix == ".html"), None)
+    if report is not None:
+        console.print(f"Report:    [bold]{report}[/bold]  (open it in a browser)")
 
 
 def _fail(message: str) -> None:
@@ -182,6 +187,27 @@ def backtest(
     console.print(table)
     console.print(f"Per series and fold: {settings.exports_dir / 'backtest_series.csv'}; "
                   f"summary: {settings.exports_dir / 'backtest_summary.csv'} (and the warehouse)")
+
+
+@app.command()
+def serve(
+    data: DataOpt,
+    out: OutOpt = DEFAULT_OUT_DIR,
+    at: Annotated[str, typer.Option("--at", help="nightly run time HH:MM")] = "02:00",
+    timezone: Annotated[str, typer.Option("--timezone", help="IANA timezone of the schedules")] = "UTC",
+    weekly: Annotated[str, typer.Option("--weekly", help="cron of the weekly model re-selection")] = "0 3 * * 0",
+    horizon: HorizonOpt = 28,
+) -> None:
+    """Serve the nightly plan and the weekly model re-selection on this machine (Prefect)."""
+    from pipelines.serve import serve_schedules
+
+    try:
+        hour, minute = (int(x) for x in at.split(":"))
+    except ValueError:
+        _fail(f"--at must be HH:MM, got {at!r}")
+    console.print(f"Serving: nightly at {at} {timezone}, re-selection '{weekly}' {timezone}. Ctrl-C stops.")
+    serve_schedules(data, out, nightly_cron=f"{minute} {hour} * * *", weekly_cron=weekly,
+                    timezone=timezone, horizon=horizon)
 
 
 @app.command()

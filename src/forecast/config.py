@@ -27,6 +27,8 @@ class RunSettings(BaseModel):
     service_levels: dict[str, float] = {"A": 0.98, "B": 0.95, "C": 0.90}
     service_kind: Literal["cycle", "fill_rate"] = "fill_rate"
     review_period_days: float = Field(0.0, ge=0)
+    policy: Literal["sQ", "sS", "RS"] = "sQ"  # RS when review_period_days > 0
+    max_cover_days: float = Field(120.0, gt=0)  # cap on EOQ / days-of-cover order quantities
     order_quantity_method: Literal["eoq", "days_of_cover", "fixed"] = "eoq"
     default_lead_time_days: float = Field(14.0, gt=0)
     allocation_policy: Literal["fifo", "priority"] = "priority"
@@ -36,6 +38,7 @@ class RunSettings(BaseModel):
     country: str | None = "US"  # public holidays as a feature; None = none
     model_dir: Path | None = None  # where fitted-model artifacts go; default: see models_dir
     use_cache: bool = True  # reuse the forecast of an earlier run with the same inputs/settings
+    alert_webhook: str | None = None  # URL that receives the run digest as JSON (HTTP POST)
 
     @field_validator("service_levels")
     @classmethod
@@ -56,6 +59,10 @@ class RunSettings(BaseModel):
     @property
     def snapshot_dir(self) -> Path:
         return self.out_dir / "snapshot"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.out_dir / "reports"
 
     @property
     def models_dir(self) -> Path:

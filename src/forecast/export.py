@@ -19,7 +19,7 @@ EXPORTS: dict[str, tuple[str, list[str]]] = {
          "policy", "review_period_days", "lead_time_days", "lead_time_sd_days", "lead_time_source",
          "mean_daily_demand", "sd_daily_demand", "lead_time_demand", "lead_time_demand_sd",
          "campaign_uplift_pct", "safety_stock", "reorder_point", "order_quantity", "max_level",
-         "unit_cost", "supplier", "moq", "pack_size"],
+         "unit_cost", "supplier", "moq", "pack_size", "lead_time_sd_source", "order_quantity_basis"],
     ),
     "reorder_recommendations.csv": (
         "recommendations",

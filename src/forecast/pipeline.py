@@ -234,6 +234,8 @@ def plan_config(settings: RunSettings) -> PlanConfig:
         service_levels=dict(settings.service_levels),
         service_kind=settings.service_kind,
         review_period_days=settings.review_period_days,
+        policy="RS" if settings.review_period_days > 0 else settings.policy,
+        max_cover_days=settings.max_cover_days,
         order_quantity_method=settings.order_quantity_method,
         default_lead_time_days=settings.default_lead_time_days,
     )
@@ -343,16 +345,41 @@ def publish_step(settings: RunSettings, run_id: str) -> list[Path]:
             )
         )
         wh.publish_snapshot(settings.snapshot_dir)
+    paths.append(write_run_report(settings, run_id))
     return paths
 
 
-STEPS = ("forecast", "plan", "simulate", "publish")
+def write_run_report(settings: RunSettings, run_id: str) -> Path:
+    """The HTML report of a published run, from the snapshot (never blocks the warehouse)."""
+    from forecast.report import write_snapshot_report
+
+    return write_snapshot_report(settings.snapshot_dir, settings.reports_dir / f"run_{run_id}.html", run_id=run_id)
+
+
+def deliver_step(settings: RunSettings, run_id: str) -> dict:
+    """The run digest (orders today, new alerts, SKUs at risk, customers to tell), posted to the
+    configured webhook. A delivery failure is reported, not raised: the plan is published."""
+    from forecast.digest import build_digest, post_webhook
+
+    with Warehouse(settings.warehouse_path) as wh:
+        digest = build_digest(wh, run_id, settings.allocation_policy)
+    result: dict = {"counts": digest.counts, "markdown": digest.markdown(), "delivered": None}
+    if settings.alert_webhook:
+        try:
+            result["delivered"] = post_webhook(settings.alert_webhook, digest.payload())
+        except OSError as exc:
+            result["warnings"] = [f"alert webhook {settings.alert_webhook} failed: {exc}"]
+    return result
+
+
+STEPS = ("forecast", "plan", "simulate", "publish", "deliver")
 STEP_FUNCTIONS: dict[str, Callable[[RunSettings, str], object]] = {
     "ingest": ingest,
     "forecast": forecast_step,
     "plan": plan_step,
     "simulate": simulate_step,
     "publish": publish_step,
+    "deliver": deliver_step,
 }
 #: How a step is called: directly, or (in the Prefect flows) as a task.
 StepCaller = Callable[[str, RunSettings, str], object]
@@ -440,7 +467,8 @@ def _run_pipeline(settings: RunSettings, progress: Progress | None, call: StepCa
         raise
     summary: IngestSummary = outputs["ingest"]  # type: ignore[assignment]
     as_of = outputs["forecast"]["as_of"]  # type: ignore[index]
-    warnings = outputs["forecast"].get("warnings", [])  # type: ignore[union-attr]
+    warnings = [w for name in ("forecast", "deliver")
+                for w in outputs[name].get("warnings", [])]  # type: ignore[union-attr]
     with Warehouse(settings.warehouse_path) as wh:
         wh.finish_run(run_id, status="succeeded", as_of=as_of, warnings=warnings,
                       frequency=outputs["forecast"]["frequency"], step_seconds=seconds,  # type: ignore[index]

@@ -413,6 +413,16 @@ class Warehouse:
                 raise KeyError(f"{name!r} is not an output table")
             self.con.execute(f"DELETE FROM {name} WHERE run_id <> ?", [run_id])
 
+    def previous_published_run(self, run_id: str) -> str | None:
+        """The run published before ``run_id`` (whose rows are still kept), if any."""
+        rows = self.con.execute(
+            "SELECT run_id FROM published WHERE published_at < "
+            "(SELECT coalesce(max(published_at), now()::TIMESTAMP) FROM published WHERE run_id = ?) "
+            "AND run_id <> ? ORDER BY published_at DESC LIMIT 1",
+            [run_id, run_id],
+        ).fetchall()
+        return rows[0][0] if rows else None
+
     def published_run(self) -> str | None:
         rows = self.con.execute(
             "SELECT run_id FROM published ORDER BY published_at DESC LIMIT 1"

@@ -1,0 +1,153 @@
+"""Planning speed: policies, positions, recommendations and alerts for 10,000 SKUs.
+
+Synthetic inputs (deterministic, seed 0): a 28-day DemandForecast (weekly pattern, a campaign
+on some SKUs, NB and Poisson dispersion, level error), products with gaps in lead times,
+spreads and service levels, 40 suppliers, stock with unknown and negative records, open
+purchase orders and customer orders. Target: under 5 s in total, forecast not counted.
+
+    .venv/bin/python bench/planning.py [--skus 10000] [--policy sQ|sS|RS] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from forecast.distribution import DemandForecast
+from forecast.planning import (
+    PlanConfig,
+    build_alerts,
+    compute_policies,
+    recommend_orders,
+    stock_positions,
+)
+
+AS_OF = date(2026, 3, 1)
+TARGET_SECONDS = 5.0
+
+
+def synthetic(n: int, horizon: int = 28, seed: int = 0) -> dict:
+    rng = np.random.default_rng(seed)
+    skus = np.array([f"SKU{i:06d}" for i in range(n)], dtype=object)
+    keys = pd.DataFrame({"sku": skus, "location": rng.choice(["north", "south"], n)})
+    rate = rng.lognormal(1.0, 1.2, n)
+    week = 1 + 0.3 * np.sin(2 * np.pi * np.arange(horizon) / 7)
+    mean = rate[:, None] * week[None, :]
+    campaign = rng.random(n) < 0.1
+    start = rng.integers(0, horizon - 7, n)
+    days = np.arange(horizon)[None, :]
+    in_campaign = campaign[:, None] & (days >= start[:, None]) & (days < start[:, None] + 5)
+    mean = np.where(in_campaign, mean * 2.0, mean)
+    mean[rng.random(n) < 0.03] = 0.0  # no demand at all
+    fc = DemandForecast(
+        keys=keys,
+        dates=pd.date_range(AS_OF + timedelta(days=1), periods=horizon, freq="D"),
+        mean=mean,
+        size=np.where(rng.random(n) < 0.3, np.inf, rng.uniform(0.5, 20, n)),
+        level_var=rng.uniform(0.0, 0.1, n),
+        model=np.full(n, "bench", dtype=object),
+    )
+    history = rng.poisson(rate[:, None], size=(n, 365)).astype(float)
+
+    suppliers = pd.DataFrame(
+        {
+            "supplier": [f"SUP{i:02d}" for i in range(40)],
+            "lead_time_days": np.where(rng.random(40) < 0.2, np.nan, rng.integers(3, 45, 40)),
+            "lead_time_sd_days": np.where(rng.random(40) < 0.3, np.nan, rng.uniform(0, 5, 40)),
+            "order_cost": rng.uniform(10, 120, 40),
+        }
+    )
+
+    def gaps(values: np.ndarray, share: float) -> np.ndarray:
+        return np.where(rng.random(n) < share, np.nan, values)
+
+    products = pd.DataFrame(
+        {
+            "sku": skus,
+            "supplier": rng.choice(suppliers["supplier"], n),
+            "lead_time_days": gaps(rng.integers(2, 60, n).astype(float), 0.4),
+            "lead_time_sd_days": gaps(rng.uniform(0, 6, n), 0.5),
+            "moq": gaps(rng.choice([6.0, 12.0, 24.0, 50.0, 100.0], n), 0.3),
+            "pack_size": gaps(rng.choice([1.0, 6.0, 12.0, 24.0], n), 0.2),
+            "unit_cost": rng.lognormal(1.5, 1.0, n),
+            "service_level": gaps(rng.choice([0.9, 0.95, 0.97, 0.99], n), 0.8),
+        }
+    ).drop_duplicates("sku")
+
+    on_hand = np.round(rate * rng.uniform(0, 40, n))
+    negative = rng.random(n) < 0.01
+    on_hand[negative] = -rng.integers(1, 20, int(negative.sum()))
+    inventory = keys.assign(on_hand=on_hand)[rng.random(n) > 0.02]  # 2% without a stock record
+    po_rows = rng.choice(n, n // 3)
+    purchase_orders = keys.iloc[po_rows].assign(
+        quantity=np.round(rate[po_rows] * rng.uniform(5, 30, len(po_rows))) + 1
+    )
+    co_rows = rng.choice(n, n // 2)
+    customer_orders = keys.iloc[co_rows].assign(
+        quantity=rng.integers(1, 10, len(co_rows)).astype(float)
+    )
+    return {
+        "forecast": fc,
+        "history": history,
+        "products": products,
+        "suppliers": suppliers,
+        "inventory": inventory,
+        "purchase_orders": purchase_orders,
+        "customer_orders": customer_orders,
+    }
+
+
+def run(data: dict, cfg: PlanConfig) -> tuple[dict[str, float], dict[str, int]]:
+    fc = data["forecast"]
+    seconds: dict[str, float] = {}
+    start = time.perf_counter()
+    policies = compute_policies(fc, data["history"], data["products"], data["suppliers"], cfg)
+    seconds["compute_policies"] = time.perf_counter() - start
+    start = time.perf_counter()
+    positions = stock_positions(
+        fc.keys, data["inventory"], data["purchase_orders"], data["customer_orders"]
+    )
+    seconds["stock_positions"] = time.perf_counter() - start
+    start = time.perf_counter()
+    recs = recommend_orders(policies, positions, fc, AS_OF, cfg)
+    seconds["recommend_orders"] = time.perf_counter() - start
+    start = time.perf_counter()
+    alerts = build_alerts(policies, positions, fc, AS_OF)
+    seconds["build_alerts"] = time.perf_counter() - start
+    seconds["total"] = sum(seconds.values())
+    counts = {
+        "policies": len(policies),
+        "recommendations": len(recs),
+        "urgent": int(recs["urgent"].sum()),
+        "alerts": len(alerts),
+    }
+    return seconds, counts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skus", type=int, default=10_000)
+    parser.add_argument("--policy", choices=["sQ", "sS", "RS"], default="sQ")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    cfg = PlanConfig(policy=args.policy, review_period_days=7.0 if args.policy == "RS" else 0.0)
+    data = synthetic(args.skus)
+    runs = [run(data, cfg) for _ in range(args.repeat)]
+    best = {name: min(r[0][name] for r in runs) for name in runs[0][0]}
+    print(
+        f"planning bench: {args.skus:,} SKUs, policy {cfg.policy}, 28-day forecast, "
+        f"best of {args.repeat}"
+    )
+    for name, value in best.items():
+        print(f"  {name:<18} {value:7.3f} s")
+    print("  " + ", ".join(f"{k} {v:,}" for k, v in runs[0][1].items()))
+    verdict = "OK" if best["total"] < TARGET_SECONDS else "TOO SLOW"
+    print(f"  target < {TARGET_SECONDS:g} s: {verdict}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,483 @@
+"""Tests for forecast.planning: policies, positions, recommendations, alerts and their exports.
+
+Every number is hand-computed from a tiny forecast built here: constant means, Poisson demand
+(size = inf) and a negligible level error (1e-12), so lead-time demand over L days has mean
+mu L and variance mu L, and the textbook formulas give the expected answers.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast import inventory as inv
+from forecast.distribution import DemandForecast
+from forecast.export import EXPORTS, write_csv_exports, write_purchasing_workbook
+from forecast.planning import (
+    PlanConfig,
+    baseline_rate,
+    build_alerts,
+    compute_policies,
+    recommend_orders,
+    stock_positions,
+)
+
+AS_OF = date(2026, 3, 1)
+NO_SUPPLIERS = pd.DataFrame(
+    columns=["supplier", "lead_time_days", "lead_time_sd_days", "order_cost"]
+)
+
+
+def forecast(means, *, size=np.inf, level_var=1e-12, horizon=28, skus=None) -> DemandForecast:
+    """A forecast per row of ``means``: a number (constant per period) or a full mean path."""
+    rows = [np.full(horizon, float(m)) if np.ndim(m) == 0 else np.asarray(m, float) for m in means]
+    n = len(rows)
+    skus = skus or [f"S{i}" for i in range(n)]
+    return DemandForecast(
+        keys=pd.DataFrame({"sku": skus, "location": "main"}),
+        dates=pd.date_range(AS_OF + timedelta(days=1), periods=horizon, freq="D"),
+        mean=np.vstack(rows),
+        size=np.broadcast_to(np.asarray(size, float), (n,)).copy(),
+        level_var=np.full(n, level_var),
+        model=np.full(n, "test", dtype=object),
+    )
+
+
+def products(fc: DemandForecast, **columns) -> pd.DataFrame:
+    """Product rows for the forecast's SKUs; keyword values are scalars or per-SKU lists."""
+    frame = pd.DataFrame({"sku": fc.keys["sku"].to_numpy()})
+    defaults = {
+        "supplier": "SUP",
+        "lead_time_days": 4.0,
+        "lead_time_sd_days": 0.0,
+        "unit_cost": 1.0,
+        "moq": np.nan,
+        "pack_size": np.nan,
+        "service_level": np.nan,
+    }
+    for name, value in {**defaults, **columns}.items():
+        frame[name] = value
+    return frame
+
+
+def history(fc: DemandForecast) -> np.ndarray:
+    return np.tile(fc.mean[:, :1], (1, 60))
+
+
+def stock(fc: DemandForecast, on_hand, on_order=None, committed=None) -> pd.DataFrame:
+    keys = fc.keys
+    inventory_rows = keys.assign(on_hand=on_hand)
+    po = keys.assign(quantity=on_order if on_order is not None else 0.0)
+    co = keys.assign(quantity=committed if committed is not None else 0.0)
+    return stock_positions(keys, inventory_rows, po[po["quantity"] > 0], co[co["quantity"] > 0])
+
+
+def plan(fc, cfg, prods, suppliers=NO_SUPPLIERS, period_days=1.0):
+    return compute_policies(fc, history(fc), prods, suppliers, cfg, period_days)
+
+
+CYCLE_50 = {"service_kind": "cycle", "order_quantity_method": "fixed", "fixed_quantity": 30.0}
+
+
+# --------------------------------------------------------------------------------------------
+# policies: textbook known answers
+# --------------------------------------------------------------------------------------------
+
+
+def test_reorder_point_for_cycle_service_poisson() -> None:
+    # Poisson 4/day over L = 9 days: mean 36, sigma = sqrt(36) = 6; CSL 95% -> z = 1.6449
+    fc = forecast([4.0])
+    pol = plan(
+        fc, PlanConfig(service_kind="cycle"), products(fc, lead_time_days=9.0, service_level=0.95)
+    )
+    z = inv.safety_factor_cycle_service(0.95)
+    row = pol.iloc[0]
+    assert row["lead_time_demand"] == pytest.approx(36.0)
+    assert row["lead_time_demand_sd"] == pytest.approx(6.0, rel=1e-6)
+    assert row["safety_stock"] == pytest.approx(6.0 * z, rel=1e-6)
+    assert row["reorder_point"] == pytest.approx(36.0 + 6.0 * z, rel=1e-6)
+    assert row["service_kind"] == "cycle" and row["policy"] == "sQ"
+
+
+def _chopra_forecast() -> DemandForecast:
+    # NB with mean 2,500 and variance 500^2: size = m^2 / (var - m)
+    return forecast([2500.0], size=2500.0**2 / (500.0**2 - 2500.0))
+
+
+@pytest.mark.parametrize(
+    ("period_days", "lead_sd_periods", "sigma", "safety"),
+    [
+        # Chopra & Meindl 6th ed., Example 12-6 (Dell): D = 2,500/day, sd 500, L = 7 days,
+        # s_L = 7 days -> sigma_L = sqrt(7 x 500^2 + 2,500^2 x 7^2) = 17,550; CSL 90% -> ss 22,491.
+        (1.0, 7.0, 17_550, 22_491),
+        # Same example with s_L = 2 periods (its sensitivity table): sigma_L = 5,172, ss 6,628;
+        # run in weeks (D = 2,500/week, L = 7 weeks = 49 days, s_L = 2 weeks = 14 days).
+        (7.0, 2.0, 5_172, 6_628),
+    ],
+)
+def test_lead_time_variability_chopra_meindl(period_days, lead_sd_periods, sigma, safety) -> None:
+    fc = _chopra_forecast()
+    prods = products(
+        fc,
+        lead_time_days=7 * period_days,
+        lead_time_sd_days=lead_sd_periods * period_days,
+        service_level=0.9,
+    )
+    pol = plan(fc, PlanConfig(service_kind="cycle"), prods, period_days=period_days).iloc[0]
+    assert pol["lead_time_demand"] == pytest.approx(17_500)
+    assert pol["lead_time_demand_sd"] == pytest.approx(sigma, abs=1.0)
+    assert pol["lead_time_demand_sd"] == pytest.approx(
+        inv.lead_time_demand_sd(2500, 500, 7, lead_sd_periods), rel=1e-6
+    )
+    assert pol["safety_stock"] == pytest.approx(safety, abs=1.0)
+    assert pol["mean_daily_demand"] == pytest.approx(2500 / period_days)
+
+
+def test_fill_rate_target_is_met_at_the_result() -> None:
+    # Poisson 10/day, L = 5, s_L = 1: sigma = sqrt(50 + 10^2 x 1) = 12.247; Q = 40 fixed.
+    fc = forecast([10.0])
+    cfg = PlanConfig(order_quantity_method="fixed", fixed_quantity=40.0)
+    pol = plan(fc, cfg, products(fc, lead_time_days=5.0, lead_time_sd_days=1.0)).iloc[0]
+    sigma = math.sqrt(150.0)
+    assert pol["abc_class"] == "A" and pol["service_level"] == 0.98
+    assert pol["lead_time_demand_sd"] == pytest.approx(sigma, rel=1e-6)
+    z = pol["safety_stock"] / sigma
+    assert z > 0
+    assert sigma * inv.standard_normal_loss(z) == pytest.approx((1 - 0.98) * 40.0, rel=1e-6)
+
+
+def test_eoq_through_compute_policies() -> None:
+    # Snyder & Shen Example 3.1: K = 8, h = 0.225/unit/yr, lambda = 1,300/yr -> Q* = 304.0468.
+    fc = forecast([1300 / 365])
+    suppliers = pd.DataFrame(
+        {
+            "supplier": ["SUP"],
+            "lead_time_days": [7.0],
+            "lead_time_sd_days": [0.0],
+            "order_cost": [8.0],
+        }
+    )
+    cfg = PlanConfig(holding_cost_rate=0.25)
+    prods = products(fc, unit_cost=0.225 / 0.25, lead_time_days=np.nan, lead_time_sd_days=np.nan)
+    pol = plan(fc, cfg, prods, suppliers).iloc[0]
+    assert pol["order_quantity"] == pytest.approx(304.0467800264368, abs=1e-6)
+    assert pol["order_quantity_basis"] == "eoq"
+    assert pol["max_level"] == pytest.approx(pol["reorder_point"] + pol["order_quantity"])
+    whole = plan(fc, cfg, prods.assign(pack_size=1.0), suppliers).iloc[0]
+    assert whole["order_quantity"] == 305.0
+
+
+def test_cover_cap_limits_eoq_of_cheap_fast_movers() -> None:
+    # EOQ = sqrt(2 x 50 x 36,500 / (0.25 x 0.01)) = 38,210 = 382 days; the cap is 120 days = 12,000.
+    fc = forecast([100.0, 100.0])
+    prods = products(fc, unit_cost=0.01, pack_size=[np.nan, 7.0])
+    pol = plan(fc, PlanConfig(), prods)
+    assert pol["order_quantity_basis"].tolist() == ["eoq_capped", "eoq_capped"]
+    assert pol["order_quantity"].tolist() == [12_000.0, 12_005.0]  # pack rounding after the cap
+    longer = plan(fc, PlanConfig(max_cover_days=400), prods)
+    assert longer["order_quantity"].iloc[0] == pytest.approx(math.sqrt(2 * 50 * 36_500 / 0.0025))
+    assert longer["order_quantity_basis"].iloc[0] == "eoq"
+
+
+def test_moq_and_pack_rounding() -> None:
+    # 14 days of cover: 3/day -> 42 -> MOQ 50 -> packs of 12 -> 60; 10/day -> 140 -> 144.
+    fc = forecast([3.0, 10.0])
+    cfg = PlanConfig(order_quantity_method="days_of_cover", days_of_cover=14)
+    pol = plan(fc, cfg, products(fc, moq=50.0, pack_size=12.0))
+    assert pol["order_quantity"].tolist() == [60.0, 144.0]
+    assert pol["order_quantity_basis"].tolist() == ["days_of_cover", "days_of_cover"]
+
+
+def test_abc_by_value_and_service_level_from_product_then_class() -> None:
+    # annual value 100, 15, 4, 1 (x 365): A holds the first 80%, B up to 95%, C the rest.
+    fc = forecast([100.0, 15.0, 4.0, 1.0])
+    cfg = PlanConfig(service_levels={"A": 0.97, "B": 0.93, "C": 0.85}, service_kind="cycle")
+    pol = plan(fc, cfg, products(fc, service_level=[np.nan, np.nan, 0.99, np.nan]))
+    assert pol["abc_class"].tolist() == ["A", "B", "C", "C"]
+    assert pol["service_level"].tolist() == [0.97, 0.93, 0.99, 0.85]
+    assert pol["service_source"].tolist() == ["class", "class", "product", "class"]
+
+
+@pytest.mark.parametrize("level", [0.0, 1.0, 1.2, 95.0, -0.1])
+def test_service_level_outside_unit_interval_is_an_error(level) -> None:
+    fc = forecast([5.0])
+    with pytest.raises(ValueError, match=r"S0 must be in \(0, 1\)"):
+        plan(fc, PlanConfig(), products(fc, service_level=level))
+    with pytest.raises(ValueError, match=r"class A must be in \(0, 1\)"):
+        PlanConfig(service_levels={"A": level, "B": 0.95, "C": 0.9})
+
+
+def test_plan_config_validation_and_backward_compatible_review_period() -> None:
+    assert PlanConfig().policy == "sQ"
+    assert PlanConfig(review_period_days=7).policy == "RS"
+    assert PlanConfig(policy="sS").policy == "sS"
+    for kwargs, message in [
+        ({"policy": "RS"}, "review_period_days > 0"),
+        ({"policy": "sS", "review_period_days": 7}, "continuous review"),
+        ({"policy": "Rs"}, "policy must be one of"),
+        ({"max_cover_days": 0}, "max_cover_days"),
+        ({"order_quantity_method": "fixed"}, "fixed_quantity > 0"),
+        ({"service_levels": {"A": 0.9, "B": 0.9}}, "missing"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            PlanConfig(**kwargs)
+
+
+def test_lead_time_and_spread_fall_back_product_supplier_default() -> None:
+    fc = forecast([5.0] * 4)
+    suppliers = pd.DataFrame(
+        {
+            "supplier": ["S1"],
+            "lead_time_days": [10.0],
+            "lead_time_sd_days": [2.0],
+            "order_cost": [20.0],
+        }
+    )
+    prods = products(
+        fc,
+        supplier=["S1", "S1", "S1", "unknown"],
+        lead_time_days=[5.0, np.nan, 6.0, np.nan],
+        lead_time_sd_days=[1.0, np.nan, np.nan, np.nan],
+    )
+    pol = plan(
+        fc, PlanConfig(default_lead_time_days=12, default_lead_time_cv=0.25), prods, suppliers
+    )
+    assert pol["lead_time_days"].tolist() == [5.0, 10.0, 6.0, 12.0]
+    assert pol["lead_time_source"].tolist() == ["product", "supplier", "product", "default"]
+    assert pol["lead_time_sd_days"].tolist() == [1.0, 2.0, 2.0, 3.0]
+    assert pol["lead_time_sd_source"].tolist() == ["product", "supplier", "supplier", "default"]
+
+
+def test_duplicate_product_rows_are_refused() -> None:
+    fc = forecast([5.0])
+    prods = pd.concat([products(fc), products(fc)])
+    with pytest.raises(ValueError, match="products: sku 'S0' appears more than once"):
+        plan(fc, PlanConfig(), prods)
+
+
+def test_campaign_inside_lead_time_raises_lead_time_demand() -> None:
+    # 10/day, doubled on days 4-7 (inside L = 14): LTD 140 -> 180, uplift 180/140 - 1 = 28.6%.
+    campaign = np.full(28, 10.0)
+    campaign[3:7] = 20.0
+    fc = forecast([10.0, campaign])
+    pol = plan(fc, PlanConfig(service_kind="cycle"), products(fc, lead_time_days=14.0))
+    assert pol["lead_time_demand"].tolist() == pytest.approx([140.0, 180.0])
+    assert pol["lead_time_demand_sd"].tolist() == pytest.approx([140**0.5, 180**0.5])
+    assert pol["campaign_uplift_pct"].tolist() == pytest.approx([0.0, 100 * (180 / 140 - 1)])
+    assert pol["reorder_point"].iloc[1] > pol["reorder_point"].iloc[0] + 40
+    np.testing.assert_allclose(baseline_rate(fc.mean), [10.0, 10.0])
+
+
+def test_no_demand_orders_nothing_and_raises_no_min_alert() -> None:
+    fc = forecast([0.0, 5.0])
+    pol = plan(fc, PlanConfig(**CYCLE_50), products(fc, service_level=0.5))
+    assert pol.loc[0, ["safety_stock", "reorder_point", "order_quantity", "max_level"]].eq(0).all()
+    pos = stock(fc, on_hand=[0.0, 0.0])
+    recs = recommend_orders(pol, pos, fc, AS_OF, PlanConfig(**CYCLE_50))
+    assert recs["sku"].tolist() == ["S1"]
+    alerts = build_alerts(pol, pos, fc, AS_OF)
+    assert alerts["sku"].tolist() == ["S1"]
+
+
+# --------------------------------------------------------------------------------------------
+# positions and recommendations
+# --------------------------------------------------------------------------------------------
+
+
+def test_negative_stock_counts_as_zero_and_is_flagged() -> None:
+    fc = forecast([5.0])
+    pos = stock(fc, on_hand=[-5.0], on_order=[10.0], committed=[3.0]).iloc[0]
+    assert pos["on_hand_recorded"] == -5.0 and bool(pos["negative_stock"])
+    assert pos["on_hand"] == 0.0 and pos["allocated"] == 0.0 and pos["backordered"] == 3.0
+    assert pos["inventory_position"] == 0.0 + 10.0 - 3.0
+    known = stock(fc, on_hand=[8.0], committed=[3.0]).iloc[0]
+    assert (known["allocated"], known["backordered"], known["inventory_position"]) == (
+        3.0,
+        0.0,
+        5.0,
+    )
+    unknown = stock_positions(
+        fc.keys,
+        pd.DataFrame(columns=["sku", "location", "on_hand"]),
+        pd.DataFrame(columns=["sku", "location", "quantity"]),
+        pd.DataFrame(columns=["sku", "location", "quantity"]),
+    )
+    assert unknown["inventory_position"].isna().all()
+
+
+def _crossing_case(policy: str, on_hand, **cfg_kwargs):
+    # Poisson 5/day, L = 4, CSL 50% (z = 0): reorder point s = 20 exactly, fixed Q = 30.
+    pack = cfg_kwargs.pop("pack", np.nan)
+    fc = forecast([5.0] * len(on_hand))
+    cfg = PlanConfig(**{**CYCLE_50, "policy": policy, **cfg_kwargs})
+    pol = plan(fc, cfg, products(fc, service_level=0.5, pack_size=pack))
+    return fc, cfg, pol, stock(fc, on_hand=on_hand)
+
+
+def test_order_by_is_the_day_the_projected_position_crosses_the_reorder_point() -> None:
+    fc, cfg, pol, pos = _crossing_case("sQ", [42.0, 15.0, 200.0])
+    assert pol["reorder_point"].tolist() == [20.0] * 3
+    recs = recommend_orders(pol, pos, fc, AS_OF, cfg).set_index("sku")
+    # 42 - 5 j <= 20 first at j = 5 (17): order by day 5; 15 is below s today: urgent.
+    assert recs.loc["S0", "order_by"] == AS_OF + timedelta(days=5)
+    assert recs.loc["S0", "expected_arrival"] == AS_OF + timedelta(days=9)
+    assert not recs.loc["S0", "urgent"]
+    assert recs.loc["S1", "order_by"] == AS_OF and recs.loc["S1", "urgent"]
+    assert "S2" not in recs.index  # 200 does not reach 20 within the 14-day lookahead
+    # (s,Q): smallest multiple of Q lifting 17 above 20 -> 30; from 15 -> 30.
+    assert recs["order_quantity"].tolist() == [30.0, 30.0]
+    assert recs.loc["S0", "days_of_cover_now"] == pytest.approx(42 / 5)
+    assert recs.loc["S0", "days_of_cover_after"] == pytest.approx((42 - 5 * 9 + 30) / 5)
+    assert recs.loc["S0", "line_value"] == 30.0
+    short = recommend_orders(pol, pos, fc, AS_OF, PlanConfig(**CYCLE_50, lookahead_days=3))
+    assert short["sku"].tolist() == ["S1"]
+
+
+def test_sq_orders_several_multiples_when_far_below() -> None:
+    fc, cfg, pol, pos = _crossing_case("sQ", [-50.0])  # negative counts as 0: needs 1 x 30
+    assert recommend_orders(pol, pos, fc, AS_OF, cfg)["order_quantity"].tolist() == [30.0]
+    pos.loc[0, "inventory_position"] = -25.0  # e.g. backorders: floor(45 / 30) + 1 = 2 x Q
+    assert recommend_orders(pol, pos, fc, AS_OF, cfg)["order_quantity"].tolist() == [60.0]
+
+
+def test_ss_orders_up_to_s() -> None:
+    fc, cfg, pol, pos = _crossing_case("sS", [42.0], pack=5.0)
+    assert pol["max_level"].iloc[0] == 50.0 and pol["policy"].iloc[0] == "sS"
+    rec = recommend_orders(pol, pos, fc, AS_OF, cfg).iloc[0]
+    # at day 5 the position is 17: S - 17 = 33 -> packs of 5 -> 35
+    assert rec["order_by"] == AS_OF + timedelta(days=5)
+    assert rec["order_quantity"] == 35.0
+    assert "up to 50 = 33 -> order 35" not in rec["explanation"]  # rounding is mentioned
+    assert "up to 50 = 33, round to pack of 5 -> order 35" in rec["explanation"]
+
+
+def test_rs_orders_s_minus_position() -> None:
+    fc, cfg, pol, pos = _crossing_case("RS", [42.0, 60.0, 12.0], review_period_days=7.0)
+    row = pol.iloc[0]
+    # S covers L + R = 11 days: 55 (z = 0); the minimum is S less one review (35): 20.
+    assert row["max_level"] == 55.0 and row["reorder_point"] == 20.0
+    assert row["lead_time_demand"] == 55.0 and row["review_period_days"] == 7.0
+    assert row["order_quantity"] == 35.0 and row["order_quantity_basis"] == "review_period"
+    recs = recommend_orders(pol, pos, fc, AS_OF, cfg).set_index("sku")
+    assert recs["order_quantity"].to_dict() == {"S0": 13.0, "S2": 43.0}  # 60 >= S: no order
+    assert (recs["order_by"] == AS_OF).all()
+    assert recs["urgent"].to_dict() == {"S0": False, "S2": True}
+    assert recs.loc["S0", "explanation"].startswith(
+        "(R,S) review every 7 d: lead-time demand 55 over 4+7 d"
+    )
+
+
+def test_recommendations_do_not_depend_on_row_order() -> None:
+    fc, cfg, pol, pos = _crossing_case("sQ", [42.0, 15.0, 22.0])
+    expected = recommend_orders(pol, pos, fc, AS_OF, cfg)
+    shuffled = recommend_orders(pol.iloc[::-1], pos.iloc[[1, 2, 0]], fc, AS_OF, cfg)
+    pd.testing.assert_frame_equal(expected, shuffled)
+
+
+def test_explanation_says_why() -> None:
+    # 10/day with a campaign inside L = 14, fill rate 98% (class A), packs of 12, MOQ 50.
+    campaign = np.full(28, 10.0)
+    campaign[3:7] = 20.0
+    fc = forecast([campaign])
+    cfg = PlanConfig(order_quantity_method="fixed", fixed_quantity=40.0)
+    pol = plan(fc, cfg, products(fc, lead_time_days=14.0, moq=50.0, pack_size=12.0))
+    pos = stock(fc, on_hand=[-4.0])
+    rec = recommend_orders(pol, pos, fc, AS_OF, cfg).iloc[0]
+    text = rec["explanation"]
+    ss = round(pol["safety_stock"].iloc[0])
+    for part in [
+        "(s,Q) lead-time demand 180 over 14 d incl. campaign/season +29%",
+        f"safety stock {ss} for 98% fill rate (class A)",
+        "position 0 (on hand recorded -4, counted as 0)",
+        f"vs reorder point {round(pol['reorder_point'].iloc[0])}",
+        "x Q 60",
+        "round to pack of 12",
+        f"-> order {rec['order_quantity']:g}",
+    ]:
+        assert part in text, (part, text)
+    assert rec["order_quantity"] % 12 == 0 and rec["order_quantity"] >= 50
+
+
+# --------------------------------------------------------------------------------------------
+# alerts
+# --------------------------------------------------------------------------------------------
+
+
+def test_alerts() -> None:
+    # s = 20 (5/day, L = 4, CSL 50%). S0: 10 < s; S1: 30 reaches 20 on day 2 (within L);
+    # S2: 50 on hand, 60 ordered by customers; S3: -5 on hand; S4: 100, fine.
+    fc = forecast([5.0] * 5)
+    pol = plan(fc, PlanConfig(**CYCLE_50), products(fc, service_level=0.5))
+    pos = stock(fc, on_hand=[10.0, 30.0, 50.0, -5.0, 100.0], committed=[0, 0, 60.0, 0, 0])
+    alerts = build_alerts(pol, pos, fc, AS_OF)
+    got = {(r.sku, r.kind): r for r in alerts.itertuples()}
+    assert set(got) == {
+        ("S0", "below_min"),
+        ("S1", "will_cross_min"),
+        ("S2", "orders_exceed_stock"),
+        ("S2", "below_min"),
+        ("S3", "negative_stock"),
+        ("S3", "below_min"),
+    }
+    assert got["S1", "will_cross_min"].date == AS_OF + timedelta(days=2)
+    assert "around 2026-03-03" in got["S1", "will_cross_min"].message
+    assert got["S0", "below_min"].date == AS_OF and got["S0", "below_min"].severity == "high"
+    assert "exceed stock 50 by 10" in got["S2", "orders_exceed_stock"].message
+    assert "recorded as -5" in got["S3", "negative_stock"].message
+    assert list(alerts.columns) == ["sku", "location", "kind", "severity", "date", "message"]
+
+
+# --------------------------------------------------------------------------------------------
+# exports
+# --------------------------------------------------------------------------------------------
+
+
+def _small_plan():
+    fc = forecast([5.0, 5.0, 8.0, 1.0])
+    cfg = PlanConfig(**CYCLE_50)
+    prods = products(
+        fc,
+        service_level=0.5,
+        supplier=["ACME", "ACME", "Bolt/Nut", np.nan],
+        unit_cost=[2.0, 2.0, 3.0, 1.0],
+    )
+    pol = plan(fc, cfg, prods)
+    pos = stock(fc, on_hand=[10.0, 25.0, 20.0, 0.0])
+    return pol, recommend_orders(pol, pos, fc, AS_OF, cfg), build_alerts(pol, pos, fc, AS_OF)
+
+
+def test_csv_exports_have_the_documented_columns(tmp_path) -> None:
+    pol, recs, alerts = _small_plan()
+    assert set(EXPORTS["policies.csv"][1]) <= set(pol.columns)
+    assert set(recs.columns) == set(EXPORTS["reorder_recommendations.csv"][1])
+    assert set(alerts.columns) == set(EXPORTS["alerts.csv"][1])
+    write_csv_exports({"policies": pol, "recommendations": recs, "alerts": alerts}, tmp_path)
+    for name in ("policies.csv", "reorder_recommendations.csv", "alerts.csv"):
+        header = pd.read_csv(tmp_path / name, nrows=0).columns.tolist()
+        assert header == EXPORTS[name][1], name
+    assert pd.read_csv(tmp_path / "policies.csv")["lead_time_sd_source"].eq("product").all()
+
+
+def test_purchasing_workbook_summary_and_supplier_sheets(tmp_path) -> None:
+    _, recs, _ = _small_plan()
+    # S0 (10 < 20) urgent, S1 (25) on day 1, S2 (20 <= 20) urgent, S3 (5/day: 1/day) from 0.
+    assert len(recs) == 4
+    path = write_purchasing_workbook(recs, tmp_path / "orders.xlsx")
+    sheets = pd.read_excel(path, sheet_name=None)
+    assert next(iter(sheets)) == "summary"
+    assert sorted(sheets) == ["(no supplier)", "ACME", "Bolt_Nut", "summary"]
+    summary = sheets["summary"].set_index("supplier")
+    assert summary.loc["ACME", "lines"] == 2 and summary.loc["Bolt/Nut", "lines"] == 1
+    assert summary.loc["ACME", "spend"] == pytest.approx(2 * 30 * 2.0)
+    assert summary.loc["Bolt/Nut", "spend"] == pytest.approx(30 * 3.0)
+    assert summary.loc["ACME", "urgent_lines"] == 1 and summary.loc["Bolt/Nut", "urgent_lines"] == 1
+    assert summary["spend"].sum() == pytest.approx(recs["line_value"].sum())
+    acme = sheets["ACME"]
+    assert acme["sku"].tolist() == ["S0", "S1"]
+    assert acme.columns.tolist() == [
+        c for c in EXPORTS["reorder_recommendations.csv"][1] if c != "supplier"
+    ]
