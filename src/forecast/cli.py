@@ -189,6 +189,47 @@ def backtest(
                   f"summary: {settings.exports_dir / 'backtest_summary.csv'} (and the warehouse)")
 
 
+@app.command("what-if")
+def what_if_cmd(
+    sku: Annotated[list[str], typer.Option("--sku", help="SKU to change (repeat for several)")],
+    out: OutOpt = DEFAULT_OUT_DIR,
+    start: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="campaign/shock start")] = None,
+    end: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="campaign/shock end")] = None,
+    discount: Annotated[float, typer.Option("--discount", help="campaign discount in %")] = 0.0,
+    kind: Annotated[str, typer.Option("--kind", help="campaign kind")] = "price_promo",
+    supplier_delay: Annotated[float, typer.Option("--supplier-delay", help="days added to lead times")] = 0.0,
+    shock: Annotated[float, typer.Option("--shock", help="demand change in % (instead of a campaign)")] = 0.0,
+    horizon: HorizonOpt = 28,
+) -> None:
+    """Add a planned campaign (or a supplier delay, or a demand shock) for SKUs and show the
+    change in forecast, reorder point, recommended order and backorder risk."""
+    from forecast.whatif import Scenario, what_if
+
+    campaign = None
+    if start is not None and not shock:
+        campaign = {"start": start.date(), "end": (end or start).date(), "kind": kind, "discount_pct": discount}
+    scenario = Scenario(
+        skus=list(sku), campaign=campaign, supplier_delay_days=supplier_delay,
+        demand_shock_pct=shock, shock_start=start.date() if start and shock else None,
+        shock_end=end.date() if end and shock else None,
+    )
+    if campaign is None and not supplier_delay and not shock:
+        _fail("nothing to change: give --start/--end (campaign), --supplier-delay or --shock")
+    try:
+        with console.status("Forecasting, planning and simulating before and after"):
+            result = what_if(Path(out) / "snapshot", scenario, horizon=horizon)
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    table = Table(title="What-if: " + ", ".join(sku))
+    for col in ("sku", "location", "metric", "before", "after", "change"):
+        table.add_column(col, justify="right" if col in ("before", "after", "change") else "left")
+    for r in result.comparison.itertuples(index=False):
+        table.add_row(r.sku, r.location, r.metric, *(f"{v:,.2f}" for v in (r.before, r.after, r.change)))
+    console.print(table)
+    for note in result.notes:
+        console.print(note)
+
+
 @app.command()
 def serve(
     data: DataOpt,

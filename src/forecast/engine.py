@@ -283,8 +283,12 @@ def forecast_panel(
     cfg: EngineConfig | None = None,
     covariates: object | None = None,
     progress: Callable[[str], None] | None = None,
+    uplift: pd.DataFrame | None = None,
 ) -> EngineResult:
-    """Probabilistic forecast of every series in ``panel`` for ``horizon`` periods."""
+    """Probabilistic forecast of every series in ``panel`` for ``horizon`` periods.
+
+    ``uplift``: campaign uplift per kind and category estimated elsewhere (e.g. on all series
+    when only a few are forecast here); by default it is estimated from this panel."""
     cfg = cfg or EngineConfig()
     say = progress or (lambda message: None)
     y = panel.demand
@@ -293,11 +297,14 @@ def forecast_panel(
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
 
-    uplift = pd.DataFrame(columns=["kind", "category", "campaigns", "uplift", "post_dip"])
-    if covariates is not None and (covariates.campaign_active[:, :t] > 0).any():
+    if uplift is not None:
+        pass
+    elif covariates is not None and (covariates.campaign_active[:, :t] > 0).any():
         from forecast.features import estimate_campaign_uplift
 
         uplift = estimate_campaign_uplift(y, _cut_covariates(covariates, t, 0))
+    else:
+        uplift = pd.DataFrame(columns=["kind", "category", "campaigns", "uplift", "post_dip"])
     dip = max(round(cfg.dip_periods / panel.freq.period_days), 1)
     factors = campaign_factors(covariates, uplift, n, t + horizon, dip)
     seconds["uplift"] = time.perf_counter() - clock

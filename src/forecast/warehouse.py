@@ -627,3 +627,28 @@ def open_snapshot(snapshot_dir: str | Path) -> duckdb.DuckDBPyConnection:
             f"CREATE VIEW {_ident(file.stem)} AS SELECT * FROM read_parquet('{_sql_path(file)}')"
         )
     return con
+
+
+def read_snapshot(
+    snapshot_dir: str | Path, names: tuple[str, ...], skus: list[str] | None = None
+) -> dict[str, pd.DataFrame]:
+    """Tables of a published snapshot, optionally only the rows of ``skus`` (tables with a sku
+    column); tables missing from the snapshot come back empty."""
+    con = open_snapshot(snapshot_dir)
+    try:
+        present = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views()").fetchall()}
+        frames = {}
+        for name in names:
+            if name not in present:
+                frames[name] = pd.DataFrame()
+                continue
+            cols = {r[0] for r in con.execute(f"DESCRIBE {_ident(name)}").fetchall()}
+            if skus is not None and "sku" in cols:
+                frames[name] = con.execute(
+                    f"SELECT * FROM {_ident(name)} WHERE list_contains(?, sku)", [list(skus)]
+                ).df()
+            else:
+                frames[name] = con.execute(f"SELECT * FROM {_ident(name)}").df()
+        return frames
+    finally:
+        con.close()
