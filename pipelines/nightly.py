@@ -16,6 +16,8 @@ from typing import Literal
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
 from forecast import pipeline
 from forecast.config import DEFAULT_OUT_DIR, RunSettings
@@ -77,6 +79,45 @@ def deliver_task(settings: RunSettings, run_id: str) -> dict:
     return result
 
 
+@task(name="chunk", cache_policy=NO_CACHE)
+def chunk_task(fn, args: tuple):
+    """One chunk of series through a library function (forecast_panel or simulate)."""
+    return fn(*args)
+
+
+def prefect_map(fn, items: list[tuple]) -> list:
+    """Submit every chunk to the flow's task runner and gather the results in order."""
+    futures = [chunk_task.submit(fn, args) for args in items]
+    return [f.result() for f in futures]
+
+
+#: Steps that split their series into chunks and map them over the task runner.
+CHUNKED = {"forecast": pipeline.forecast_step, "simulate": pipeline.simulate_step}
+
+
+def task_runner(runner: str = "threads", address: str | None = None, workers: int | None = None):
+    """The Prefect task runner: threads or processes on this machine, or a Dask cluster
+    (``address`` of its scheduler; without one a local cluster is started)."""
+    if runner == "threads":
+        return ThreadPoolTaskRunner(max_workers=workers)
+    if runner == "processes":
+        return ProcessPoolTaskRunner(max_workers=workers)
+    if runner == "dask":
+        from prefect_dask import DaskTaskRunner
+
+        if address:
+            return DaskTaskRunner(address=address)
+        return DaskTaskRunner(cluster_kwargs={"n_workers": workers or 2, "processes": False})
+    raise ValueError(f"unknown runner {runner!r}: threads, processes or dask")
+
+
+def _call(name: str, settings: RunSettings, run_id: str):
+    if name in CHUNKED and settings.chunk_size > 0:
+        get_run_logger().info("%s: chunks of %d series over the task runner", name, settings.chunk_size)
+        return CHUNKED[name](settings, run_id, mapper=prefect_map)
+    return TASKS[name](settings, run_id)
+
+
 TASKS = {
     "ingest": ingest_task,
     "forecast": forecast_task,
@@ -126,16 +167,24 @@ def nightly_flow(
     allocation_policy: Literal["fifo", "priority"] = "priority",
     service_levels: dict[str, float] | None = None,
     alert_webhook: str | None = None,
+    chunk_size: int = 0,
+    models: list[str] | None = None,
 ) -> dict:
-    """Ingest -> forecast -> plan -> simulate -> publish -> deliver, recorded in the runs table."""
+    """Ingest -> forecast -> plan -> simulate -> publish -> deliver, recorded in the runs table.
+
+    With ``chunk_size`` > 0 the forecast and simulation run in chunks of series through the
+    flow's task runner (see ``run_nightly`` for threads, processes or Dask)."""
     extra = {"service_levels": service_levels} if service_levels else {}
+    if models:
+        extra["models"] = tuple(models)
     settings = _settings(data_dir, out_dir, as_of, horizon, n_paths=n_paths, seed=seed,
-                         allocation_policy=allocation_policy, alert_webhook=alert_webhook, **extra)
+                         allocation_policy=allocation_policy, alert_webhook=alert_webhook,
+                         chunk_size=chunk_size, **extra)
     log = get_run_logger()
     summary = pipeline.run_pipeline(
         settings,
         progress=lambda step: log.info("step: %s", step),
-        call=lambda name, s, run_id: TASKS[name](s, run_id),
+        call=_call,
     )
     log.info("run %s done in %s", summary.run_id, summary.seconds)
     return {"run_id": summary.run_id, "as_of": str(summary.as_of), **summary.steps["plan"]}
@@ -165,14 +214,24 @@ def backtest_task(settings: RunSettings, run_id: str, folds: int):
     return pipeline.backtest_step(settings, run_id, folds, progress=log.info)
 
 
+def run_nightly(runner: str = "threads", address: str | None = None, workers: int | None = None,
+                **parameters) -> dict:
+    """The nightly flow with a chosen task runner (threads, processes, or dask [at address])."""
+    return nightly_flow.with_options(task_runner=task_runner(runner, address, workers))(**parameters)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Run the nightly Prefect flow once.")
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT_DIR)
     parser.add_argument("--as-of", type=date.fromisoformat, default=None)
     parser.add_argument("--horizon", type=int, default=28)
+    parser.add_argument("--runner", choices=("threads", "processes", "dask"), default="threads")
+    parser.add_argument("--address", default=None, help="Dask scheduler address, e.g. tcp://host:8786")
+    parser.add_argument("--chunk-size", type=int, default=0, help="series per chunk (0 = no chunks)")
     args = parser.parse_args()
-    print(nightly_flow(data_dir=args.data, out_dir=args.out, as_of=args.as_of, horizon=args.horizon))
+    print(run_nightly(args.runner, args.address, data_dir=args.data, out_dir=args.out,
+                      as_of=args.as_of, horizon=args.horizon, chunk_size=args.chunk_size))
 
 
 if __name__ == "__main__":

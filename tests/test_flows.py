@@ -85,3 +85,26 @@ def test_deployments_have_schedules_and_typed_parameters(tmp_path) -> None:
     schema = nightly._parameter_openapi_schema.model_dump()["properties"]
     assert schema["horizon"]["type"] == "integer" and "allocation_policy" in schema
     assert nightly.enforce_parameter_schema  # typed parameters are validated when a run starts
+
+
+def test_dask_runner_gives_exactly_the_local_results(prefect_harness, demo_dir, tmp_path) -> None:
+    """The same chunks of series through a local Dask cluster with 2 workers and through the
+    local thread runner give exactly the same plan."""
+    from pipelines.nightly import run_nightly
+
+    common = {"data_dir": demo_dir, "horizon": 7, "n_paths": 30, "chunk_size": 5,
+              "models": ["seasonal_naive", "ets", "tsb"]}
+    run_nightly("dask", workers=2, out_dir=tmp_path / "dask", **common)
+    run_nightly("threads", out_dir=tmp_path / "local", **common)
+
+    def outputs(folder):
+        with Warehouse(folder / "warehouse.duckdb") as wh:
+            fc = wh.output("forecasts").drop(columns="run_id").sort_values(["sku", "location", "date"])
+            risk = wh.output("risk").drop(columns="run_id").sort_values(["sku", "location"])
+        return fc.reset_index(drop=True), risk.reset_index(drop=True)
+
+    dask_fc, dask_risk = outputs(tmp_path / "dask")
+    local_fc, local_risk = outputs(tmp_path / "local")
+    assert len(dask_fc) == len(local_fc) > 0
+    pd.testing.assert_frame_equal(dask_risk, local_risk)
+    pd.testing.assert_frame_equal(dask_fc, local_fc)

@@ -119,12 +119,25 @@ def run(
     prophet_series: ProphetOpt = 0,
     wait: Annotated[bool, typer.Option("--wait", help="wait for a run already writing to OUT")] = False,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="fit again even if inputs are unchanged")] = False,
+    runner: Annotated[str, typer.Option(help="local, or a Prefect task runner: threads, processes, dask")] = "local",
+    address: Annotated[str | None, typer.Option(help="Dask scheduler address (with --runner dask)")] = None,
+    chunk_size: Annotated[int, typer.Option(help="series per parallel chunk (0 = one chunk)")] = 0,
 ) -> None:
     """Run the nightly pipeline on a data folder: load, forecast, plan, simulate, export."""
+    if runner != "local":
+        from pipelines.nightly import run_nightly
+
+        result = run_nightly(
+            runner, address, data_dir=data, out_dir=out, as_of=as_of.date() if as_of else None,
+            horizon=horizon, n_paths=paths, seed=seed, chunk_size=chunk_size or 500,
+            models=list(_models(models) or []) or None,
+        )
+        console.print(result)
+        return
     settings = RunSettings(
         data_dir=data, out_dir=out, as_of=as_of.date() if as_of else None,
         horizon=horizon, seed=seed, n_paths=paths, models=_models(models),
-        prophet_series=prophet_series, use_cache=not no_cache,
+        prophet_series=prophet_series, use_cache=not no_cache, chunk_size=chunk_size,
     )
     try:
         summary = _run(settings, wait)

@@ -38,6 +38,7 @@ class RunSettings(BaseModel):
     country: str | None = "US"  # public holidays as a feature; None = none
     model_dir: Path | None = None  # where fitted-model artifacts go; default: see models_dir
     use_cache: bool = True  # reuse the forecast of an earlier run with the same inputs/settings
+    chunk_size: int = Field(0, ge=0, description="series per parallel chunk (0 = one chunk)")
     alert_webhook: str | None = None  # URL that receives the run digest as JSON (HTTP POST)
 
     @field_validator("service_levels")

@@ -48,6 +48,22 @@ class DemandForecast:
     level_var: np.ndarray  # (n,) variance of the shared level factor G
     model: np.ndarray  # (n,) name of the model behind each series
 
+    def take(self, rows: np.ndarray) -> DemandForecast:
+        """The forecast of a subset of series."""
+        return DemandForecast(
+            self.keys.iloc[rows].reset_index(drop=True), self.dates, self.mean[rows],
+            self.size[rows], self.level_var[rows], self.model[rows],
+        )
+
+    @staticmethod
+    def concat(parts: list[DemandForecast]) -> DemandForecast:
+        """Series of several forecasts (same dates) stacked in order."""
+        return DemandForecast(
+            pd.concat([p.keys for p in parts], ignore_index=True), parts[0].dates,
+            np.vstack([p.mean for p in parts]), np.concatenate([p.size for p in parts]),
+            np.concatenate([p.level_var for p in parts]), np.concatenate([p.model for p in parts]),
+        )
+
     def variance(self) -> np.ndarray:
         """Per-period variance, level error included (law of total variance)."""
         m, k, v = self.mean, self.size[:, None], self.level_var[:, None]

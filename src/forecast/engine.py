@@ -276,6 +276,16 @@ def campaign_factors(cov: object | None, uplift: pd.DataFrame, n: int, length: i
     return np.where(after & ~active, category_dip[:, None], factors)
 
 
+def estimate_uplift(panel: Panel, covariates: object | None) -> pd.DataFrame:
+    """Campaign uplift per kind and category from the panel's past campaigns (empty without)."""
+    t = panel.demand.shape[1]
+    if covariates is None or not (covariates.campaign_active[:, :t] > 0).any():
+        return pd.DataFrame(columns=["kind", "category", "campaigns", "uplift", "post_dip"])
+    from forecast.features import estimate_campaign_uplift
+
+    return estimate_campaign_uplift(panel.demand, _cut_covariates(covariates, t, 0))
+
+
 # -- the engine -----------------------------------------------------------------------------------
 def forecast_panel(
     panel: Panel,
@@ -297,14 +307,8 @@ def forecast_panel(
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
 
-    if uplift is not None:
-        pass
-    elif covariates is not None and (covariates.campaign_active[:, :t] > 0).any():
-        from forecast.features import estimate_campaign_uplift
-
-        uplift = estimate_campaign_uplift(y, _cut_covariates(covariates, t, 0))
-    else:
-        uplift = pd.DataFrame(columns=["kind", "category", "campaigns", "uplift", "post_dip"])
+    if uplift is None:
+        uplift = estimate_uplift(panel, covariates)
     dip = max(round(cfg.dip_periods / panel.freq.period_days), 1)
     factors = campaign_factors(covariates, uplift, n, t + horizon, dip)
     seconds["uplift"] = time.perf_counter() - clock
@@ -508,3 +512,28 @@ def _coverage(mean, actual, k, v, lower_q, upper_q) -> np.ndarray:
         below = stats.nbinom.cdf(yv - 1, size, p)
     covered = (cdf >= lower_q) & (below < upper_q)
     return np.where(mean > 0, covered, yv == 0)
+
+
+def concat_results(parts: list[EngineResult]) -> EngineResult:
+    """One result from the results of chunks of series (forecast each chunk, then stack)."""
+    if len(parts) == 1:
+        return parts[0]
+    from forecast.distribution import DemandForecast
+
+    forecast = DemandForecast.concat([p.forecast for p in parts])
+    weights = pd.concat([p.weights for p in parts], ignore_index=True).fillna(0.0)
+    scores = pd.concat([p.backtest_scores for p in parts], ignore_index=True)
+    calibration = {f"chunk{i}:{k}": v for i, p in enumerate(parts) for k, v in p.calibration.items()}
+    seconds: dict[str, float] = {}
+    for p in parts:
+        for k, v in p.seconds.items():
+            seconds[k] = seconds.get(k, 0.0) + v
+    warnings = sorted({w for p in parts for w in p.warnings})
+    return EngineResult(forecast, weights, scores, parts[0].uplift, calibration, seconds, {}, warnings)
+
+
+def chunk_rows(n: int, chunk_size: int) -> list[np.ndarray]:
+    """Row indices of consecutive chunks (one chunk when chunk_size is 0 or covers all)."""
+    if chunk_size <= 0 or chunk_size >= n:
+        return [np.arange(n)]
+    return [np.arange(i, min(i + chunk_size, n)) for i in range(0, n, chunk_size)]

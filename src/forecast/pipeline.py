@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,14 @@ from forecast import allocation, export
 from forecast.config import RunSettings
 from forecast.contract import LOAD_ORDER, TABLES, find_table_files
 from forecast.distribution import DemandForecast
-from forecast.engine import EngineConfig, forecast_panel
+from forecast.engine import (
+    EngineConfig,
+    _take_rows,
+    chunk_rows,
+    concat_results,
+    estimate_uplift,
+    forecast_panel,
+)
 from forecast.planning import (
     PlanConfig,
     build_alerts,
@@ -34,10 +42,17 @@ from forecast.planning import (
     stock_positions,
 )
 from forecast.series import Frequency, Panel, build_panel, detect_frequency
-from forecast.simulation import SimulationConfig, simulate
+from forecast.simulation import SimulationConfig, SimulationResult, simulate
 from forecast.warehouse import LoadResult, Warehouse
 
 Progress = Callable[[str], None]
+#: Runs ``fn(*args)`` for every args tuple and returns the results in order: sequentially here,
+#: through a Prefect task runner (threads, processes, Dask) in the flows.
+Mapper = Callable[[Callable[..., Any], list[tuple]], list[Any]]
+
+
+def sequential_map(fn: Callable[..., Any], items: list[tuple]) -> list[Any]:
+    return [fn(*args) for args in items]
 
 
 def new_run_id() -> str:
@@ -110,7 +125,7 @@ def load_covariates(wh: Warehouse, panel: Panel, horizon: int, settings: RunSett
     )
 
 
-def forecast_step(settings: RunSettings, run_id: str) -> dict:
+def forecast_step(settings: RunSettings, run_id: str, mapper: Mapper = sequential_map) -> dict:
     """Fit, choose and forecast every series; write ``forecasts``, ``forecast_models`` and
     ``campaign_uplift``, and the model artifacts under ``settings.models_dir``."""
     from forecast.artifacts import write_model_artifacts
@@ -129,8 +144,16 @@ def forecast_step(settings: RunSettings, run_id: str) -> dict:
                     "as_of": as_of, "cached_from": cached, "warnings": []}
         panel = load_panel(wh, as_of)
         covariates = load_covariates(wh, panel, settings.horizon, settings)
-        result = forecast_panel(panel, settings.horizon, cfg, covariates)
-        fc = result.forecast
+    # Chunks of series are independent given the uplift learned on all of them, so they can
+    # run in parallel (the flows map them over a Prefect task runner); the warehouse is closed.
+    uplift = estimate_uplift(panel, covariates)
+    chunks = [
+        (panel.take(rows), settings.horizon, cfg, _take_rows(covariates, rows), None, uplift)
+        for rows in chunk_rows(panel.n_series, settings.chunk_size)
+    ]
+    result = concat_results(mapper(forecast_panel, chunks))
+    fc = result.forecast
+    with Warehouse(settings.warehouse_path) as wh:
         models = pd.DataFrame(
             {
                 "sku": fc.keys["sku"].to_numpy(),
@@ -287,7 +310,7 @@ def _align_history(panel: Panel, keys: pd.DataFrame) -> np.ndarray:
     return history
 
 
-def simulate_step(settings: RunSettings, run_id: str) -> dict:
+def simulate_step(settings: RunSettings, run_id: str, mapper: Mapper = sequential_map) -> dict:
     """Backorder risk by Monte Carlo and the allocation of stock to waiting orders."""
     with Warehouse(settings.warehouse_path) as wh:
         as_of = resolve_as_of(wh, settings.as_of)
@@ -297,11 +320,20 @@ def simulate_step(settings: RunSettings, run_id: str) -> dict:
         policies = wh.output("policies", run_id)
         recs = wh.output("recommendations", run_id)
         positions = stock_positions(fc.keys, stock, inputs["purchase_orders"], inputs["customer_orders"])
-        result = simulate(
-            fc, policies, positions, inputs["purchase_orders"], as_of,
-            SimulationConfig(horizon_days=settings.simulation_days, n_paths=settings.n_paths,
-                             seed=settings.seed),
-            freq.period_days,
+        rows = chunk_rows(len(fc.keys), settings.chunk_size)
+        sim_cfg = SimulationConfig(
+            horizon_days=settings.simulation_days, n_paths=settings.n_paths, seed=settings.seed,
+            workers=1 if len(rows) > 1 else 0,  # chunks run in parallel through the mapper
+        )
+        # Each series draws from its own random stream (seed, sku, location): chunking does not
+        # change the results.
+        parts = mapper(simulate, [
+            (fc.take(r), policies, positions, inputs["purchase_orders"], as_of, sim_cfg, freq.period_days)
+            for r in rows
+        ])
+        result = SimulationResult(
+            pd.concat([p.risk for p in parts], ignore_index=True),
+            pd.concat([p.bands for p in parts], ignore_index=True),
         )
         receipts = pd.concat(
             [

@@ -80,6 +80,13 @@ class Panel:
     def n_series(self) -> int:
         return len(self.keys)
 
+    def take(self, rows: np.ndarray) -> Panel:
+        """The panel of a subset of series."""
+        return Panel(
+            self.keys.iloc[rows].reset_index(drop=True), self.dates, self.demand[rows],
+            self.sales[rows], self.censored[rows], self.price[rows], self.freq,
+        )
+
     def future_dates(self, horizon: int) -> pd.DatetimeIndex:
         return pd.date_range(self.dates[-1], periods=horizon + 1, freq=self.freq.pandas_freq)[1:]
 
