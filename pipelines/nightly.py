@@ -54,10 +54,13 @@ def simulate_task(settings: RunSettings, run_id: str) -> dict:
 
 
 @task(name="publish", retries=2, retry_delay_seconds=5)
-def publish_task(settings: RunSettings, run_id: str) -> list[Path]:
-    paths = pipeline.publish_step(settings, run_id)
-    get_run_logger().info("exports: %s", ", ".join(str(p) for p in paths))
-    return paths
+def publish_task(settings: RunSettings, run_id: str) -> dict:
+    result = pipeline.publish_step(settings, run_id)
+    log = get_run_logger()
+    log.info("exports: %s", ", ".join(str(p) for p in result["paths"]))
+    for warning in result["warnings"]:
+        log.warning(warning)
+    return result
 
 
 @task(name="deliver", retries=2, retry_delay_seconds=10)

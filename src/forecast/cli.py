@@ -122,6 +122,7 @@ def run(
     runner: Annotated[str, typer.Option(help="local, or a Prefect task runner: threads, processes, dask")] = "local",
     address: Annotated[str | None, typer.Option(help="Dask scheduler address (with --runner dask)")] = None,
     chunk_size: Annotated[int, typer.Option(help="series per parallel chunk (0 = one chunk)")] = 0,
+    webhook: Annotated[str | None, typer.Option(help="URL that receives the run digest (JSON POST)")] = None,
 ) -> None:
     """Run the nightly pipeline on a data folder: load, forecast, plan, simulate, export."""
     if runner != "local":
@@ -130,7 +131,7 @@ def run(
         result = run_nightly(
             runner, address, data_dir=data, out_dir=out, as_of=as_of.date() if as_of else None,
             horizon=horizon, n_paths=paths, seed=seed, chunk_size=chunk_size or 500,
-            models=list(_models(models) or []) or None,
+            models=list(_models(models) or []) or None, alert_webhook=webhook,
         )
         console.print(result)
         return
@@ -138,6 +139,7 @@ def run(
         data_dir=data, out_dir=out, as_of=as_of.date() if as_of else None,
         horizon=horizon, seed=seed, n_paths=paths, models=_models(models),
         prophet_series=prophet_series, use_cache=not no_cache, chunk_size=chunk_size,
+        alert_webhook=webhook,
     )
     try:
         summary = _run(settings, wait)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -148,7 +149,8 @@ def dispersion(y: np.ndarray, m: int, h: int, cfg: EngineConfig) -> tuple[np.nda
         errs.append(rel)
     if errs:
         stack = np.vstack(errs)
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: pooled below
             v = np.nanmedian(stack, axis=0) if len(errs) > 2 else _nanmean(stack, axis=0)
     else:
         v = np.full(n, np.nan)

@@ -359,7 +359,7 @@ def simulate_step(settings: RunSettings, run_id: str, mapper: Mapper = sequentia
     return {"series": len(result.risk), "at_risk": at_risk, "allocation_lines": len(allocations)}
 
 
-def publish_step(settings: RunSettings, run_id: str) -> list[Path]:
+def publish_step(settings: RunSettings, run_id: str) -> dict:
     """Publish the run (one transaction: readers switch from the previous plan to this one),
     then write the exports for people and the read-only snapshot for analysts."""
     with Warehouse(settings.warehouse_path) as wh:
@@ -377,8 +377,12 @@ def publish_step(settings: RunSettings, run_id: str) -> list[Path]:
             )
         )
         wh.publish_snapshot(settings.snapshot_dir)
-    paths.append(write_run_report(settings, run_id))
-    return paths
+    warnings = []
+    try:
+        paths.append(write_run_report(settings, run_id))
+    except Exception as exc:  # noqa: BLE001 - the plan is published; a report error is a warning
+        warnings.append(f"HTML report failed: {type(exc).__name__}: {exc}")
+    return {"paths": paths, "warnings": warnings}
 
 
 def write_run_report(settings: RunSettings, run_id: str) -> Path:
@@ -499,7 +503,7 @@ def _run_pipeline(settings: RunSettings, progress: Progress | None, call: StepCa
         raise
     summary: IngestSummary = outputs["ingest"]  # type: ignore[assignment]
     as_of = outputs["forecast"]["as_of"]  # type: ignore[index]
-    warnings = [w for name in ("forecast", "deliver")
+    warnings = [w for name in ("forecast", "publish", "deliver")
                 for w in outputs[name].get("warnings", [])]  # type: ignore[union-attr]
     with Warehouse(settings.warehouse_path) as wh:
         wh.finish_run(run_id, status="succeeded", as_of=as_of, warnings=warnings,
@@ -507,4 +511,4 @@ def _run_pipeline(settings: RunSettings, progress: Progress | None, call: StepCa
                       rows_loaded=summary.loaded, rows_rejected=summary.rejected,
                       input_fingerprints=summary.fingerprints)
     steps = {k: v for k, v in outputs.items() if k != "ingest"}
-    return RunSummary(run_id, as_of, summary, steps, seconds, outputs["publish"])  # type: ignore[arg-type]
+    return RunSummary(run_id, as_of, summary, steps, seconds, outputs["publish"]["paths"])  # type: ignore[arg-type]
