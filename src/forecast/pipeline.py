@@ -211,6 +211,7 @@ def backtest_step(settings: RunSettings, run_id: str, folds: int, progress: Prog
         per_series["cutoff"] = panel.dates[per_series["cutoff"].to_numpy()].date
         wh.replace_outputs({"backtest_series": per_series, "backtest_summary": report.summary}, run_id)
         wh.drop_other_runs(("backtest_series", "backtest_summary"), run_id)
+        wh.publish_snapshot(settings.snapshot_dir)  # notebooks read backtests from the snapshot
     settings.exports_dir.mkdir(parents=True, exist_ok=True)
     per_series.to_csv(settings.exports_dir / "backtest_series.csv", index=False, float_format="%.5g")
     report.summary.to_csv(settings.exports_dir / "backtest_summary.csv", index=False, float_format="%.5g")
