@@ -7,7 +7,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW ?= ignore
 export MPLBACKEND ?= Agg
 
-.PHONY: setup demo test flow bench lint clean
+.PHONY: setup demo test flow bench lint clean notebook
 
 setup: $(VENV)/.installed
 
@@ -24,6 +24,10 @@ test: setup                 ## the whole test suite
 
 flow: setup                 ## the nightly Prefect flow on the demo data
 	$(BIN)/python -m pipelines.nightly --data data/demo --out data/out
+
+notebook: setup            ## Jupyter Lab on the project's environment (run `make demo` first)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e ".[dev,notebooks]"
+	$(BIN)/jupyter lab notebooks/
 
 bench: setup
 	$(BIN)/python bench/accuracy.py
