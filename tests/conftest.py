@@ -14,6 +14,9 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+#: A quick candidate set for tests that exercise the pipeline rather than forecast accuracy.
+FAST_MODELS = ("seasonal_naive", "ets", "tsb")
+
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 

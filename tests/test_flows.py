@@ -5,12 +5,14 @@ from __future__ import annotations
 import pandas as pd
 
 from forecast.warehouse import Warehouse
+from tests.conftest import FAST_MODELS
 
 
 def test_nightly_flow_end_to_end(prefect_harness, demo_dir, tmp_path) -> None:
     from pipelines.nightly import nightly_flow
 
-    result = nightly_flow(data_dir=demo_dir, out_dir=tmp_path, horizon=14, n_paths=50)
+    result = nightly_flow(data_dir=demo_dir, out_dir=tmp_path, horizon=14, n_paths=50,
+                          models=list(FAST_MODELS))
     assert result["policies"] > 0
     forecast = pd.read_csv(tmp_path / "exports" / "forecast.csv")
     assert forecast.groupby(["sku", "location"]).size().eq(14).all()
@@ -24,7 +26,7 @@ def test_step_flows_run_alone(prefect_harness, demo_dir, tmp_path) -> None:
 
     loaded = ingest_flow(data_dir=demo_dir, out_dir=tmp_path)
     assert loaded["sales"] > 0
-    assert forecast_flow(data_dir=demo_dir, out_dir=tmp_path, horizon=7)["horizon"] == 7
+    assert forecast_flow(data_dir=demo_dir, out_dir=tmp_path, horizon=7, models=list(FAST_MODELS))["horizon"] == 7
     assert plan_flow(data_dir=demo_dir, out_dir=tmp_path)["policies"] > 0
     assert simulate_flow(data_dir=demo_dir, out_dir=tmp_path, n_paths=20)["series"] > 0
 
@@ -54,7 +56,8 @@ def test_nightly_flow_publishes_artifacts_and_posts_the_digest(prefect_harness, 
     thread = threading.Thread(target=server.handle_request, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.server_port}/hook"
-    result = nightly_flow(data_dir=demo_dir, out_dir=tmp_path, horizon=7, n_paths=20, alert_webhook=url)
+    result = nightly_flow(data_dir=demo_dir, out_dir=tmp_path, horizon=7, n_paths=20, alert_webhook=url,
+                          models=list(FAST_MODELS))
     thread.join(timeout=10)
     server.server_close()
     assert len(received) == 1

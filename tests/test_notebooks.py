@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import FAST_MODELS
+
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 
 
@@ -16,6 +18,6 @@ def test_notebook_runs(notebook: Path, demo_run, tmp_path: Path) -> None:
     settings, _ = demo_run
     papermill.execute_notebook(
         str(notebook), str(tmp_path / notebook.name),
-        parameters={"snapshot_dir": str(settings.snapshot_dir)},
+        parameters={"snapshot_dir": str(settings.snapshot_dir), "models": list(FAST_MODELS)},
         cwd=str(notebook.parent), kernel_name="python3", progress_bar=False,
     )

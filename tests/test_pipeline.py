@@ -12,6 +12,7 @@ import pytest
 
 from forecast.distribution import QUANTILE_COLUMNS
 from forecast.warehouse import Warehouse, open_snapshot
+from tests.conftest import FAST_MODELS
 
 
 def test_run_writes_every_output_and_export(demo_run) -> None:
@@ -41,7 +42,7 @@ def test_as_of_ignores_later_history(demo_dir, tmp_path) -> None:
     from forecast.config import RunSettings
     from forecast.pipeline import forecast_step, ingest
 
-    settings = RunSettings(data_dir=demo_dir, out_dir=tmp_path, as_of="2026-09-30", horizon=7)
+    settings = RunSettings(data_dir=demo_dir, out_dir=tmp_path, as_of="2026-09-30", horizon=7, models=FAST_MODELS)
     ingest(settings, "r")
     result = forecast_step(settings, "r")
     assert str(result["as_of"]) == "2026-09-30"
@@ -68,7 +69,7 @@ def test_same_inputs_same_outputs(demo_dir, tmp_path) -> None:
 
     frames = []
     for name in ("a", "b"):
-        settings = RunSettings(data_dir=demo_dir, out_dir=tmp_path / name, n_paths=50, seed=3)
+        settings = RunSettings(data_dir=demo_dir, out_dir=tmp_path / name, n_paths=50, seed=3, models=FAST_MODELS)
         run_pipeline(settings)
         con = duckdb.connect(str(settings.warehouse_path), read_only=True)
         frames.append(con.execute("SELECT * EXCLUDE (run_id) FROM risk ORDER BY sku, location").df())
@@ -95,7 +96,7 @@ def test_a_crashed_run_leaves_the_previous_plan_published(demo_dir, tmp_path, mo
     from forecast import pipeline
     from forecast.config import RunSettings
 
-    settings = RunSettings(data_dir=demo_dir, out_dir=tmp_path, n_paths=20)
+    settings = RunSettings(data_dir=demo_dir, out_dir=tmp_path, n_paths=20, models=FAST_MODELS)
     good = pipeline.run_pipeline(settings)
     with Warehouse(settings.warehouse_path) as wh:
         before = wh.output("policies")
@@ -120,7 +121,7 @@ def test_second_run_fails_at_once_while_one_writes(demo_dir, tmp_path) -> None:
     from forecast.config import RunSettings
     from forecast.pipeline import PipelineBusyError, run_lock, run_pipeline
 
-    settings = RunSettings(data_dir=demo_dir, out_dir=tmp_path)
+    settings = RunSettings(data_dir=demo_dir, out_dir=tmp_path, models=FAST_MODELS)
     with run_lock(tmp_path), pytest.raises(PipelineBusyError, match="another pipeline run is writing here .pid"):
         run_pipeline(settings)
     # After the first releases the lock, a run goes through.
@@ -131,7 +132,7 @@ def test_unchanged_rerun_reuses_the_forecast(demo_dir, tmp_path) -> None:
     from forecast.config import RunSettings
     from forecast.pipeline import run_pipeline
 
-    settings = RunSettings(data_dir=demo_dir, out_dir=tmp_path, n_paths=20)
+    settings = RunSettings(data_dir=demo_dir, out_dir=tmp_path, n_paths=20, models=FAST_MODELS)
     first = run_pipeline(settings)
     second = run_pipeline(settings)
     assert "cached_from" not in first.steps["forecast"]
@@ -151,13 +152,13 @@ def test_a_failing_model_is_recorded_and_the_run_goes_on(demo_dir, tmp_path, mon
 
     original = engine._predict_model
 
-    def flaky(name, ctx, h, cfg):
+    def flaky(name, ctx, h, cfg, *args):
         if name == "theta":
             raise FloatingPointError("diverged on SKU0003")
-        return original(name, ctx, h, cfg)
+        return original(name, ctx, h, cfg, *args)
 
     monkeypatch.setattr(engine, "_predict_model", flaky)
-    settings = RunSettings(data_dir=demo_dir, out_dir=tmp_path, n_paths=20)
+    settings = RunSettings(data_dir=demo_dir, out_dir=tmp_path, n_paths=20, models=(*FAST_MODELS, "theta"))
     summary = run_pipeline(settings)
     with Warehouse(settings.warehouse_path) as wh:
         run = wh.runs().iloc[0]

@@ -8,7 +8,7 @@ import pytest
 from forecast.config import RunSettings
 from forecast.pipeline import forecast_step, ingest
 from forecast.warehouse import Warehouse
-from tests.conftest import shared_folder
+from tests.conftest import FAST_MODELS, shared_folder
 
 CASES = [
     ("m5_dev", "2016-03-27", 28, 112, "D"),
@@ -21,7 +21,8 @@ CASES = [
 @pytest.mark.parametrize(("name", "as_of", "horizon", "series", "freq"), CASES)
 def test_shared_folder_loads_and_forecasts(name, as_of, horizon, series, freq, tmp_path) -> None:
     folder = shared_folder(name)
-    settings = RunSettings(data_dir=folder, out_dir=tmp_path, as_of=as_of, horizon=horizon)
+    settings = RunSettings(data_dir=folder, out_dir=tmp_path, as_of=as_of, horizon=horizon,
+                           models=FAST_MODELS)
     summary = ingest(settings, "r")
     assert sum(summary.rejected.values()) == 0
     result = forecast_step(settings, "r")

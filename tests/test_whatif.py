@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from forecast.whatif import Scenario, what_if
+from tests.conftest import FAST_MODELS
 
 
 def _pick_sku_without_planned_campaign(snapshot_dir) -> str:
@@ -29,7 +30,7 @@ def test_a_planned_campaign_raises_the_forecast_inside_its_window(demo_run) -> N
     start, end = (last + pd.Timedelta(days=5)).date(), (last + pd.Timedelta(days=12)).date()
     result = what_if(settings.snapshot_dir, Scenario(
         skus=[sku], campaign={"start": start, "end": end, "kind": "price_promo", "discount_pct": 30}),
-        horizon=21, n_paths=50)
+        horizon=21, n_paths=50, models=FAST_MODELS)
     c = result.comparison.set_index(["location", "metric"])
     inside = c.xs("forecast_in_campaign", level="metric")
     assert (inside["after"] > inside["before"] * 1.05).all()
@@ -42,10 +43,12 @@ def test_a_planned_campaign_raises_the_forecast_inside_its_window(demo_run) -> N
 def test_supplier_delay_raises_reorder_points_and_a_shock_raises_demand(demo_run) -> None:
     settings, _ = demo_run
     sku = _pick_sku_without_planned_campaign(settings.snapshot_dir)
-    delayed = what_if(settings.snapshot_dir, Scenario(skus=[sku], supplier_delay_days=10), n_paths=50)
+    delayed = what_if(settings.snapshot_dir, Scenario(skus=[sku], supplier_delay_days=10), n_paths=50,
+                      models=FAST_MODELS)
     rop = delayed.comparison[delayed.comparison["metric"] == "reorder_point"]
     assert (rop["after"] > rop["before"]).all()
-    shocked = what_if(settings.snapshot_dir, Scenario(skus=[sku], demand_shock_pct=50), n_paths=50)
+    shocked = what_if(settings.snapshot_dir, Scenario(skus=[sku], demand_shock_pct=50), n_paths=50,
+                      models=FAST_MODELS)
     total = shocked.comparison[shocked.comparison["metric"] == "forecast_total"]
     assert total["after"].to_numpy() == pytest.approx(1.5 * total["before"].to_numpy())
 

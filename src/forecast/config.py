@@ -33,7 +33,7 @@ class RunSettings(BaseModel):
     default_lead_time_days: float = Field(14.0, gt=0)
     allocation_policy: Literal["fifo", "priority"] = "priority"
     models: tuple[str, ...] | None = None  # forecast candidates; None = the engine's default set
-    folds: int = Field(2, ge=1, description="inner backtest folds for model choice")
+    folds: int = Field(3, ge=1, description="inner backtest folds for model choice")
     prophet_series: int = Field(0, ge=0, description="Prophet on the top-N sellers (0 = off)")
     country: str | None = "US"  # public holidays as a feature; None = none
     model_dir: Path | None = None  # where fitted-model artifacts go; default: see models_dir

@@ -9,8 +9,12 @@ rolling-origin backtest, and returns a calibrated probabilistic forecast.
    forecasts are multiplied back by the uplift of planned campaigns; the gradient-boosting model
    and Prophet see campaigns as features.
 2. **Selection** uses only the inner backtest folds (the last ``folds x horizon`` periods of the
-   history handed to the engine): per series, the ``top_k`` models with the lowest scaled squared
-   error are combined with inverse-error weights (``selection="best"`` keeps only the best one).
+   history handed to the engine). Four ways of combining the candidates compete: per series, the
+   ``top_k`` models with the lowest scaled squared error with inverse-error weights
+   (``ensemble``) or the single best (``best``); for all series alike, the model with the lowest
+   mean error (``global``) or the ``top_k`` best on average (``global_ensemble``). With ``auto``
+   (the default) the way is itself chosen by cross-fitting over the inner folds: weights learned
+   on the other folds are scored on each fold, so per-series choices that only fit noise lose.
 3. **Distribution**: a negative-binomial size ``k`` and a shared level-error variance ``v`` per
    series (see :mod:`forecast.distribution`), estimated from the history, then scaled by one
    factor per demand class (smooth / intermittent) chosen so that the central 90% interval
@@ -38,7 +42,7 @@ from forecast.series import Panel
 log = logging.getLogger(__name__)
 
 STAT_MODELS = ("seasonal_naive", "seasonal_profile", "ets", "theta", "croston", "sba", "tsb")
-DEFAULT_MODELS = ("seasonal_naive", "seasonal_profile", "ets", "theta", "croston", "sba", "tsb")
+DEFAULT_MODELS = ("seasonal_naive", "seasonal_profile", "ets", "theta", "croston", "sba", "tsb", "gbm")
 KNOWN_MODELS = (*STAT_MODELS, "moving_average", "damped", "gbm", "prophet")
 
 
@@ -47,11 +51,12 @@ class EngineConfig:
     """Parameters of the engine (all with defaults; see the module docstring)."""
 
     models: tuple[str, ...] = DEFAULT_MODELS
-    selection: str = "ensemble"  # "ensemble" (top_k inverse-error) or "best"
+    selection: str = "auto"  # auto | ensemble | best | global | global_ensemble (module doc)
     top_k: int = 3
-    folds: int = 2
+    folds: int = 3
     prophet_series: int = 0  # Prophet on the top-N sellers (0 = off); it is the slow one
     prophet_jobs: int = 2
+    gbm_backtest_rows: int = 200_000  # training rows of the gradient-boosting model in inner folds
     calibrate: bool = True
     coverage_target: float = 0.90
     level_window: int | None = None  # seasonal profile: periods in the recent level
@@ -187,7 +192,7 @@ def _stat_model(name: str, cfg: EngineConfig):
     }[name]()
 
 
-def _predict_model(name: str, ctx: _Context, h: int, cfg: EngineConfig) -> np.ndarray:
+def _predict_model(name: str, ctx: _Context, h: int, cfg: EngineConfig, max_rows: int | None = None) -> np.ndarray:
     """Mean forecast (n, h) of one candidate fitted on ``ctx``."""
     n, t = ctx.y.shape
     if name in STAT_MODELS or name in ("moving_average", "damped"):
@@ -200,7 +205,7 @@ def _predict_model(name: str, ctx: _Context, h: int, cfg: EngineConfig) -> np.nd
     if name == "gbm":
         from forecast.forecasters.gbm import GlobalGBM
 
-        model = GlobalGBM(random_state=cfg.seed)
+        model = GlobalGBM(random_state=cfg.seed, max_rows=max_rows or 400_000)
         return model.fit(ctx.y, ctx.season_length, covariates=ctx.covariates).predict(h)
     if name == "prophet":
         from forecast.forecasters.prophet import ProphetForecaster
@@ -328,10 +333,10 @@ def forecast_panel(
     folds = _inner_folds(t, horizon, cfg.folds, m)
     warnings: list[str] = []
 
-    def attempt(name: str, ctx: _Context, h: int) -> np.ndarray | None:
+    def attempt(name: str, ctx: _Context, h: int, max_rows: int | None = None) -> np.ndarray | None:
         """A candidate that fails is dropped and recorded; the run goes on with the others."""
         try:
-            return _predict_model(name, ctx, h, cfg)
+            return _predict_model(name, ctx, h, cfg, max_rows)
         except Exception as exc:  # noqa: BLE001 - isolate one model's failure, keep the reason
             log.warning("model %s failed: %s", name, exc)
             warnings.append(f"model {name} failed and was left out: {type(exc).__name__}: {exc}")
@@ -339,6 +344,7 @@ def forecast_panel(
             return None
 
     errors = {name: [] for name in models}
+    fold_scales: list[np.ndarray] = []
     fold_preds: list[dict[str, np.ndarray]] = []
     fold_actuals: list[np.ndarray] = []
     for end in folds:
@@ -346,10 +352,11 @@ def forecast_panel(
         ctx = context(end, horizon)
         actual = y[:, end : end + horizon]
         scale = _scale(y[:, :end])
+        fold_scales.append(scale)
         preds = {}
         for name in list(models):
             start = time.perf_counter()
-            pred = attempt(name, ctx, actual.shape[1])
+            pred = attempt(name, ctx, actual.shape[1], cfg.gbm_backtest_rows)
             if pred is None:
                 errors.pop(name, None)
                 continue
@@ -363,7 +370,9 @@ def forecast_panel(
         raise RuntimeError("every forecast model failed: " + "; ".join(warnings))
     scores = pd.DataFrame({name: _nanmean(np.vstack(errors[name]), axis=0) if errors[name] else np.full(n, np.nan)
                            for name in models})
-    weights = _weights(scores, cfg)
+    fold_errors = {name: errors[name] for name in models}
+    selection, selection_scores = _choose_selection(fold_preds, fold_actuals, fold_scales, fold_errors, cfg)
+    weights = _weights(scores, cfg, selection)
 
     say("final fit")
     ctx = context(t, horizon)
@@ -415,6 +424,8 @@ def forecast_panel(
     fc = DemandForecast(
         keys=panel.keys, dates=dates, mean=mean, size=k, level_var=v, model=label.astype(object),
     )
+    calibration["selection"] = selection
+    calibration.update({f"selection_score:{k}": v for k, v in selection_scores.items()})
     return EngineResult(fc, weights, scores, uplift, calibration, seconds, singles, warnings)
 
 
@@ -444,18 +455,59 @@ def _nan_mse(actual: np.ndarray, pred: np.ndarray) -> np.ndarray:
     return _nanmean((actual - pred) ** 2, axis=1)
 
 
-def _weights(scores: pd.DataFrame, cfg: EngineConfig) -> pd.DataFrame:
+def _choose_selection(
+    fold_preds: list[dict[str, np.ndarray]],
+    fold_actuals: list[np.ndarray],
+    fold_scales: list[np.ndarray],
+    fold_errors: dict[str, list[np.ndarray]],
+    cfg: EngineConfig,
+) -> tuple[str, dict[str, float]]:
+    """The combination to use: ``cfg.selection``, or with ``auto`` the one whose weights, learned
+    on the other inner folds, give the lowest mean scaled squared error on each held-out fold."""
+    if cfg.selection != "auto":
+        return cfg.selection, {}
+    names = list(fold_errors)
+    if len(fold_preds) < 2 or len(names) < 2:
+        return "ensemble", {}
+    totals: dict[str, float] = {}
+    for selection in SELECTIONS:
+        errs = []
+        for f, (preds, actual, scale) in enumerate(zip(fold_preds, fold_actuals, fold_scales)):
+            others = [np.vstack([fold_errors[m][g] for g in range(len(fold_preds)) if g != f])
+                      for m in names]
+            train = pd.DataFrame({m: _nanmean(o, axis=0) for m, o in zip(names, others)})
+            w = _weights(train, cfg, selection).to_numpy()
+            combined = sum(w[:, j][:, None] * np.nan_to_num(preds[m]) for j, m in enumerate(names))
+            errs.append(_nan_mse(actual, combined) / scale)
+        totals[selection] = float(np.nanmean(np.vstack(errs)))
+    return min(totals, key=totals.get), totals
+
+
+SELECTIONS = ("ensemble", "best", "global", "global_ensemble")
+
+
+def _weights(scores: pd.DataFrame, cfg: EngineConfig, selection: str | None = None) -> pd.DataFrame:
     """Per series: inverse-score weights over its ``top_k`` models (or the best one).
 
     A series without a usable score (no test-window observations) takes the models that did
     best across all series."""
+    selection = selection or ("ensemble" if cfg.selection == "auto" else cfg.selection)
     values = scores.to_numpy(dtype=float)
     n, k = values.shape
     overall = np.nanmean(np.where(np.isfinite(values), values, np.nan), axis=0)
     fallback = np.where(np.isfinite(overall), overall, np.inf)
     values = np.where(np.isfinite(values), values, fallback[None, :])
     values = np.where(np.isfinite(values), values, np.inf)
-    top = 1 if cfg.selection == "best" else min(cfg.top_k, k)
+    if selection in ("global", "global_ensemble"):
+        top = 1 if selection == "global" else min(cfg.top_k, k)
+        best = np.argsort(overall_inf := np.where(np.isfinite(overall), overall, np.inf), kind="stable")[:top]
+        inv = 1.0 / np.maximum(overall_inf[best], 1e-9)
+        inv = np.where(np.isfinite(inv), inv, 0.0)
+        inv = inv / inv.sum() if inv.sum() > 0 else np.eye(1, top).ravel()
+        weights = np.zeros((n, k))
+        weights[:, best] = inv[None, :]
+        return pd.DataFrame(weights, columns=scores.columns)
+    top = 1 if selection == "best" else min(cfg.top_k, k)
     order = np.argsort(values, axis=1, kind="stable")[:, :top]
     weights = np.zeros((n, k))
     rows = np.arange(n)[:, None]

@@ -56,7 +56,7 @@ class Covariates:
     campaign_discount: np.ndarray  # discount fraction 0..1 (0 when none)
     campaign_kind: np.ndarray  # int code, 0 = none; indexes kind_names
     kind_names: list[str]  # kind_names[0] == "none"
-    days_into_campaign: np.ndarray  # 0, 1, 2 .. periods since the campaign's first period; -1 outside
+    days_into_campaign: np.ndarray  # 0, 1, 2 .. periods since the campaign began; -1 outside
     days_after_campaign: np.ndarray  # periods since the last campaign ended (1..cap); 0 otherwise
     event: np.ndarray  # 0/1 any event at the series' location (events with empty location: all)
     holiday: np.ndarray  # 0/1 country public holiday
@@ -123,9 +123,13 @@ def _period_edges(all_dates: pd.DatetimeIndex, freq: Frequency) -> np.ndarray:
     return all_dates.append(pd.DatetimeIndex([end])).values.astype("datetime64[D]")
 
 
-def _period_of(days: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Period index containing each day; -1 before the first period, len-1 after the last."""
-    return np.searchsorted(edges, days, side="right") - 1
+def _period_of(days: np.ndarray, edges: np.ndarray, period_days: float = 1.0) -> np.ndarray:
+    """Period index containing each day: negative before the first period (counted back in
+    periods of ``period_days``), ``len(edges) - 1`` (one past the last period) after the end."""
+    inside = np.searchsorted(edges, days, side="right") - 1
+    days_before = (days - edges[0]).astype(np.int64)
+    before = np.floor(days_before / period_days).astype(np.int64)
+    return np.where(inside < 0, np.minimum(before, -1), inside)
 
 
 def _forward_fill_index(mask: np.ndarray) -> np.ndarray:
@@ -182,24 +186,53 @@ def _normalise_campaigns(campaigns: pd.DataFrame) -> pd.DataFrame:
 def _campaign_series_pairs(
     table: pd.DataFrame, keys: pd.DataFrame, category: np.ndarray, category_names: list[str]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(campaign row, series) pairs a campaign applies to: by SKU or by category, then location."""
-    series = pd.DataFrame(
-        {
-            "series": np.arange(len(keys)),
-            "sku": _text(keys["sku"]),
-            "series_location": _text(keys["location"]),
-            "series_category": np.asarray(category_names, dtype=object)[category],
-        }
-    )
-    rows = table.reset_index(names="row")[["row", "sku", "category", "location"]]
-    by_sku = rows[rows["sku"] != ""].merge(series, on="sku")
-    by_cat = rows[(rows["sku"] == "") & (rows["category"] != "")].merge(
-        series.drop(columns="sku"), left_on="category", right_on="series_category"
-    )
-    pairs = pd.concat([by_sku, by_cat], ignore_index=True)
-    keep = (pairs["location"] == "") | (pairs["location"] == pairs["series_location"])
-    pairs = pairs[keep]
-    return pairs["row"].to_numpy(dtype=np.int64), pairs["series"].to_numpy(dtype=np.int64)
+    """(campaign row, series) pairs a campaign applies to: by SKU or by category, at its
+    location or (empty location) at every location. Integer keys, no string joins."""
+    sku_index = pd.Index(pd.unique(_text(keys["sku"])))
+    loc_index = pd.Index(pd.unique(_text(keys["location"])))
+    series_sku = sku_index.get_indexer(_text(keys["sku"])).astype(np.int64)
+    series_loc = loc_index.get_indexer(_text(keys["location"])).astype(np.int64)
+    series_cat = np.asarray(category, dtype=np.int64)
+    n_loc = max(len(loc_index), 1)
+    camp_sku = sku_index.get_indexer(table["sku"].to_numpy()).astype(np.int64)
+    camp_cat = pd.Index(category_names).get_indexer(table["category"].to_numpy()).astype(np.int64)
+    camp_loc = loc_index.get_indexer(table["location"].to_numpy()).astype(np.int64)
+    by_sku = table["sku"].to_numpy() != ""
+    by_cat = ~by_sku & (table["category"].to_numpy() != "") & (camp_cat > 0)
+    every_loc = table["location"].to_numpy() == ""
+    known_loc = every_loc | (camp_loc >= 0)
+    rows, series = [], []
+    for use, camp_key, series_key in (
+        (
+            by_sku & ~every_loc & known_loc,
+            camp_sku * n_loc + camp_loc,
+            series_sku * n_loc + series_loc,
+        ),
+        (by_sku & every_loc, camp_sku, series_sku),
+        (
+            by_cat & ~every_loc & known_loc,
+            camp_cat * n_loc + camp_loc,
+            series_cat * n_loc + series_loc,
+        ),
+        (by_cat & every_loc, camp_cat, series_cat),
+    ):
+        r, i = _match(np.flatnonzero(use & (camp_key >= 0)), camp_key, series_key)
+        rows.append(r)
+        series.append(i)
+    return np.concatenate(rows), np.concatenate(series)
+
+
+def _match(
+    campaign_rows: np.ndarray, campaign_key: np.ndarray, series_key: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """All (campaign row, series) pairs with equal keys, by a sorted search on the series."""
+    order = np.argsort(series_key, kind="stable")
+    sorted_key = series_key[order]
+    key = campaign_key[campaign_rows]
+    lo = np.searchsorted(sorted_key, key, side="left")
+    hi = np.searchsorted(sorted_key, key, side="right")
+    owner, position = _expand_intervals(lo, hi - 1)
+    return campaign_rows[owner], order[position]
 
 
 def _expand_intervals(first: np.ndarray, last: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -299,7 +332,9 @@ def build_covariates(
         table = _normalise_campaigns(campaigns)
         kind_names += sorted(set(table["kind"]) - {NO_CAMPAIGN})
         table["kind_code"] = pd.Index(kind_names).get_indexer(table["kind"]).astype(np.int16)
-        table["first_period"] = _period_of(table["start_date"].values.astype("datetime64[D]"), edges)
+        table["first_period"] = _period_of(
+            table["start_date"].values.astype("datetime64[D]"), edges, freq.period_days
+        )
         table["last_period"] = np.minimum(
             _period_of(table["end_date"].values.astype("datetime64[D]"), edges), n_periods - 1
         )
@@ -403,7 +438,7 @@ def _price_matrix(
     t_hist: int,
 ) -> np.ndarray:
     """History prices forward/back-filled; future = last regular price x (1 - discount)."""
-    n, n_periods = discount.shape
+    n = discount.shape[0]
     if price is None:
         regular = np.full(n, np.nan)
         if products is not None and "unit_price" in products:
@@ -516,7 +551,9 @@ def estimate_campaign_uplift(
         at = np.clip(src, 0, t_hist - 1)
         c = np.where(ok, counts[rows, at], 0)
         mean = np.divide(
-            np.where(ok, sums[rows, at], 0.0), c, out=np.full(y.shape, np.nan),
+            np.where(ok, sums[rows, at], 0.0),
+            c,
+            out=np.full(y.shape, np.nan),
             where=c >= min_baseline,
         )
         sides.append(mean)

@@ -543,6 +543,26 @@ class Warehouse:
         shutil.rmtree(old, ignore_errors=True)
         return snapshot_dir
 
+    # -- customer notifications (forecast.notifications) --------------------------------------
+    def notification_history(self) -> pd.DataFrame:
+        """The last notice per order line (order_id, sku, location): what the customer knows."""
+        return self.con.execute(
+            "SELECT * FROM notifications "
+            "QUALIFY row_number() OVER (PARTITION BY order_id, sku, location "
+            "ORDER BY notified_at DESC) = 1 ORDER BY order_id, sku, location"
+        ).df()
+
+    def record_notifications(self, rows: pd.DataFrame) -> int:
+        """Append notices sent (rows of ``forecast.notifications.history_rows``); returns rows."""
+        if rows.empty:
+            return 0
+        self.con.register("_notices", rows)
+        try:
+            self.con.execute("INSERT INTO notifications BY NAME SELECT * FROM _notices")
+        finally:
+            self.con.unregister("_notices")
+        return len(rows)
+
 
 def _sql_path(path: Path) -> str:
     """COPY ... TO does not take a bound parameter; the path is ours, quotes are escaped."""

@@ -197,3 +197,20 @@ CREATE TABLE IF NOT EXISTS backtest_summary (
     mase DOUBLE, rmsse DOUBLE, wrmsse DOUBLE, wape DOUBLE, bias DOUBLE, spl DOUBLE,
     coverage_90 DOUBLE, pinball_sum14_q90 DOUBLE, pinball_sum14_q95 DOUBLE
 );
+
+-- What each customer was last told about a waiting order line (forecast.notifications): one
+-- row per notice sent, never updated; the latest row per (order_id, sku, location) counts.
+CREATE TABLE IF NOT EXISTS notifications (
+    order_id      VARCHAR NOT NULL,
+    sku           VARCHAR NOT NULL,
+    location      VARCHAR NOT NULL,
+    customer_id   VARCHAR,
+    told_status   VARCHAR NOT NULL,              -- allocated | partial | backordered | no_supply_planned
+    told_eta      DATE,                          -- NULL: no supply date given
+    promised_date DATE,
+    kind          VARCHAR,                       -- delayed | backordered | no_supply | dated | earlier | available
+    message       VARCHAR,
+    policy        VARCHAR,                       -- allocation policy the notice was based on
+    run_id        VARCHAR,
+    notified_at   TIMESTAMP NOT NULL
+);
