@@ -78,7 +78,7 @@ def deliver_task(settings: RunSettings, run_id: str) -> dict:
     result = pipeline.deliver_step(settings, run_id)
     create_markdown_artifact(result["markdown"], key="plan-summary", description="Nightly plan")
     with Warehouse(settings.warehouse_path) as wh:
-        digest = build_digest(wh, run_id, settings.allocation_policy)
+        digest = build_digest(wh, run_id)
     for key, frame in (("orders-today", digest.orders_today), ("new-alerts", digest.new_alerts),
                        ("at-risk", digest.at_risk), ("customers-to-notify", digest.customers_to_notify)):
         rows = frame.head(200).astype(str).to_dict(orient="records")

@@ -210,6 +210,58 @@ def backtest(
                   f"summary: {settings.exports_dir / 'backtest_summary.csv'} (and the warehouse)")
 
 
+@app.command()
+def simulate(
+    out: OutOpt = DEFAULT_OUT_DIR,
+    policy: Annotated[str, typer.Option(help="allocation policy: fifo, priority or fair")] = "priority",
+    compare: Annotated[bool, typer.Option("--compare", help="all policies side by side")] = False,
+) -> None:
+    """Allocation of scarce stock to waiting customers under a policy (or all, side by side):
+    service by segment, delays, revenue at risk; and the SKUs most at risk of a backorder."""
+    from forecast.allocation import POLICIES
+
+    if policy not in POLICIES:
+        _fail(f"--policy must be one of {', '.join(POLICIES)}")
+    try:
+        summary, risk = pipeline.allocation_summary(Path(out) / "snapshot", POLICIES if compare else (policy,))
+    except FileNotFoundError as exc:
+        _fail(str(exc))
+    table = Table(title="Waiting order lines by policy and segment")
+    columns = ["policy", "segment", "lines", "on_time", "mean_delay", "p90_delay", "no_supply",
+               "units_short_now", "revenue_at_risk"]
+    for c in columns:
+        table.add_column(c, justify="left" if c in ("policy", "segment") else "right")
+    for r in summary.itertuples(index=False):
+        table.add_row(r.policy, r.segment, f"{r.lines:,}", f"{r.on_time:.0%}", f"{r.mean_delay:.1f}",
+                      f"{r.p90_delay:.1f}", f"{r.no_supply:,}", f"{r.units_short_now:,.0f}",
+                      f"{r.revenue_at_risk:,.0f}")
+    console.print(table)
+    if len(risk):
+        console.print("Most at risk of a backorder in the simulation horizon:")
+        console.print(risk.head(10).to_string(index=False))
+
+
+@app.command()
+def replay(
+    data: DataOpt,
+    start: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="first planning date")],
+    end: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="last day played")],
+    out: OutOpt = DEFAULT_OUT_DIR,
+    every: Annotated[int, typer.Option(help="days between planning dates")] = 7,
+    lead_time: Annotated[float, typer.Option(help="lead time (days) for products without one")] = 7.0,
+) -> None:
+    """Replan on a rolling schedule through a past period and play the actual demand against
+    the orders: achieved fill rate, stockout days and stock, against a simple ERP rule."""
+    with console.status("Replaying") as status:
+        try:
+            result = pipeline.replay_history(data, start.date(), end.date(), every, lead_time, Path(out),
+                                             progress=lambda m: status.update(m))
+        except (ContractError, ValueError) as exc:
+            _fail(str(exc))
+    console.print(result.summary.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    console.print(f"Per SKU: {Path(out) / 'exports' / 'replay_per_sku.csv'}")
+
+
 @app.command("what-if")
 def what_if_cmd(
     sku: Annotated[list[str], typer.Option("--sku", help="SKU to change (repeat for several)")],

@@ -961,16 +961,18 @@ def generate_demo(
     recent_mean = mu_hist[:, -28:].mean(axis=1)
     final_sl = final.reshape(n_skus, n_locations)
     weight = np.sqrt(recent_mean).reshape(n_skus, n_locations)
-    # two SKU-locations with a little stock get an order for more than they hold
+    # six SKU-locations with a little stock get orders for more than they hold, from several
+    # customers at once: who is served first then depends on the allocation policy
     candidates = np.setdiff1d(steady[:, None] * n_locations + np.arange(n_locations), chosen)
     candidates = candidates[final[candidates] > 0]
-    oversold = np.sort(candidates[np.argsort(final[candidates], kind="stable")[:2]])
+    oversold = np.sort(candidates[np.argsort(final[candidates], kind="stable")[:6]])
     scenario_lines = [
         (int(n) // n_locations, int(n) % n_locations, int(rng.integers(2, 9))) for n in terminal
     ]
     scenario_lines += [
-        (int(n) // n_locations, int(n) % n_locations, int(final[n]) + int(rng.integers(3, 13)))
+        (int(n) // n_locations, int(n) % n_locations, max(1, (int(final[n]) + int(rng.integers(3, 13))) // 4))
         for n in oversold
+        for _ in range(4)
     ]
     customer_orders = _customer_orders(
         rng,

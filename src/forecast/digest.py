@@ -65,16 +65,15 @@ def _alert_key(frame: pd.DataFrame) -> pd.Series:
     return frame["sku"].astype(str) + "|" + frame["location"].astype(str) + "|" + frame["kind"].astype(str)
 
 
-def build_digest(wh: Warehouse, run_id: str | None = None, policy: str = "priority") -> Digest:
+def build_digest(wh: Warehouse, run_id: str | None = None) -> Digest:
     """Digest of ``run_id`` (default: the published run) against the run published before it.
 
     Orders today: urgent ones or those whose order-by date is today (the as-of date) or past;
-    customers: the waiting lines under the allocation ``policy`` in use."""
+    customers: the notices this run recorded (under the allocation policy in use)."""
     run_id = run_id or wh.published_run()
     recs = wh.output("recommendations", run_id)
     alerts = wh.output("alerts", run_id)
     risk = wh.output("risk", run_id)
-    allocations = wh.output("allocations", run_id)
     previous = wh.previous_published_run(run_id) if run_id else None
     as_of = wh.last_sales_date()
     if previous is not None:
@@ -90,11 +89,7 @@ def build_digest(wh: Warehouse, run_id: str | None = None, policy: str = "priori
     at_risk = risk[risk["stockout_probability"] > RISK_THRESHOLD].sort_values(
         "stockout_probability", ascending=False
     ) if len(risk) else risk
-    if len(allocations):
-        waiting = allocations[(allocations["status"] != "allocated") & (allocations["policy"] == policy)]
-    else:
-        waiting = allocations
-    notify = waiting
+    notify = wh.notifications_sent(run_id)  # newly backordered or re-dated lines, told once
     counts = {
         "orders_today": len(today),
         "orders_today_value": round(float(today["line_value"].sum())) if len(today) else 0,

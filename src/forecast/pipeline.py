@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forecast import allocation, export
+from forecast import allocation, export, notifications
 from forecast.config import RunSettings
 from forecast.contract import LOAD_ORDER, TABLES, find_table_files
 from forecast.distribution import DemandForecast
@@ -345,13 +345,8 @@ def simulate_step(settings: RunSettings, run_id: str, mapper: Mapper = sequentia
             ],
             ignore_index=True,
         )
-        allocations = pd.concat(
-            [
-                allocation.allocate(inputs["customer_orders"], inputs["customers"], stock, receipts,
-                                    as_of, policy)
-                for policy in ("fifo", "priority")
-            ],
-            ignore_index=True,
+        allocations, _ = allocation.compare_policies(
+            inputs["customer_orders"], inputs["customers"], stock, receipts, as_of
         )
         wh.replace_outputs(
             {"risk": result.risk, "risk_bands": result.bands, "allocations": allocations}, run_id
@@ -372,6 +367,11 @@ def publish_step(settings: RunSettings, run_id: str) -> dict:
         ]
         paths = export.write_csv_exports(tables, settings.exports_dir)
         paths.append(export.write_rejects(wh.rejects(), settings.exports_dir))
+        # Customers to tell: lines newly backordered or whose date moved since they were last
+        # told; recorded only once the file is written, so a rerun lists no one twice.
+        notices = notifications.customer_notices(tables["allocations"], wh.notification_history())
+        paths.append(notifications.write_notices_csv(notices, settings.exports_dir / "customer_notifications.csv"))
+        wh.record_notifications(notifications.history_rows(notices, run_id))
         paths.append(
             export.write_purchasing_workbook(
                 tables["recommendations"], settings.exports_dir / "reorder_recommendations.xlsx"
@@ -399,13 +399,53 @@ def deliver_step(settings: RunSettings, run_id: str) -> dict:
     from forecast.digest import build_digest, post_webhook
 
     with Warehouse(settings.warehouse_path) as wh:
-        digest = build_digest(wh, run_id, settings.allocation_policy)
+        digest = build_digest(wh, run_id)
     result: dict = {"counts": digest.counts, "markdown": digest.markdown(), "delivered": None}
     if settings.alert_webhook:
         try:
             result["delivered"] = post_webhook(settings.alert_webhook, digest.payload())
         except OSError as exc:
             result["warnings"] = [f"alert webhook {settings.alert_webhook} failed: {exc}"]
+    return result
+
+
+def allocation_summary(snapshot_dir: Path, policies: tuple[str, ...]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Allocation outcome per policy and segment, and the SKUs most at risk, from the snapshot
+    (every run allocates under every policy)."""
+    from forecast.warehouse import read_snapshot
+
+    data = read_snapshot(snapshot_dir, ("allocations", "customer_orders", "risk"))
+    allocations = data["allocations"]
+    if len(allocations):
+        allocations = allocations[allocations["policy"].isin(policies)]
+    summary = allocation.summarise_allocation(allocations, data["customer_orders"])
+    risk = data["risk"]
+    if len(risk):
+        risk = risk.sort_values("stockout_probability", ascending=False)[
+            ["sku", "location", "stockout_probability", "fill_rate", "expected_backorders",
+             "first_stockout_p10", "first_stockout_p50"]]
+    return summary, risk
+
+
+def replay_history(data_dir: Path, start: date, end: date, every: int, lead_time_days: float,
+                   out_dir: Path, progress: Progress | None = None):
+    """Historical replay of a data folder (see :mod:`forecast.replay`); per-SKU results and the
+    plans go to ``OUT/exports/replay_*.csv``."""
+    from forecast.replay import ReplayConfig, replay
+
+    files = find_table_files(data_dir)
+    read = {name: (pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path))
+            for name, path in files.items() if name in ("sales", "products", "suppliers")}
+    sales = read["sales"]
+    if "location" not in sales:
+        sales = sales.assign(location="main")
+    result = replay(sales, read.get("products", pd.DataFrame(columns=["sku"])), start, end, every,
+                    config=ReplayConfig(lead_time_days=lead_time_days),
+                    suppliers=read.get("suppliers"), progress=progress)
+    exports = Path(out_dir) / "exports"
+    exports.mkdir(parents=True, exist_ok=True)
+    result.per_sku.to_csv(exports / "replay_per_sku.csv", index=False)
+    result.summary.to_csv(exports / "replay_summary.csv", index=False)
     return result
 
 

@@ -44,7 +44,7 @@ PLAN_TABLES = (
 #: Backtest results: the latest backtest run's rows (see ``drop_other_runs``).
 BACKTEST_TABLES = ("backtest_series", "backtest_summary")
 OUTPUT_TABLES = PLAN_TABLES + BACKTEST_TABLES
-SNAPSHOT_TABLES = tuple(TABLES) + OUTPUT_TABLES + ("rejects", "runs")
+SNAPSHOT_TABLES = tuple(TABLES) + OUTPUT_TABLES + ("rejects", "runs", "notifications")
 
 _RUN_ID = re.compile(r"[0-9A-Za-z_.:-]+")
 _SQL_TYPES = {"str": "VARCHAR", "date": "DATE", "float": "DOUBLE", "int": "BIGINT"}
@@ -550,6 +550,12 @@ class Warehouse:
             "SELECT * FROM notifications "
             "QUALIFY row_number() OVER (PARTITION BY order_id, sku, location "
             "ORDER BY notified_at DESC) = 1 ORDER BY order_id, sku, location"
+        ).df()
+
+    def notifications_sent(self, run_id: str | None) -> pd.DataFrame:
+        """The notices a run recorded (the customers that run said to tell)."""
+        return self.con.execute(
+            "SELECT * FROM notifications WHERE run_id = ? ORDER BY order_id, sku, location", [run_id]
         ).df()
 
     def record_notifications(self, rows: pd.DataFrame) -> int:
