@@ -106,8 +106,11 @@ def load_panel(wh: Warehouse, as_of: date) -> Panel:
 
 def engine_config(settings: RunSettings) -> EngineConfig:
     base = EngineConfig()
+    models = tuple(settings.models) if settings.models else base.models
+    if settings.prophet_series > 0 and "prophet" not in models:
+        models = (*models, "prophet")  # asking for Prophet on N series adds it as a candidate
     return EngineConfig(
-        models=tuple(settings.models) if settings.models else base.models,
+        models=models,
         folds=settings.folds,
         prophet_series=settings.prophet_series,
         seed=settings.seed,
