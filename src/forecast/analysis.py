@@ -33,6 +33,7 @@ import pandas as pd
 from forecast import inventory
 from forecast.allocation import summarise_allocation
 from forecast.distribution import QUANTILE_COLUMNS
+from forecast.report import plot_stock_projection  # noqa: F401 - notebooks call it from here
 from forecast.series import build_panel, detect_frequency
 from forecast.warehouse import SNAPSHOT_TABLES
 
@@ -1229,36 +1230,6 @@ def plot_risk_ranking(ranking: pd.DataFrame, title: str = "", ax: Axes | None = 
     ax.set_xlabel("probability of a stockout within the simulation horizon (colour = ABC class)")
     ax.tick_params(axis="y", labelsize=8)
     ax.set_title(title)
-    return ax
-
-
-def plot_stock_projection(
-    bands: pd.DataFrame,
-    reorder_point: float | None = None,
-    max_level: float | None = None,
-    title: str = "",
-    ax: Axes | None = None,
-) -> Axes:
-    """Simulated net stock of one series (``risk_bands``: 10-50-90%) against its min and max."""
-    ax = _axes(ax, (6, 3.5))
-    ax.fill_between(
-        bands["date"],
-        bands["stock_p10"],
-        bands["stock_p90"],
-        color="C0",
-        alpha=0.25,
-        label="net stock 10-90%",
-    )
-    ax.plot(bands["date"], bands["stock_p50"], color="C0", lw=1.5, label="median")
-    ax.axhline(0, color="0.5", lw=0.8)
-    if reorder_point is not None and np.isfinite(reorder_point):
-        ax.axhline(reorder_point, color="C1", ls="--", lw=1.2, label="reorder point (min)")
-    if max_level is not None and np.isfinite(max_level):
-        ax.axhline(max_level, color="C2", ls=":", lw=1.2, label="max level")
-    ax.set_ylabel("units")
-    ax.tick_params(axis="x", labelsize=7, rotation=30)
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7, loc="upper right")
     return ax
 
 

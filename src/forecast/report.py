@@ -540,22 +540,8 @@ def _projection_section(
     )
 
     def draw(ax: Axes, key: tuple[str, str], first: bool) -> None:
-        band = by_key[key]
-        ax.fill_between(
-            band["date"],
-            band["stock_p10"],
-            band["stock_p90"],
-            color="C0",
-            alpha=0.25,
-            label="net stock 10-90%",
-        )
-        ax.plot(band["date"], band["stock_p50"], color="C0", lw=1.5, label="median net stock")
-        ax.axhline(0, color="0.5", lw=0.8)
         reorder_point, max_level = levels.get(key, (np.nan, np.nan))
-        if _finite(reorder_point):
-            ax.axhline(reorder_point, color="C1", ls="--", lw=1.2, label="reorder point (min)")
-        if _finite(max_level):
-            ax.axhline(max_level, color="C2", ls=":", lw=1.2, label="max level")
+        plot_stock_projection(by_key[key], reorder_point, max_level, ax=ax)
         _panel_title(ax, key, probability.get(key))
         ax.set_ylabel("units", fontsize=8)
         _tidy(ax, legend=first)
@@ -909,3 +895,36 @@ tr.due td{background:#fff4e0}
 img{max-width:100%;height:auto;display:block;margin:.5em 0}
 footer{margin-top:3em;color:#888;font-size:.8em}
 """
+
+
+def plot_stock_projection(
+    bands: pd.DataFrame,
+    reorder_point: float | None = None,
+    max_level: float | None = None,
+    title: str = "",
+    ax: Axes | None = None,
+) -> Axes:
+    """Simulated net stock of one series (``risk_bands``: 10-50-90%) against its min and max."""
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    ax.fill_between(
+        bands["date"],
+        bands["stock_p10"],
+        bands["stock_p90"],
+        color="C0",
+        alpha=0.25,
+        label="net stock 10-90%",
+    )
+    ax.plot(bands["date"], bands["stock_p50"], color="C0", lw=1.5, label="median")
+    ax.axhline(0, color="0.5", lw=0.8)
+    if reorder_point is not None and np.isfinite(reorder_point):
+        ax.axhline(reorder_point, color="C1", ls="--", lw=1.2, label="reorder point (min)")
+    if max_level is not None and np.isfinite(max_level):
+        ax.axhline(max_level, color="C2", ls=":", lw=1.2, label="max level")
+    ax.set_ylabel("units")
+    ax.tick_params(axis="x", labelsize=7, rotation=30)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7, loc="upper right")
+    return ax
