@@ -344,8 +344,10 @@ def rejects(
     limit: int = 50,
 ) -> None:
     """List rejected input rows with file, line, column and reason."""
-    with _reader(out) as wh:
-        frame = wh.rejects(table)
+    frame = _read_table(out, "rejects")
+    if table and len(frame):
+        frame = frame[frame["table_name"] == table]
+    frame = frame.drop(columns=["run_id"], errors="ignore")
     console.print(frame.head(limit).to_string(index=False) if len(frame) else "no rejected rows")
     if len(frame) > limit:
         console.print(f"... {len(frame) - limit:,} more")
@@ -354,8 +356,9 @@ def rejects(
 @app.command()
 def runs(out: OutOpt = DEFAULT_OUT_DIR, limit: int = 20) -> None:
     """List recent pipeline runs."""
-    with _reader(out) as wh:
-        frame = wh.runs(limit)
+    frame = _read_table(out, "runs")
+    if len(frame):
+        frame = frame.sort_values("started_at", ascending=False).head(limit)
     cols = ["run_id", "status", "started_at", "finished_at", "as_of", "frequency", "error"]
     console.print(frame[cols].to_string(index=False) if len(frame) else "no runs yet")
 
@@ -368,8 +371,7 @@ def export_cmd(
     """Write the purchasing exports of the latest plan again."""
     from forecast import export
 
-    with _reader(out) as wh:
-        recs = wh.output("recommendations")
+    recs = _read_table(out, "recommendations")
     target = Path(out) / "exports"
     if format == "xlsx":
         path = export.write_purchasing_workbook(recs, target / "reorder_recommendations.xlsx")
@@ -380,15 +382,20 @@ def export_cmd(
     console.print(f"{len(recs):,} lines -> {path}")
 
 
-def _reader(out: Path) -> Warehouse:
+def _read_table(out: Path, name: str):
+    """A table for a read command: from the warehouse when no run holds it (the freshest), else
+    from the published snapshot, so read commands never wait for a running pipeline."""
+    from forecast.warehouse import OUTPUT_TABLES, read_snapshot
+
     path = Path(out) / "warehouse.duckdb"
     if not path.exists():
         _fail(f"{path}: no warehouse yet; run `forecast demo` or `forecast run` first")
     try:
-        return Warehouse(path, read_only=True)
-    except WarehouseLockedError as exc:
-        _fail(str(exc))
-    raise AssertionError  # unreachable
+        with Warehouse(path, read_only=True) as wh:
+            return wh.output(name) if name in OUTPUT_TABLES else wh.table(name)
+    except WarehouseLockedError:
+        console.print("[yellow]a run is writing the warehouse: showing the published snapshot[/yellow]")
+        return read_snapshot(Path(out) / "snapshot", (name,))[name]
 
 
 def main() -> None:  # pragma: no cover
