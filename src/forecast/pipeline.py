@@ -41,7 +41,7 @@ from forecast.planning import (
     recommend_orders,
     stock_positions,
 )
-from forecast.series import Frequency, Panel, build_panel, detect_frequency
+from forecast.series import Frequency, Panel, build_panel
 from forecast.simulation import SimulationConfig, SimulationResult, simulate
 from forecast.warehouse import LoadResult, Warehouse
 
@@ -232,10 +232,7 @@ def load_forecast(wh: Warehouse, run_id: str | None = None) -> tuple[DemandForec
     )
     keys = models[["sku", "location"]]
     means = means.reindex(pd.MultiIndex.from_frame(keys))
-    freq_code = models["frequency"].iloc[0]
-    freq = detect_frequency(pd.DatetimeIndex(means.columns)) if len(means.columns) > 1 else None
-    if freq is None or freq.pandas_freq != freq_code:
-        freq = _frequency_from_code(freq_code)
+    freq = _frequency_from_code(models["frequency"].iloc[0])
     size = models["nb_size"].to_numpy(dtype=float)
     fc = DemandForecast(
         keys=keys,

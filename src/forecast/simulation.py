@@ -62,6 +62,7 @@ import pandas as pd
 from scipy import special
 
 from forecast.distribution import DemandForecast
+from forecast.series import to_long
 
 _K_MAX = 1e6  # NB size at or above this is Poisson (as in forecast.distribution)
 _MIN_LEVEL_VAR = 1e-9  # a level variance below this is no level error (G = 1)
@@ -679,7 +680,6 @@ def _frames(
     horizon: int,
     warmup: int,
 ) -> SimulationResult:
-    n = len(keys)
     start = pd.Timestamp(as_of)
 
     def day(values: np.ndarray) -> pd.Series:
@@ -701,16 +701,8 @@ def _frames(
         }
     )
     dates = pd.date_range(start, periods=horizon + 1, freq=f"{period_days:g}D")[1:]
-    bands = pd.DataFrame(
-        {
-            "sku": np.repeat(keys["sku"].to_numpy(), horizon),
-            "location": np.repeat(keys["location"].to_numpy(), horizon),
-            "date": np.tile(dates.date, n),
-            "stock_p10": band[:, :, 0].ravel(),
-            "stock_p50": band[:, :, 1].ravel(),
-            "stock_p90": band[:, :, 2].ravel(),
-        }
-    )
+    bands = to_long(keys, dates, stock_p10=band[:, :, 0], stock_p50=band[:, :, 1], stock_p90=band[:, :, 2])
+    bands["date"] = bands["date"].dt.date
     averages = pd.DataFrame(
         {
             "sku": keys["sku"].to_numpy(),

@@ -118,7 +118,7 @@ def what_if(
     cfg = EngineConfig(models=models or EngineConfig().models, seed=seed)
     uplift = data["campaign_uplift"].drop(columns=["run_id"], errors="ignore")
     notes = []
-    if scenario.supplier_delay_days and data["products"].get("lead_time_days") is not None:
+    if scenario.supplier_delay_days:
         notes.append(f"lead times and open purchase orders moved by {scenario.supplier_delay_days:g} days")
 
     outcomes = {}
