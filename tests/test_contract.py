@@ -171,3 +171,65 @@ def test_unreadable_file_is_a_contract_error(tmp_path: Path, wh: Warehouse) -> N
     f.write_bytes(b"not parquet at all")
     with pytest.raises(ContractError, match="sales.parquet: cannot be read"):
         wh.load_file(TABLES["sales"], f)
+
+
+def test_sales_model_columns_receipts_and_flash_sales(tmp_path: Path, wh: Warehouse) -> None:
+    """Pre-order needs a launch date, yes/no columns take yes/no words, a receipt cannot arrive
+    before it was ordered, a flash sale needs its stock, order statuses are checked."""
+    wh.load_file(TABLES["sales"], write(tmp_path / "sales.csv", "date,sku,quantity\n2024-01-01,A,1"))
+    products = wh.load_file(TABLES["products"], write(tmp_path / "products.csv", """
+sku,preorder,launch_date,dropship
+A,yes,2024-02-01,no
+B,true,,
+C,maybe,,
+D,,,Y
+"""))
+    assert (products.loaded, products.rejected) == (2, 2)
+    got = reasons(wh, "products")
+    assert got[3] == "pre-order product has no launch_date"
+    assert got[4] == "not a yes/no value in preorder: maybe"
+    flags = wh.table("products").set_index("sku")[["preorder", "dropship"]]
+    assert flags.loc["A"].tolist() == [True, False] and flags.loc["D"].tolist() == [False, True]
+
+    receipts = wh.load_file(TABLES["receipts"], write(tmp_path / "receipts.csv", """
+po_id,sku,supplier,order_date,expected_date,received_date,quantity
+P1,A,S1,2024-01-10,2024-01-17,2024-01-05,5
+P2,A,S1,2024-01-01,2024-01-08,2024-01-09,5
+P3,ZZ,S1,2024-01-01,2024-01-08,2024-01-09,5
+"""))
+    assert (receipts.loaded, receipts.rejected) == (1, 2)
+    got = reasons(wh, "receipts")
+    assert got[2] == "received_date is before order_date" and "unknown sku ZZ" in got[4]
+
+    campaigns = wh.load_file(TABLES["campaigns"], write(tmp_path / "campaigns.csv", """
+start_date,end_date,sku,kind,stock_quantity
+2024-01-01,2024-01-02,A,flash_sale,
+2024-01-01,2024-01-02,A,email,
+2024-01-03,2024-01-04,A,flash_sale,50
+"""))
+    assert (campaigns.loaded, campaigns.rejected) == (2, 1)
+    assert reasons(wh, "campaigns")[2] == "flash_sale campaign has no stock_quantity"
+
+    orders = wh.load_file(TABLES["customer_orders"], write(tmp_path / "customer_orders.csv", """
+order_id,customer_id,sku,quantity,order_date,status,status_date
+o1,c1,A,1,2024-01-02,shipped,2024-01-04
+o2,c1,A,1,2024-01-02,lost,2024-01-04
+o3,c1,A,1,2024-01-02,cancelled,2024-01-01
+o4,c1,A,1,2024-01-02,,
+"""))
+    assert (orders.loaded, orders.rejected) == (2, 2)
+    got = reasons(wh, "customer_orders")
+    assert "status lost is not one of open/shipped/cancelled" in got[3]
+    assert got[4] == "status_date is before order_date"
+    assert sorted(wh.table("customer_orders")["status"]) == ["open", "shipped"]
+
+
+def test_an_older_warehouse_gains_new_contract_columns(tmp_path: Path) -> None:
+    import duckdb
+
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE products (sku VARCHAR NOT NULL, name VARCHAR, PRIMARY KEY (sku))")
+    con.close()
+    with Warehouse(path) as wh:
+        assert {"preorder", "launch_date", "dropship"} <= set(wh.table("products").columns)

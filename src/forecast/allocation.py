@@ -39,6 +39,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from forecast.contract import OPEN_STATUS
+
 Policy = Literal["fifo", "priority", "fair"]
 POLICIES: tuple[str, ...] = ("fifo", "priority", "fair")
 KEY = ["sku", "location"]
@@ -153,6 +155,15 @@ def allocate(
     lines["policy"] = policy
     out = lines[COLUMNS].sort_values([*KEY, "order_date", "order_id"]).reset_index(drop=True)
     return out
+
+
+def open_order_lines(orders: pd.DataFrame) -> pd.DataFrame:
+    """The lines still waiting for stock: ``status`` open (a file without ``status`` holds only
+    open lines). Shipped and cancelled lines are history, kept for the cancellation curve."""
+    if "status" not in orders or orders.empty:
+        return orders
+    status = orders["status"].fillna(OPEN_STATUS).astype(str).str.lower()
+    return orders[status == OPEN_STATUS].reset_index(drop=True)
 
 
 def _lines(orders: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:

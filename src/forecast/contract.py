@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-ColumnType = Literal["str", "date", "float", "int"]
+ColumnType = Literal["str", "date", "float", "int", "bool"]
 
 #: Location used when a table has no ``location`` column (one-location businesses).
 DEFAULT_LOCATION = "main"
@@ -26,6 +26,15 @@ DEFAULT_LOCATION = "main"
 FILE_SUFFIXES = (".parquet", ".csv.gz", ".csv")
 SHIPPING_CHOICES = ("standard", "express")
 SEGMENT_DEFAULT = "regular"
+#: Order line statuses: only ``open`` lines wait for stock; shipped and cancelled lines are
+#: history (they date the lines with ``status_date``; the cancellation curve is fitted on them).
+ORDER_STATUSES = ("open", "shipped", "cancelled")
+OPEN_STATUS = "open"
+#: Text accepted in a yes/no column (case-insensitive); empty = the column's default.
+TRUE_WORDS = ("true", "yes", "y", "1", "t")
+FALSE_WORDS = ("false", "no", "n", "0", "f")
+#: The campaign kind whose sale is limited to the stock set aside for it (``stock_quantity``).
+FLASH_SALE = "flash_sale"
 
 
 class ContractError(ValueError):
@@ -38,7 +47,8 @@ class Column:
 
     ``default`` fills a missing column or an empty cell of an optional column. ``min_value`` /
     ``max_value`` bound numeric values (inclusive unless ``exclusive`` is set); ``choices``
-    restricts text values (compared lower-case).
+    restricts text values (compared lower-case). A ``bool`` column takes yes/no words
+    (:data:`TRUE_WORDS`, :data:`FALSE_WORDS`).
     """
 
     name: str
@@ -50,6 +60,17 @@ class Column:
     exclusive: bool = False
     choices: tuple[str, ...] | None = None
     doc: str = ""
+
+
+@dataclass(frozen=True)
+class RequiredWhen:
+    """``column`` must be filled on rows where ``when`` equals ``value`` (a pre-order product
+    needs its launch date; a flash sale needs the stock set aside for it)."""
+
+    column: str
+    when: str
+    value: object
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -65,6 +86,8 @@ class Table:
     doc: str = ""
     # Date pairs (earlier, later): the later one may not precede the earlier one.
     ordered: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    # Conditional requirements: a row whose ``when`` column equals ``value`` must fill ``column``.
+    required_when: tuple[RequiredWhen, ...] = field(default_factory=tuple)
 
     @property
     def required_columns(self) -> list[str]:
@@ -110,8 +133,16 @@ TABLES: dict[str, Table] = {
                 Column("moq", "float", min_value=0),
                 Column("pack_size", "float", min_value=0, exclusive=True),
                 Column("service_level", "float", min_value=0, max_value=1, exclusive=True),
+                Column("preorder", "bool", default=False,
+                       doc="sold before launch: orders taken before launch_date are pre-orders"),
+                Column("launch_date", "date", doc="first day the product can ship; required for pre-order"),
+                Column("dropship", "bool", default=False,
+                       doc="shipped by the supplier: no stock policy, orders passed on"),
             ),
             key=("sku",),
+            required_when=(
+                RequiredWhen("launch_date", "preorder", True, "pre-order product has no launch_date"),
+            ),
             doc="product master",
         ),
         Table(
@@ -136,9 +167,14 @@ TABLES: dict[str, Table] = {
                 Column("location", "str", default="", doc="empty = every location"),
                 Column("kind", "str", default="promotion"),
                 Column("discount_pct", "float", min_value=0, max_value=100),
+                Column("stock_quantity", "float", min_value=0,
+                       doc="flash_sale: units set aside for the sale (its sales are capped there)"),
             ),
             key=("sku", "category", "location", "start_date", "kind"),
             ordered=(("start_date", "end_date"),),
+            required_when=(
+                RequiredWhen("stock_quantity", "kind", FLASH_SALE, "flash_sale campaign has no stock_quantity"),
+            ),
             doc="marketing campaigns, past and planned; either sku or category is given",
         ),
         Table(
@@ -190,11 +226,32 @@ TABLES: dict[str, Table] = {
                 Column("shipping", "str", default="standard", choices=SHIPPING_CHOICES),
                 Column("promised_date", "date"),
                 Column("unit_price", "float", min_value=0),
+                Column("status", "str", default=OPEN_STATUS, choices=ORDER_STATUSES,
+                       doc="open lines wait for stock; shipped/cancelled lines are history"),
+                Column("status_date", "date", doc="when the line shipped or was cancelled"),
             ),
             key=("order_id", "sku", "location"),
             checks_sku=True,
-            ordered=(("order_date", "promised_date"),),
-            doc="open and backordered customer order lines",
+            ordered=(("order_date", "promised_date"), ("order_date", "status_date")),
+            doc="customer order lines: the open ones (waiting or backordered) and, optionally, "
+            "past ones with their status (fits the cancellation curve)",
+        ),
+        Table(
+            "receipts",
+            (
+                Column("po_id", "str", required=True),
+                Column("sku", "str", required=True),
+                Column("supplier", "str", required=True),
+                Column("order_date", "date", required=True),
+                Column("received_date", "date", required=True),
+                Column("expected_date", "date", doc="the date the supplier confirmed"),
+                Column("quantity", "float", min_value=0, exclusive=True),
+                _loc(),
+            ),
+            key=("po_id", "sku", "location"),
+            checks_sku=True,
+            ordered=(("order_date", "received_date"), ("order_date", "expected_date")),
+            doc="received purchase orders: each supplier's real lead times and on-time rate",
         ),
         Table(
             "customers",
@@ -220,6 +277,7 @@ LOAD_ORDER = (
     "inventory",
     "purchase_orders",
     "customer_orders",
+    "receipts",
 )
 
 
@@ -258,9 +316,15 @@ def describe_contract_markdown() -> str:
                 rule.append(f"{'<' if c.exclusive else '<='} {c.max_value:g}")
             if c.choices:
                 rule.append(" / ".join(c.choices))
-            default = "" if c.default in (None, "") else str(c.default)
+            if c.type == "bool":
+                rule.append("yes/no")
+            default = "" if c.default in (None, "") else str(c.default).lower()
             lines.append(
                 f"| {table.name} | {c.name} | {c.type} | {'yes' if c.required else ''} "
                 f"| {default} | {', '.join(rule)} {c.doc} |"
             )
+    for table in TABLES.values():
+        for req in table.required_when:
+            lines.append(f"| {table.name} | {req.column} | | when {req.when} = {str(req.value).lower()} "
+                         f"| | rejected otherwise: {req.reason} |")
     return "\n".join(lines)

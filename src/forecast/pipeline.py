@@ -266,7 +266,12 @@ def plan_config(settings: RunSettings) -> PlanConfig:
 
 
 def _inputs(wh: Warehouse) -> dict[str, pd.DataFrame]:
-    return {name: wh.table(name) for name in TABLES if name != "sales"}
+    """The planning inputs; ``customer_orders`` holds the open lines only, ``order_history``
+    every line (shipped and cancelled ones included)."""
+    inputs = {name: wh.table(name) for name in TABLES if name != "sales"}
+    inputs["order_history"] = inputs["customer_orders"]
+    inputs["customer_orders"] = allocation.open_order_lines(inputs["customer_orders"])
+    return inputs
 
 
 def _stock(wh: Warehouse, as_of: date, keys: pd.DataFrame, inputs: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -418,7 +423,8 @@ def allocation_summary(snapshot_dir: Path, policies: tuple[str, ...]) -> tuple[p
     allocations = data["allocations"]
     if len(allocations):
         allocations = allocations[allocations["policy"].isin(policies)]
-    summary = allocation.summarise_allocation(allocations, data["customer_orders"])
+    summary = allocation.summarise_allocation(
+        allocations, allocation.open_order_lines(data["customer_orders"]))
     risk = data["risk"]
     if len(risk):
         risk = risk.sort_values("stockout_probability", ascending=False)[

@@ -27,7 +27,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from forecast.contract import TABLES, Column, ContractError, Table
+from forecast.contract import FALSE_WORDS, TABLES, TRUE_WORDS, Column, ContractError, Table
 
 #: Output tables of the nightly plan: staged per run, shown for the published run.
 PLAN_TABLES = (
@@ -47,7 +47,7 @@ OUTPUT_TABLES = PLAN_TABLES + BACKTEST_TABLES
 SNAPSHOT_TABLES = tuple(TABLES) + OUTPUT_TABLES + ("rejects", "runs", "notifications")
 
 _RUN_ID = re.compile(r"[0-9A-Za-z_.:-]+")
-_SQL_TYPES = {"str": "VARCHAR", "date": "DATE", "float": "DOUBLE", "int": "BIGINT"}
+_SQL_TYPES = {"str": "VARCHAR", "date": "DATE", "float": "DOUBLE", "int": "BIGINT", "bool": "BOOLEAN"}
 
 
 class WarehouseLockedError(RuntimeError):
@@ -117,8 +117,22 @@ class Warehouse:
     def _create_schema(self) -> None:
         for table in TABLES.values():
             self.con.execute(input_table_ddl(table))
+            self._add_new_columns(table)
         schema = resources.files("forecast").joinpath("sql/schema.sql").read_text()
         self.con.execute(schema)
+
+    def _add_new_columns(self, table: Table) -> None:
+        """A warehouse made by an older version gains the contract's new optional columns."""
+        have = {
+            r[0]
+            for r in self.con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND NOT internal",
+                [table.name],
+            ).fetchall()
+        }
+        for c in table.columns:
+            if c.name not in have:
+                self.con.execute(f"ALTER TABLE {table.name} ADD COLUMN {c.name} {_SQL_TYPES[c.type]}")
 
     def row_counts(self) -> dict[str, int]:
         names = [r[0] for r in self.con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall()]
@@ -277,6 +291,17 @@ class Warehouse:
             errors.append(
                 f"{{'col': '{later}', 'val': {_raw_of(by_lower, later)}, 'msg': CASE WHEN "
                 f"{t_late} < {t_early} THEN '{later} is before {earlier}' END}}"
+            )
+        for k, req in enumerate(table.required_when):
+            params[f"when_{k}"] = req.value
+            when_typed = _typed_expr(table.column(req.when), _raw_of(by_lower, req.when))
+            when_col = table.column(req.when)
+            if when_col.default is not None:
+                when_typed = f"COALESCE({when_typed}, $default_{req.when})"
+            errors.append(
+                f"{{'col': '{req.column}', 'val': NULL::VARCHAR, 'msg': CASE WHEN "
+                f"{when_typed} = $when_{k} AND {_raw_of(by_lower, req.column)} IS NULL "
+                f"THEN '{req.reason}' END}}"
             )
         if table.checks_sku:
             params["known_skus"] = self._known_skus()
@@ -585,6 +610,9 @@ def _typed_expr(c: Column, raw: str) -> str:
         return f"COALESCE(TRY_CAST({raw} AS DATE), TRY_CAST(TRY_CAST({raw} AS TIMESTAMP) AS DATE))"
     if c.type in ("float", "int"):
         return f"TRY_CAST({raw} AS DOUBLE)"
+    if c.type == "bool":
+        return (f"CASE WHEN list_contains($true_words, lower({raw})) THEN true "
+                f"WHEN list_contains($false_words, lower({raw})) THEN false END")
     if c.choices:
         return f"lower({raw})"
     return raw
@@ -626,6 +654,11 @@ def _column_checks(
             checks.append(
                 (f"{typed} {op} $max_{c.name}", f"'{c.name} ' || {raw} || ': {word}{c.max_value:g}'")
             )
+    if c.type == "bool":
+        params["true_words"], params["false_words"] = list(TRUE_WORDS), list(FALSE_WORDS)
+        checks.append(
+            (f"{raw} IS NOT NULL AND {typed} IS NULL", f"'not a yes/no value in {c.name}: ' || {raw}")
+        )
     if c.choices:
         params[f"choices_{c.name}"] = list(c.choices)
         checks.append(

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from forecast.allocation import open_order_lines
 from forecast.distribution import DemandForecast
 from forecast.engine import EngineConfig, forecast_panel
 from forecast.features import build_covariates
@@ -107,6 +108,7 @@ def what_if(
         raise ValueError("a scenario needs at least one sku")
     data = read_snapshot(snapshot_dir, INPUTS, scenario.skus)
     data.update(read_snapshot(snapshot_dir, ("campaigns", "campaign_uplift")))
+    data["customer_orders"] = open_order_lines(data["customer_orders"])
     sales = data["sales"]
     if scenario.locations:
         sales = sales[sales["location"].isin(scenario.locations)]
