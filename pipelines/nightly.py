@@ -72,6 +72,7 @@ def publish_task(settings: RunSettings, run_id: str) -> dict:
 @task(name="deliver", retries=2, retry_delay_seconds=10)
 def deliver_task(settings: RunSettings, run_id: str) -> dict:
     """The digest as Prefect artifacts (markdown + tables) and, if configured, the webhook."""
+    from forecast.backorders import filter_book
     from forecast.digest import build_digest
     from forecast.warehouse import Warehouse
 
@@ -79,8 +80,10 @@ def deliver_task(settings: RunSettings, run_id: str) -> dict:
     create_markdown_artifact(result["markdown"], key="plan-summary", description="Nightly plan")
     with Warehouse(settings.warehouse_path) as wh:
         digest = build_digest(wh, run_id)
+        late_lines = filter_book(wh.output("backorders", run_id), late_only=True)
     for key, frame in (("orders-today", digest.orders_today), ("new-alerts", digest.new_alerts),
-                       ("at-risk", digest.at_risk), ("customers-to-notify", digest.customers_to_notify)):
+                       ("at-risk", digest.at_risk), ("customers-to-notify", digest.customers_to_notify),
+                       ("late-backorders", late_lines)):
         rows = frame.head(200).astype(str).to_dict(orient="records")
         create_table_artifact(rows, key=key, description=f"{key.replace('-', ' ')} ({len(frame)} rows)")
     for warning in result.get("warnings", []):
@@ -174,7 +177,7 @@ def nightly_flow(
     horizon: int = 28,
     n_paths: int = 500,
     seed: int = 0,
-    allocation_policy: Literal["fifo", "priority"] = "priority",
+    allocation_policy: Literal["fifo", "priority", "fair", "retention"] = "priority",
     service_levels: dict[str, float] | None = None,
     alert_webhook: str | None = None,
     chunk_size: int = 0,

@@ -258,6 +258,7 @@ def _policies() -> pd.DataFrame:
             "service_level": [0.98, 0.98, 0.9],
             "service_kind": "cycle",
             "mean_daily_demand": [10.0, 5.0, 0.0],
+            "lead_time_demand": [5000.0, 60.0, 0.0],
             "lead_time_demand_sd": [707.1068, 100.0, 0.0],
             "order_quantity": [10000.0, 50.0, 0.0],
             "safety_stock": [20.0, 10.0, 0.0],
@@ -286,7 +287,9 @@ def test_service_level_curve_known_answers() -> None:
     assert cycle["safety_stock"].iloc[0] == pytest.approx(906.2, abs=0.05)  # Chopra & Meindl 12-3
     assert cycle["safety_stock_value"].iloc[0] == pytest.approx(2 * 906.2, abs=0.1)
     fill = an.service_level_curve(one, [0.975], kinds=["fill_rate"])
-    assert fill["safety_stock"].iloc[0] == pytest.approx(66.7, abs=0.05)  # Chopra & Meindl 12-4
+    # Chopra & Meindl 12-4 gives 66.7 with normal lead-time demand; the plan uses the negative
+    # binomial with the same mean and variance (slightly right-skewed), which needs a bit more.
+    assert fill["safety_stock"].iloc[0] == pytest.approx(68.4, abs=0.1)
     curve = an.service_level_curve(_policies(), kinds=["fill_rate", "cycle"])
     assert set(curve["kind"]) == {"fill_rate", "cycle"}
     for _, part in curve.groupby("kind"):
@@ -425,7 +428,11 @@ def test_plan_classes_match_classes_from_history_on_xyz(snapshot) -> None:
     sales = an.sales_frame(snapshot)
     plan = an.read_table(snapshot, "policies")
     both = an.compare_classes(plan, an.history_classes(sales, an.read_table(snapshot, "products")))
-    assert len(both) == 24
+    products = an.read_table(snapshot, "products")
+    dropship = set(products.loc[products["dropship"].astype(bool), "sku"])
+    assert dropship and not set(plan["sku"]) & dropship  # dropship items get no stock policy
+    stocked = sales[~sales["sku"].isin(dropship)][["sku", "location"]].drop_duplicates()
+    assert len(both) == len(stocked)
     assert both["same_xyz"].all()  # the plan's XYZ uses the same history window and formula
 
 

@@ -233,3 +233,13 @@ def test_an_older_warehouse_gains_new_contract_columns(tmp_path: Path) -> None:
     con.close()
     with Warehouse(path) as wh:
         assert {"preorder", "launch_date", "dropship"} <= set(wh.table("products").columns)
+
+
+def test_readme_documents_the_contract() -> None:
+    from forecast.contract import describe_contract_markdown
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Input data contract", 1)[1].split("\n## ", 1)[0]
+    assert describe_contract_markdown() in section  # regenerate the table when the contract changes
+    for name in TABLES:
+        assert f"- `{name}`" in section, name  # and say what each table enables

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import date, timedelta
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.demo import TABLE_FILES, generate_demo
+from forecast.contract import FLASH_SALE, ORDER_STATUSES
+from forecast.demo import _RELIABILITY, TABLE_FILES, generate_demo
 
 END = "2026-10-31"
 SMALL = {"seed": 7, "n_skus": 20, "n_locations": 2, "days": 400, "end_date": END}
@@ -20,18 +23,24 @@ COLUMNS = {
     "products": [
         "sku", "name", "category", "department", "unit_cost", "unit_price", "supplier",
         "lead_time_days", "lead_time_sd_days", "moq", "pack_size", "service_level",
+        "preorder", "launch_date", "dropship",
     ],
     "suppliers": ["supplier", "name", "lead_time_days", "lead_time_sd_days", "order_cost"],
     "campaigns": [
         "sku", "category", "location", "start_date", "end_date", "kind", "discount_pct",
+        "stock_quantity",
     ],
     "events": ["date", "name", "kind", "location"],
     "inventory": ["sku", "location", "on_hand", "as_of"],
     "purchase_orders": ["po_id", "sku", "location", "supplier", "quantity", "expected_date"],
+    "receipts": [
+        "po_id", "sku", "location", "supplier", "order_date", "expected_date", "received_date",
+        "quantity",
+    ],
     "customers": ["customer_id", "segment", "lifetime_value"],
     "customer_orders": [
         "order_id", "customer_id", "sku", "location", "quantity", "order_date", "shipping",
-        "promised_date", "unit_price",
+        "promised_date", "unit_price", "status", "status_date",
     ],
 }
 # fmt: on
@@ -58,8 +67,17 @@ def _days_after_end(values: pd.Series) -> pd.Series:
     return (pd.to_datetime(values) - pd.Timestamp(END)).dt.days
 
 
+def _open_lines(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    orders = tables["customer_orders"]
+    return orders[orders["status"] == "open"]
+
+
+def _flagged(products: pd.DataFrame, column: str) -> list[str]:
+    return products.loc[products[column] == "yes", "sku"].tolist()
+
+
 def _open_vs_stock(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    open_qty = tables["customer_orders"].groupby(["sku", "location"])["quantity"].sum()
+    open_qty = _open_lines(tables).groupby(["sku", "location"])["quantity"].sum()
     stock = tables["inventory"].set_index(["sku", "location"])["on_hand"]
     out = pd.DataFrame({"open": open_qty}).join(stock, how="inner")
     po_keys = tables["purchase_orders"].set_index(["sku", "location"]).index
@@ -111,7 +129,8 @@ def test_one_row_per_series_and_day_from_launch(tables, truth):
 
 
 def test_no_negative_quantities(tables):
-    assert (tables["sales"][["quantity", "on_hand"]] >= 0).all().all()
+    assert (tables["sales"]["quantity"] >= 0).all()
+    assert (tables["sales"]["on_hand"].dropna() >= 0).all()
     assert (tables["sales"]["price"] > 0).all()
     assert (tables["purchase_orders"]["quantity"] > 0).all()
     assert (tables["customer_orders"]["quantity"] > 0).all()
@@ -119,9 +138,10 @@ def test_no_negative_quantities(tables):
 
 def test_inventory_matches_the_last_day_of_sales(tables):
     sales = tables["sales"]
+    sales = sales[~sales["sku"].isin(_flagged(tables["products"], "dropship"))]
     last = sales[sales["date"] == END].set_index(["sku", "location"])["on_hand"]
     inventory = tables["inventory"].set_index(["sku", "location"])["on_hand"]
-    pd.testing.assert_series_equal(inventory.sort_index(), last.sort_index())
+    pd.testing.assert_series_equal(inventory.sort_index(), last.sort_index(), check_dtype=False)
 
 
 def test_products_fall_back_to_supplier_lead_times(tables):
@@ -224,18 +244,24 @@ def test_open_purchase_orders_are_due_after_the_end(tables):
 
 
 def test_customer_orders_express_and_backorders(tables):
-    orders = tables["customer_orders"]
+    orders = _open_lines(tables)
     assert (orders["shipping"] == "express").any()
     assert set(orders["shipping"]) == {"express", "standard"}
-    promise = pd.to_datetime(orders["promised_date"]) - pd.to_datetime(orders["order_date"])
-    express = orders["shipping"] == "express"
+    products = tables["products"]
+    stocked = tables["customer_orders"]
+    stocked = stocked[
+        ~stocked["sku"].isin(_flagged(products, "dropship") + _flagged(products, "preorder"))
+    ]
+    promise = pd.to_datetime(stocked["promised_date"]) - pd.to_datetime(stocked["order_date"])
+    express = stocked["shipping"] == "express"
     assert promise[express].dt.days.between(1, 2).all()
     assert promise[~express].dt.days.between(3, 7).all()
     assert (orders["promised_date"] < END).any()  # past promise: backordered
     assert (orders["order_date"] <= END).all()
-    assert _days_after_end(orders["order_date"]).min() >= -21
+    assert _days_after_end(orders["order_date"]).min() >= -60
     assert orders["order_id"].duplicated().any()  # some orders have several lines
-    assert set(orders["customer_id"]) <= set(tables["customers"]["customer_id"])
+    assert set(tables["customer_orders"]["customer_id"]) <= set(tables["customers"]["customer_id"])
+    assert not tables["customer_orders"].duplicated(["order_id", "sku", "location"]).any()
 
 
 def test_open_orders_exceed_stock(tables, truth):
@@ -272,3 +298,226 @@ def test_rejects_too_small_a_request(tmp_path):
         generate_demo(tmp_path, days=30)
     with pytest.raises(ValueError, match="n_skus"):
         generate_demo(tmp_path, n_skus=3)
+
+
+# -- the tables of issue #8: receipts, order history, dropship, pre-orders, flash sale ----------
+def _days_between(later: pd.Series, earlier: pd.Series) -> pd.Series:
+    return (pd.to_datetime(later) - pd.to_datetime(earlier)).dt.days
+
+
+def test_the_demo_loads_with_no_rejects(demo, tmp_path):
+    from forecast.contract import LOAD_ORDER, TABLES, find_table_files
+    from forecast.warehouse import Warehouse
+
+    out, summary = demo
+    files = find_table_files(out)
+    assert set(files) == set(TABLE_FILES)
+    with Warehouse(tmp_path / "w.duckdb") as wh:  # as `forecast ingest` loads a folder
+        results = [wh.load_file(TABLES[name], files[name]) for name in LOAD_ORDER]
+    assert {r.table: r.rejected for r in results} == dict.fromkeys(TABLE_FILES, 0)
+    assert {r.table: r.loaded for r in results} == {name: summary[name] for name in TABLE_FILES}
+    assert not any(r.ignored_columns for r in results)
+
+
+def test_receipts_are_the_simulated_deliveries(tables, truth):
+    receipts, products = tables["receipts"], tables["products"]
+    assert receipts["po_id"].is_unique
+    assert not set(receipts["po_id"]) & set(tables["purchase_orders"]["po_id"])
+    assert (receipts["quantity"] > 0).all()
+    assert (receipts["order_date"] <= receipts["expected_date"]).all()
+    assert (receipts["order_date"] < receipts["received_date"]).all()
+    assert (receipts["received_date"] <= END).all()
+    # stocked SKUs only: no dropship or pre-order product is ever received
+    no_stock = _flagged(products, "dropship") + _flagged(products, "preorder")
+    assert set(receipts["sku"]) <= set(products["sku"]) - set(no_stock)
+    # expected = order date + the quoted lead time: the product's own, else its supplier's
+    suppliers = tables["suppliers"].set_index("supplier")["lead_time_days"]
+    own = receipts["sku"].map(products.set_index("sku")["lead_time_days"])
+    quoted = own.where(own.notna(), receipts["supplier"].map(suppliers))
+    switch = truth["supplier_switch"]
+    moved = (receipts["sku"] == switch["sku"]) & (receipts["supplier"] == switch["to"])
+    quoted[moved] = suppliers[switch["to"]]
+    was = receipts[(receipts["sku"] == switch["sku"]) & ~moved]
+    assert (was["supplier"] == switch["from"]).all() and (was["order_date"] < switch["date"]).all()
+    assert (receipts.loc[moved, "order_date"] >= switch["date"]).all()
+    stated = ~((receipts["sku"] == switch["sku"]) & ~moved)  # the old quote is no longer listed
+    lead = _days_between(receipts["expected_date"], receipts["order_date"])
+    assert (lead[stated] == quoted[stated]).all()
+
+
+def test_supplier_reliability_shows_in_the_receipts(tables, truth):
+    receipts = tables["receipts"]
+    receipts = receipts.assign(
+        delay=_days_between(receipts["received_date"], receipts["expected_date"]),
+        on_time=receipts["received_date"] <= receipts["expected_date"],
+    )
+    by = receipts.groupby("supplier")
+    on_time, delay, count = by["on_time"].mean(), by["delay"].mean(), by.size()
+    reliability = truth["supplier_reliability"]
+    for supplier, n in count.items():
+        if n >= 30:  # sd of a rate over 30 receipts <= 0.09
+            assert on_time[supplier] == pytest.approx(
+                reliability[supplier]["on_time_probability"], abs=0.2
+            )
+            assert delay[supplier] == pytest.approx(
+                reliability[supplier]["mean_delay_days"], abs=2.5
+            )
+    # SUP01 reliably on time, SUP06 often late with a long tail
+    assert on_time["SUP01"] > 0.85 and on_time["SUP06"] < 0.5
+    assert by["delay"].quantile(0.9)["SUP06"] >= 10 > by["delay"].quantile(0.9)["SUP01"]
+    # enough receipts for most suppliers, too few for the one onboarded late
+    assert (count >= 10).sum() >= 5
+    assert 1 <= count[truth["supplier_switch"]["to"]] < 8
+    assert (
+        tables["products"].set_index("sku").loc[truth["supplier_switch"]["sku"], "supplier"]
+        == "SUP07"
+    )
+
+
+@pytest.mark.parametrize("supplier", sorted(_RELIABILITY))
+def test_on_time_probability_formula_matches_a_simulation(supplier):
+    rel = _RELIABILITY[supplier]
+    rng = np.random.default_rng(0)
+    n = 400_000
+    tail = np.where(
+        rng.random(n) < rel.late_probability, rng.exponential(rel.late_mean_days, n), 0.0
+    )
+    delay = np.rint(rel.bias_days + rel.sd_days * rng.normal(size=n) + tail)
+    assert (delay <= 0).mean() == pytest.approx(rel.on_time_probability(), abs=0.004)
+    assert delay.mean() == pytest.approx(rel.mean_delay(), abs=0.02)
+
+
+def test_order_history_statuses(tables, truth):
+    orders = tables["customer_orders"]
+    assert set(orders["status"]) == set(ORDER_STATUSES)
+    done = orders[orders["status"] != "open"]
+    assert orders.loc[orders["status"] == "open", "status_date"].isna().all()
+    assert done["status_date"].notna().all()
+    assert (done["status_date"] >= done["order_date"]).all() and (done["status_date"] <= END).all()
+    assert _days_after_end(done["order_date"]).min() >= -180
+    late = done["status_date"] > done["promised_date"]
+    shipped = done["status"] == "shipped"
+    assert 0.03 < late[shipped].mean() < 0.25  # mostly on time
+    cancelled = done[~shipped]
+    delay_driven = cancelled["status_date"] > cancelled["promised_date"]
+    assert delay_driven.sum() >= 30 and delay_driven.mean() > 0.7  # a few changed their minds
+    history = truth["order_history"]
+    assert (history["shipped"], history["cancelled"]) == (shipped.sum(), len(cancelled))
+    # lines held up by a stockout spell ship when the stock is back
+    spell = truth["stockout_spells"][0]
+    during = done[
+        (done["sku"] == spell[0])
+        & (done["location"] == spell[1])
+        & done["order_date"].between(spell[2], spell[3])
+        & (done["status"] == "shipped")
+    ]
+    assert (during["status_date"] > spell[3]).all()
+
+
+@pytest.fixture(scope="module")
+def big_history(tmp_path_factory) -> tuple[pd.DataFrame, dict]:
+    out = tmp_path_factory.mktemp("history")
+    generate_demo(out, seed=11, n_skus=60, n_locations=2, days=200, end_date=END)
+    return pd.read_csv(out / "customer_orders.csv"), json.loads((out / "truth.json").read_text())
+
+
+def test_cancellations_follow_the_known_delay_curve(big_history):
+    orders, truth = big_history
+    curve = truth["cancellation"]
+    limit, shape, scale = curve["limit"], curve["shape"], curve["scale_days"]
+    # days late at the outcome (or at the end, for lines still waiting), late lines only:
+    # cancellations on or before the promise are changes of mind, not caused by a delay
+    at = orders["status_date"].where(orders["status"] != "open", END)
+    late_days = _days_between(at, orders["promised_date"])
+    cancelled = orders["status"] == "cancelled"
+    assert 0 < (cancelled & (late_days <= 0)).mean() < 0.02
+    lines = pd.DataFrame({"t": late_days, "event": cancelled})[late_days > 0]
+    # Kaplan-Meier on whole days: hazard(s) = cancelled on day s / lines still waiting on day s
+    events = lines[lines["event"]].groupby("t").size()
+    steps = np.arange(1, 31)
+    at_risk = np.array([(lines["t"] >= s).sum() for s in steps])
+    hazard = events.reindex(steps, fill_value=0).to_numpy() / np.maximum(at_risk, 1)
+    fitted = 1 - np.cumprod(1 - hazard)
+    true = limit * (1 - np.exp(-((steps / scale) ** shape)))
+    for t in (5, 10, 15, 20):
+        assert fitted[t - 1] == pytest.approx(true[t - 1], rel=0.2), t
+    # the hazard grows with the delay over the first weeks: days 6-15 against days 1-5
+    assert hazard[5:15].mean() > 1.2 * hazard[:5].mean()
+
+
+def test_dropship_products_have_sales_and_orders_but_no_stock(tables, truth):
+    products = tables["products"]
+    dropship = _flagged(products, "dropship")
+    assert dropship == truth["dropship_skus"] and len(dropship) >= 1
+    sales = tables["sales"][tables["sales"]["sku"].isin(dropship)]
+    assert len(sales) > 0 and sales["on_hand"].isna().all() and sales["quantity"].sum() > 0
+    for table in ("inventory", "purchase_orders", "receipts"):
+        assert not tables[table]["sku"].isin(dropship).any(), table
+    assert tables["customer_orders"]["sku"].isin(dropship).any()
+    supplier = products.set_index("sku").loc[dropship, "supplier"]
+    assert supplier.notna().all() and set(supplier) <= set(tables["suppliers"]["supplier"])
+    assert tables["receipts"]["supplier"].isin(supplier).any()  # its reliability is measured
+
+
+def test_preorder_products_take_orders_before_launch(tables, truth):
+    products = tables["products"].set_index("sku")
+    preorder = _flagged(tables["products"], "preorder")
+    assert preorder == sorted(truth["preorders"]) and len(preorder) >= 1
+    assert not tables["sales"]["sku"].isin(preorder).any()
+    orders = tables["customer_orders"]
+    for sku in preorder:
+        launch = products.loc[sku, "launch_date"]
+        assert launch == truth["preorders"][sku]["launch_date"] and launch > END
+        assert products.loc[sku, "dropship"] == "no"
+        lines = orders[orders["sku"] == sku]
+        assert len(lines) >= 5 and (lines["status"] == "open").all()
+        assert (lines["order_date"] <= END).all() and (lines["promised_date"] >= launch).all()
+        assert (
+            _days_between(lines["promised_date"], pd.Series(launch, index=lines.index)).le(3).all()
+        )
+        # pre-orders per day ~ Poisson(share * daily demand after launch)
+        info = truth["preorders"][sku]
+        window = _days_between(pd.Series([END]), pd.Series([info["preorders_from"]]))[0] + 1
+        expected = info["preorder_share"] * sum(info["daily_demand_after_launch"].values()) * window
+        assert abs(len(lines) - expected) < 4 * math.sqrt(expected) + 3
+    assert (
+        tables["products"].loc[tables["products"]["preorder"] == "no", "launch_date"].isna().all()
+    )
+
+
+def test_flash_sale_is_planned_with_tight_stock(tables, truth):
+    campaigns = tables["campaigns"]
+    flash = campaigns[campaigns["kind"] == FLASH_SALE]
+    assert len(flash) == 1
+    row, info = flash.iloc[0], truth["flash_sale"]
+    assert campaigns.loc[campaigns["kind"] != FLASH_SALE, "stock_quantity"].isna().all()
+    assert (row["sku"], row["location"], row["start_date"]) == (
+        info["sku"],
+        info["location"],
+        info["start_date"],
+    )
+    assert row["start_date"] > END and row["stock_quantity"] == info["stock_quantity"] > 0
+    assert _days_after_end(pd.Series([row["end_date"]]))[0] <= 28  # inside the default horizon
+    assert row["discount_pct"] == info["discount_pct"] > 0
+    # it sells out (the cap binds) and the stock set aside exceeds what is spare at its start
+    assert info["stock_quantity"] < info["expected_uncapped_sale_demand"]
+    assert 0.3 * info["stock_quantity"] <= info["spare_stock_at_start"] < info["stock_quantity"]
+    key = (info["sku"], info["location"])
+    assert info["on_hand"] == tables["inventory"].set_index(["sku", "location"]).loc[key, "on_hand"]
+    open_qty = _open_lines(tables).groupby(["sku", "location"])["quantity"].sum()
+    assert info["open_order_quantity"] == open_qty[key] > 0
+    # no other campaign on that SKU, its category or everywhere runs near it
+    category = tables["products"].set_index("sku").loc[info["sku"], "category"]
+    near = campaigns[
+        (campaigns["kind"] != FLASH_SALE)
+        & ((campaigns["sku"] == info["sku"]) | (campaigns["category"] == category))
+        & (
+            pd.to_datetime(campaigns["start_date"])
+            <= pd.Timestamp(info["end_date"]) + pd.Timedelta(days=3)
+        )
+        & (
+            pd.to_datetime(campaigns["end_date"])
+            >= pd.Timestamp(info["start_date"]) - pd.Timedelta(days=10)
+        )
+    ]
+    assert near.empty

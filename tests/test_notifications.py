@@ -107,3 +107,26 @@ def test_notices_csv(tmp_path) -> None:
     path = write_notices_csv(notices, tmp_path / "exports" / "customer_notifications.csv")
     written = pd.read_csv(path)
     assert len(written) == 3 and "message" in written.columns
+
+
+def test_dropship_lines_are_told_once_when_they_will_be_late() -> None:
+    orders = _orders()
+    products = pd.DataFrame({"sku": ["SKU0042"], "dropship": [True], "lead_time_days": [6.0],
+                             "supplier": ["Acme"]})
+
+    def allocation(as_of: date) -> pd.DataFrame:
+        stock = pd.DataFrame({"sku": ["SKU0007"], "location": "DC", "on_hand": [5.0]})
+        return allocate(orders, CUSTOMERS, stock, pd.DataFrame(columns=["sku", "location", "date",
+                                                                         "quantity"]),
+                        as_of, "fifo", products=products)
+
+    # ETA 7 Nov: after the 5 Nov promise of SO123 and SO125, before SO124's 20 Nov.
+    first = customer_notices(allocation(AS_OF)).set_index("order_id")
+    assert set(first.index) == {"SO123", "SO125"}
+    assert (first["status"] == "dropship").all() and (first["kind"] == "delayed").all()
+    assert first.loc["SO123", "message"] == (
+        "Your order SO123 (2 x SKU0042) ships from our supplier and is delayed: expected ship "
+        "date 2026-11-07 (promised 2026-11-05).")
+    history = history_rows(first.reset_index(), "run1", datetime(2026, 11, 1, 6))
+    # The next night the ETA slides a day (passed on a day later): not told again.
+    assert customer_notices(allocation(date(2026, 11, 2)), history).empty

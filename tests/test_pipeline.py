@@ -23,7 +23,10 @@ def test_run_writes_every_output_and_export(demo_run) -> None:
         n_series = len(sales[["sku", "location"]].drop_duplicates())
         counts = wh.row_counts()
         run = wh.runs().iloc[0]
-    assert len(forecast) == n_series * settings.horizon
+        preorder = set(wh.table("products").query("preorder")["sku"])
+    extra = forecast.loc[~forecast["sku"].isin(sales["sku"]), ["sku", "location"]].drop_duplicates()
+    assert set(extra["sku"]) <= preorder  # pre-order products get an early forecast
+    assert len(forecast) == (n_series + len(extra)) * settings.horizon
     assert {"mean", *QUANTILE_COLUMNS} <= set(forecast.columns)
     assert (forecast[list(QUANTILE_COLUMNS)].diff(axis=1).iloc[:, 1:] >= 0).all().all()
     assert forecast["date"].min() > str(sales["date"].max().date())

@@ -138,16 +138,97 @@ def test_lead_time_variability_chopra_meindl(period_days, lead_sd_periods, sigma
 
 
 def test_fill_rate_target_is_met_at_the_result() -> None:
-    # Poisson 10/day, L = 5, s_L = 1: sigma = sqrt(50 + 10^2 x 1) = 12.247; Q = 40 fixed.
+    # Poisson 10/day, L = 5, s_L = 1: lead-time demand mean 50, variance 50 + 10^2 x 1 = 150
+    # (negative binomial); Q = 40 fixed. The reorder point s solves the exact (s,Q) fill rate
+    # 1 - [n(s) - n(s + Q)] / Q = 98% with n the negative binomial loss (S&S Ch. 5).
     fc = forecast([10.0])
     cfg = PlanConfig(order_quantity_method="fixed", fixed_quantity=40.0)
     pol = plan(fc, cfg, products(fc, lead_time_days=5.0, lead_time_sd_days=1.0)).iloc[0]
     sigma = math.sqrt(150.0)
     assert pol["abc_class"] == "A" and pol["service_level"] == 0.98
     assert pol["lead_time_demand_sd"] == pytest.approx(sigma, rel=1e-6)
-    z = pol["safety_stock"] / sigma
-    assert z > 0
-    assert sigma * inv.standard_normal_loss(z) == pytest.approx((1 - 0.98) * 40.0, rel=1e-6)
+    s = pol["reorder_point"]
+    assert pol["safety_stock"] == pytest.approx(s - 50.0) and pol["safety_stock"] > 0
+    loss = inv.negative_binomial_loss
+    short = loss(s, 50.0, 150.0) - loss(s + 40, 50.0, 150.0)
+    assert short == pytest.approx((1 - 0.98) * 40.0, rel=1e-6)
+    assert pol["planned_fill_rate"] == pytest.approx(0.98)  # alone in its class
+
+
+def test_class_fill_rate_is_pooled_over_the_class_with_less_stock() -> None:
+    # Five class-C SKUs (after two large ones), from steady (Poisson) to erratic (size 0.5),
+    # 7 days of cover. Pooled, the class's demand-weighted fill rate is 90% with less stock in
+    # units than 90% on every SKU; the steady ones get more than 90%, the erratic ones less.
+    # A SKU with its own service level in the products table keeps it.
+    fc = forecast(
+        [400.0, 100.0, 3.0, 3.0, 3.0, 3.0, 2.0], size=[np.inf, np.inf, np.inf, 8.0, 2.0, 0.5, 1.0]
+    )
+    prods = products(fc, lead_time_days=7.0, service_level=[np.nan] * 6 + [0.9])
+    cfg = PlanConfig(order_quantity_method="days_of_cover", days_of_cover=7.0)
+    pooled = plan(fc, cfg, prods)
+    alone = plan(
+        fc,
+        PlanConfig(order_quantity_method="days_of_cover", days_of_cover=7.0, service_scope="sku"),
+        prods,
+    )
+    c = (pooled["abc_class"] == "C") & (pooled["service_source"] == "class")
+    assert c.sum() == 4 and pooled.loc[c, "service_level"].eq(0.9).all()
+    daily = pooled.loc[c, "mean_daily_demand"]
+    achieved = (daily * pooled.loc[c, "planned_fill_rate"]).sum() / daily.sum()
+    assert achieved == pytest.approx(0.9, abs=1e-9)
+    fills = pooled.loc[c, "planned_fill_rate"].to_numpy()
+    assert fills[0] > 0.9 > fills[-1] and (np.diff(fills) < 0).all()
+    assert pooled.loc[c, "reorder_point"].sum() < alone.loc[c, "reorder_point"].sum() - 1
+    assert alone["planned_fill_rate"].tolist() == pytest.approx(alone["service_level"].tolist())
+    own = pooled["service_source"] == "product"
+    assert pooled.loc[own, "planned_fill_rate"].tolist() == pytest.approx([0.9])
+    assert pooled.loc[own, "reorder_point"].tolist() == pytest.approx(
+        alone.loc[own, "reorder_point"].tolist()
+    )
+    # the explanation gives the SKU's share and the class's level
+    rec = recommend_orders(pooled, stock(fc, on_hand=[0.0] * 7), fc, AS_OF, cfg)
+    steady = rec.loc[rec["sku"] == "S2", "explanation"].iloc[0]
+    share = 100 * pooled.loc[pooled["sku"] == "S2", "planned_fill_rate"].iloc[0]
+    assert f"for {share:.1f}% fill rate (class C: 90% over the class)" in steady, steady
+    # each SKU's planned fill rate is what its reorder point delivers
+    for _, row in pooled[c].iterrows():
+        mu, var = row["lead_time_demand"], row["lead_time_demand_sd"] ** 2
+        s, q = row["reorder_point"], row["order_quantity"]
+        loss = inv.negative_binomial_loss
+        fill = 1 - (loss(s, mu, var) - loss(s + q, mu, var)) / q
+        assert fill == pytest.approx(row["planned_fill_rate"], abs=2e-3)
+
+
+def test_large_order_quantity_allows_negative_safety_stock_not_a_negative_minimum() -> None:
+    # 120 days of cover against a lead time of 7 days: the fill rate alone is met with a
+    # reorder point below the lead-time demand (negative safety stock); 80% fill would put it
+    # below 0, where it stops (an order is not held back until customers wait).
+    fc = forecast([10.0, 10.0])
+    cfg = PlanConfig(
+        order_quantity_method="days_of_cover", days_of_cover=120.0, service_scope="sku"
+    )
+    pol = plan(fc, cfg, products(fc, lead_time_days=7.0, service_level=[0.98, 0.8]))
+    q = pol["order_quantity"].iloc[0]
+    assert q == pytest.approx(1200.0)
+    s = pol["reorder_point"].iloc[0]
+    assert pol["safety_stock"].iloc[0] < 0 and 0 < s < 70
+    loss = inv.negative_binomial_loss
+    assert 1 - (loss(s, 70.0, 70.0) - loss(s + q, 70.0, 70.0)) / q == pytest.approx(0.98)
+    assert pol["reorder_point"].iloc[1] == 0.0 and pol["safety_stock"].iloc[1] == -70.0
+
+
+def test_rs_fill_rate_uses_the_periodic_shortage() -> None:
+    # Poisson 5/day, L = 4, R = 7: S covers 11 days (mean 55), the review demand is 35; 95%
+    # fill: n_11(S) - n_4(S) = 5% of 35. The minimum is S less one review's demand.
+    fc = forecast([5.0])
+    cfg = PlanConfig(policy="RS", review_period_days=7.0)
+    pol = plan(fc, cfg, products(fc, lead_time_days=4.0, service_level=0.95)).iloc[0]
+    big_s = pol["max_level"]
+    loss = inv.negative_binomial_loss
+    short = loss(big_s, 55.0, 55.0) - loss(big_s, 20.0, 20.0)
+    assert short == pytest.approx(0.05 * 35.0, rel=1e-6)
+    assert pol["reorder_point"] == pytest.approx(big_s - 35.0)
+    assert pol["planned_fill_rate"] == 0.95
 
 
 def test_eoq_through_compute_policies() -> None:
@@ -222,6 +303,8 @@ def test_plan_config_validation_and_backward_compatible_review_period() -> None:
         ({"max_cover_days": 0}, "max_cover_days"),
         ({"order_quantity_method": "fixed"}, "fixed_quantity > 0"),
         ({"service_levels": {"A": 0.9, "B": 0.9}}, "missing"),
+        ({"service_scope": "item"}, "service_scope must be one of"),
+        ({"pooled_stock": "cost"}, "pooled_stock must be one of"),
     ]:
         with pytest.raises(ValueError, match=message):
             PlanConfig(**kwargs)

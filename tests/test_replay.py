@@ -10,7 +10,7 @@ import pytest
 
 from forecast.distribution import DemandForecast
 from forecast.planning import PlanConfig
-from forecast.replay import ReplayConfig, _Game, replay
+from forecast.replay import ReplayConfig, _Game, _start_fractions, replay
 from forecast.series import Panel
 
 RATES = np.array([0.5, 2.0, 5.0, 12.0, 1.0])
@@ -68,6 +68,47 @@ def test_the_play_by_hand() -> None:
     assert short["target_units"][0] == pytest.approx(0.95 * 40)
 
 
+def test_steady_start_is_mid_cycle_with_the_last_order_in_transit() -> None:
+    # (s, Q) = (4, 6), 2 a day, lead time 3. u = 0.5: position s + u Q = 7; the cycle of 3 days
+    # began 1.5 days ago with an order of 6, due on day ceil(3 - 1.5) = 2; on hand 7 - 6 = 1.
+    # u = 0.9: ordered 0.3 days ago, due on day 3. u = 0.2: ordered 2.4 days ago, arriving
+    # on day 1.
+    days = 10
+    game = _Game(demand=np.full((3, days), 2.0), measured=np.ones((3, days), bool),
+                 day_plan=np.zeros(days, int), lead=np.array([3, 3, 3]),
+                 unit_cost=np.ones((1, 3)), target=np.full((1, 3), 0.95), unmet="backorder",
+                 start_fraction=np.array([0.5, 0.9, 0.2]), start_rate=np.full(3, 2.0))
+    arrivals = np.zeros((3, days + 4))
+    net, position = game._start(np.full(3, 4.0), np.full(3, 6.0), np.full(3, 10.0),
+                                np.zeros(3, int), arrivals)
+    assert position.tolist() == pytest.approx([7.0, 9.4, 5.2])
+    assert net.tolist() == pytest.approx([1.0, 3.4, -0.8])
+    assert arrivals[0, 2] == arrivals[1, 3] == arrivals[2, 1] == 6.0 and arrivals.sum() == 18.0
+    # Without a fraction: at the maximum, nothing on order (start="full").
+    game.start_fraction = None
+    net, position = game._start(np.full(3, 4.0), np.full(3, 6.0), np.full(3, 10.0),
+                                np.zeros(3, int), np.zeros((3, days + 4)))
+    assert net.tolist() == position.tolist() == [10.0, 10.0, 10.0]
+
+
+def test_start_fractions_depend_on_the_series_only() -> None:
+    keys = pd.DataFrame({"sku": ["A", "B", "C", "D"], "location": ["x", "x", "y", "y"]})
+    u = _start_fractions(keys)
+    assert ((u > 0) & (u <= 1)).all() and len(set(u)) == 4
+    np.testing.assert_array_equal(_start_fractions(keys.iloc[::-1]), u[::-1])
+
+
+def test_full_start_and_bad_start(sales: pd.DataFrame) -> None:
+    full = replay(sales, PRODUCTS, "2025-10-01", "2025-10-31", 7,
+                  config=ReplayConfig(plan=WEEKLY.plan, start="full"), forecaster=oracle)
+    steady = replay(sales, PRODUCTS, "2025-10-01", "2025-10-31", 7, config=WEEKLY,
+                    forecaster=oracle)
+    assert not full.summary.equals(steady.summary)
+    with pytest.raises(ValueError, match="start must be"):
+        replay(sales, PRODUCTS, "2025-10-01", "2025-10-31", 7,
+               config=ReplayConfig(start="empty"), forecaster=oracle)
+
+
 def test_forecasts_see_only_the_sales_before_each_planning_date(sales: pd.DataFrame) -> None:
     seen: list[pd.Timestamp] = []
 
@@ -97,6 +138,8 @@ def test_policy_reaches_its_target_and_the_erp_rule_is_tuned(sales: pd.DataFrame
     # An exact forecast: the fill-rate formula's target is met within two points.
     assert policy["fill_rate"] == pytest.approx(policy["target_fill_rate"], abs=0.02)
     same_stock, same_fill = summary.loc["erp_same_stock"], summary.loc["erp_same_fill"]
+    # Knowing each SKU's spread, the policy needs less stock than one cover for all (issue 5).
+    assert policy["average_on_hand"] < 0.9 * same_fill["average_on_hand"]
     assert same_stock["average_on_hand"] == pytest.approx(policy["average_on_hand"], rel=0.01)
     assert same_fill["fill_rate"] == pytest.approx(policy["fill_rate"], abs=0.002)
     assert result.cover_days["erp_same_fill"] == same_fill["cover_days"]

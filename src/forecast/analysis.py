@@ -776,24 +776,28 @@ def service_level_curve(
     policies: pd.DataFrame,
     levels: Sequence[float] = SERVICE_LEVEL_GRID,
     kinds: Sequence[str] | None = None,
+    scope: str = "class",
 ) -> pd.DataFrame:
     """Safety stock (units and value) of ``policies`` if every series had each service level.
 
     Same formulas as the plan (:func:`forecast.planning.compute_policies`), from the stored
-    lead-time demand s.d. sigma_P, order quantity Q and unit cost: ss = max(z sigma_P, 0) with
-    z = Phi^-1(level) for a ``cycle`` service level, or z solving sigma_P L(z) = (1 - level)
-    max(Q, 1) for a ``fill_rate``; 0 for series without forecast demand. ``kinds`` defaults to
-    the kind(s) the plan used. One row per kind and level: level, kind, safety_stock,
-    safety_stock_value, series.
+    lead-time demand mean mu_P and s.d. sigma_P, order quantity Q and unit cost: for a
+    ``cycle`` service level ss = max(z sigma_P, 0) with z = Phi^-1(level); for a ``fill_rate``
+    the exact negative binomial fill-rate level (:func:`forecast.planning.fill_rate_safety_stock`),
+    with the SKUs the plan pooled by class (``service_source`` "class", ``scope`` "class", not
+    (R,S)) sharing their class's demand-weighted level; 0 for series without forecast demand.
+    For (R,S) rows the lead-time part of the protection interval is taken as L/(L+R) of it.
+    ``kinds`` defaults to the kind(s) the plan used. One row per kind and level: level, kind,
+    safety_stock, safety_stock_value, series.
 
-    >>> p = pd.DataFrame({"lead_time_demand_sd": [707.1068], "order_quantity": [10000.0],
-    ...     "unit_cost": [2.0], "mean_daily_demand": [100.0], "service_kind": ["fill_rate"]})
+    >>> p = pd.DataFrame({"lead_time_demand_sd": [707.1068], "lead_time_demand": [1000.0],
+    ...     "order_quantity": [10000.0], "unit_cost": [2.0], "mean_daily_demand": [100.0],
+    ...     "service_kind": ["cycle"]})
     >>> service_level_curve(p, [0.975])[["safety_stock", "safety_stock_value"]].round(1).values.tolist()
-    [[66.7, 133.4]]
+    [[1385.9, 2771.8]]
     """
     levels = np.asarray(levels, dtype=float)
     sd = np.nan_to_num(policies["lead_time_demand_sd"].to_numpy(dtype=float))
-    order_q = np.maximum(np.nan_to_num(policies["order_quantity"].to_numpy(dtype=float)), 1.0)
     cost = np.nan_to_num(policies["unit_cost"].to_numpy(dtype=float))
     demand = policies["mean_daily_demand"].to_numpy(dtype=float) > 0
     if kinds is None:
@@ -803,14 +807,11 @@ def service_level_curve(
         if kind == "cycle":
             z = np.asarray(inventory.safety_factor_cycle_service(levels), dtype=float)[:, None]
             z = np.broadcast_to(z, (len(levels), len(sd)))
+            safety = np.where(demand[None, :], np.maximum(z * sd[None, :], 0.0), 0.0)
         elif kind == "fill_rate":
-            z = np.asarray(
-                inventory.safety_factor_fill_rate(levels[:, None], order_q[None, :], sd[None, :]),
-                dtype=float,
-            )
+            safety = np.stack([_fill_rate_curve_row(policies, level, scope) for level in levels])
         else:
             raise ValueError(f"kind must be 'cycle' or 'fill_rate', got {kind!r}")
-        safety = np.where(demand[None, :], np.maximum(z * sd[None, :], 0.0), 0.0)
         frames.append(
             pd.DataFrame(
                 {
@@ -823,6 +824,40 @@ def service_level_curve(
             )
         )
     return pd.concat(frames, ignore_index=True)
+
+
+def _fill_rate_curve_row(policies: pd.DataFrame, level: float, scope: str) -> np.ndarray:
+    """Safety stock per series at fill rate ``level``, as the plan computes it."""
+    from forecast.planning import fill_rate_safety_stock
+
+    n = len(policies)
+
+    def col(name: str, default: float = np.nan) -> np.ndarray:
+        if name not in policies:
+            return np.full(n, default)
+        return pd.to_numeric(policies[name], errors="coerce").to_numpy(dtype=float)
+
+    ltd_mean, ltd_sd = np.nan_to_num(col("lead_time_demand")), np.nan_to_num(col("lead_time_demand_sd"))
+    daily = np.nan_to_num(col("mean_daily_demand"))
+    order_q = np.maximum(np.nan_to_num(col("order_quantity")), 1.0)
+    policy = policies["policy"].astype(str).to_numpy() if "policy" in policies else np.full(n, "sQ")
+    periodic = policy == "RS"
+    lead_days, review = np.nan_to_num(col("lead_time_days")), np.nan_to_num(col("review_period_days"))
+    share = np.where(lead_days + review > 0, lead_days / np.maximum(lead_days + review, 1e-12), 1.0)
+    source = policies["service_source"].astype(str).to_numpy() if "service_source" in policies else np.full(n, "class")
+    pool = None
+    if scope == "class" and "abc_class" in policies:
+        pool = np.where((source == "class") & ~periodic, policies["abc_class"].astype(str).to_numpy(), "")
+    safety = np.zeros(n)
+    for rows in (~periodic, periodic):
+        if not rows.any():
+            continue
+        lead = (ltd_mean[rows] * share[rows], ltd_sd[rows] * np.sqrt(share[rows])) if rows is periodic else None
+        safety[rows], _ = fill_rate_safety_stock(
+            np.full(int(rows.sum()), level), order_q[rows], ltd_mean[rows], ltd_sd[rows], daily[rows] > 0,
+            lead, None if pool is None else pool[rows], daily[rows], np.ones(int(rows.sum())),
+        )
+    return safety
 
 
 def risk_ranking(

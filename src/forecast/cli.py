@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -95,6 +96,13 @@ def _report(summary: pipeline.RunSummary, settings: RunSettings) -> None:
         f"{plan['alerts']:,} alerts. Risk: {sim['at_risk']:,} series more likely than not to stock "
         f"out in {settings.simulation_days} days."
     )
+    if plan.get("flash_sales") or plan.get("preorder_series") or plan.get("dropship_skus"):
+        console.print(
+            f"Sales models: {plan['flash_sales']:,} flash sales ({plan['flash_sales_overcommitted']:,} "
+            f"set aside more than can be promised), {plan['first_purchases']:,} pre-order first "
+            f"purchases ({plan['first_purchase_units']:,.0f} units), {plan['dropship_skus']:,} dropship "
+            "SKUs without a stock policy (`forecast flash-sales` for details)."
+        )
     steps = ", ".join(f"{k} {v:.1f}s" for k, v in summary.seconds.items())
     console.print(f"Step times: {steps}")
     console.print(f"Warehouse: [bold]{settings.warehouse_path}[/bold]")
@@ -213,29 +221,38 @@ def backtest(
 @app.command()
 def simulate(
     out: OutOpt = DEFAULT_OUT_DIR,
-    policy: Annotated[str, typer.Option(help="allocation policy: fifo, priority or fair")] = "priority",
+    policy: Annotated[str, typer.Option(help="allocation policy: fifo, priority, fair or retention")] = "priority",
     compare: Annotated[bool, typer.Option("--compare", help="all policies side by side")] = False,
 ) -> None:
     """Allocation of scarce stock to waiting customers under a policy (or all, side by side):
-    service by segment, delays, revenue at risk; and the SKUs most at risk of a backorder."""
+    service by segment, delays, revenue at risk, expected revenue lost to cancellations; and
+    the SKUs most at risk of a backorder."""
     from forecast.allocation import POLICIES
 
     if policy not in POLICIES:
         _fail(f"--policy must be one of {', '.join(POLICIES)}")
     try:
-        summary, risk = pipeline.allocation_summary(Path(out) / "snapshot", POLICIES if compare else (policy,))
+        summary, risk, curve = pipeline.allocation_summary(
+            Path(out) / "snapshot", POLICIES if compare else (policy,))
     except FileNotFoundError as exc:
         _fail(str(exc))
-    table = Table(title="Waiting order lines by policy and segment")
+    table = Table(title="Waiting order lines by policy and segment",
+                  caption="cancel_loss: expected revenue lost to cancellations before the ETAs")
     columns = ["policy", "segment", "lines", "on_time", "mean_delay", "p90_delay", "no_supply",
-               "units_short_now", "revenue_at_risk"]
+               "units_short_now", "revenue_at_risk", "cancel_loss"]
     for c in columns:
         table.add_column(c, justify="left" if c in ("policy", "segment") else "right")
     for r in summary.itertuples(index=False):
         table.add_row(r.policy, r.segment, f"{r.lines:,}", f"{r.on_time:.0%}", f"{r.mean_delay:.1f}",
                       f"{r.p90_delay:.1f}", f"{r.no_supply:,}", f"{r.units_short_now:,.0f}",
-                      f"{r.revenue_at_risk:,.0f}")
+                      f"{r.revenue_at_risk:,.0f}", f"{r.expected_revenue_lost:,.0f}")
     console.print(table)
+    if len(curve):
+        c = curve.iloc[0]
+        console.print(
+            f"Cancellation curve ({c['source']}): P(cancelled by d days late) = "
+            f"{c['limit_share']:.2f} x (1 - exp(-(d / {c['scale_days']:.1f}) ^ {c['shape']:.2f})); "
+            f"{c['note']}")
     if len(risk):
         console.print("Most at risk of a backorder in the simulation horizon:")
         console.print(risk.head(10).to_string(index=False))
@@ -264,43 +281,165 @@ def replay(
 
 @app.command("what-if")
 def what_if_cmd(
-    sku: Annotated[list[str], typer.Option("--sku", help="SKU to change (repeat for several)")],
+    sku: Annotated[list[str] | None, typer.Option("--sku", help="SKU to change (repeat for several)")] = None,
     out: OutOpt = DEFAULT_OUT_DIR,
     start: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="campaign/shock start")] = None,
     end: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="campaign/shock end")] = None,
     discount: Annotated[float, typer.Option("--discount", help="campaign discount in %")] = 0.0,
     kind: Annotated[str, typer.Option("--kind", help="campaign kind")] = "price_promo",
-    supplier_delay: Annotated[float, typer.Option("--supplier-delay", help="days added to lead times")] = 0.0,
+    supplier: Annotated[
+        str | None, typer.Option("--supplier", help="delay only this supplier (all its SKUs without --sku)")
+    ] = None,
+    delay_days: Annotated[
+        float, typer.Option("--delay-days", "--supplier-delay", help="days added to lead times and open POs")
+    ] = 0.0,
     shock: Annotated[float, typer.Option("--shock", help="demand change in % (instead of a campaign)")] = 0.0,
     horizon: HorizonOpt = 28,
+    models: ModelsOpt = None,
+    rows: Annotated[int, typer.Option("--rows", help="order lines to list")] = 30,
 ) -> None:
     """Add a planned campaign (or a supplier delay, or a demand shock) for SKUs and show the
-    change in forecast, reorder point, recommended order and backorder risk."""
+    change in forecast, reorder point, recommended order and backorder risk, and the waiting
+    customer lines whose date it moves. `--supplier NAME --delay-days N` delays one supplier."""
     from forecast.whatif import Scenario, what_if
 
+    skus = list(sku or [])
+    if not skus and not supplier:
+        _fail("give --sku (repeat for several) or --supplier")
+    if supplier and not delay_days:
+        _fail("--supplier needs --delay-days N (the days its deliveries are late)")
     campaign = None
     if start is not None and not shock:
         campaign = {"start": start.date(), "end": (end or start).date(), "kind": kind, "discount_pct": discount}
     scenario = Scenario(
-        skus=list(sku), campaign=campaign, supplier_delay_days=supplier_delay,
+        skus=skus, campaign=campaign, supplier_delay_days=delay_days,
         demand_shock_pct=shock, shock_start=start.date() if start and shock else None,
-        shock_end=end.date() if end and shock else None,
+        shock_end=end.date() if end and shock else None, supplier=supplier,
     )
-    if campaign is None and not supplier_delay and not shock:
-        _fail("nothing to change: give --start/--end (campaign), --supplier-delay or --shock")
+    if campaign is None and not delay_days and not shock:
+        _fail("nothing to change: give --start/--end (campaign), --delay-days or --shock")
     try:
         with console.status("Forecasting, planning and simulating before and after"):
-            result = what_if(Path(out) / "snapshot", scenario, horizon=horizon)
+            result = what_if(Path(out) / "snapshot", scenario, horizon=horizon, models=_models(models))
     except (FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
-    table = Table(title="What-if: " + ", ".join(sku))
-    for col in ("sku", "location", "metric", "before", "after", "change"):
-        table.add_column(col, justify="right" if col in ("before", "after", "change") else "left")
-    for r in result.comparison.itertuples(index=False):
-        table.add_row(r.sku, r.location, r.metric, *(f"{v:,.2f}" for v in (r.before, r.after, r.change)))
-    console.print(table)
+    title = "What-if: " + (f"supplier {supplier} {delay_days:+g} days" if supplier else ", ".join(skus))
+    if delay_days:
+        _print_skus_hit(result.skus_hit, title)
+    else:
+        table = Table(title=title)
+        for col in ("sku", "location", "metric", "before", "after", "change"):
+            table.add_column(col, justify="right" if col in ("before", "after", "change") else "left")
+        for r in result.comparison.itertuples(index=False):
+            table.add_row(r.sku, r.location, r.metric, *(f"{v:,.2f}" for v in (r.before, r.after, r.change)))
+        console.print(table)
+    _print_lines_hit(result.lines_hit, result.segments_hit, rows)
     for note in result.notes:
         console.print(note)
+
+
+def _cell(value: object, fmt: str = "{:,.0f}") -> str:
+    import pandas as pd
+
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "-"
+    return fmt.format(value) if not isinstance(value, str) else value
+
+
+def _print_skus_hit(skus_hit, title: str) -> None:
+    """Per SKU: lead time, stockout probability, first stockout date, units short and order:
+    now -> with the change under the current plan (replanned in brackets)."""
+    table = Table(title=title + ": SKUs, now -> with the change (replanned)")
+    for col in ("sku@location", "lead time d", "P(stockout)", "first stockout p50", "units short",
+                "order (by), replanned"):
+        table.add_column(col, justify="left" if col == "sku@location" else "right")
+    for r in skus_hit.itertuples(index=False):
+        table.add_row(
+            f"{r.sku}@{r.location}",
+            f"{_cell(r.lead_time_days_before, '{:.1f}')} -> {_cell(r.lead_time_days_after, '{:.1f}')}",
+            f"{_cell(r.stockout_probability_before, '{:.0%}')} -> "
+            f"{_cell(r.stockout_probability_unchanged, '{:.0%}')} "
+            f"({_cell(r.stockout_probability_after, '{:.0%}')})",
+            f"{_cell(r.first_stockout_p50_before, '{}')} -> {_cell(r.first_stockout_p50_unchanged, '{}')}",
+            f"{_cell(r.expected_backorders_before, '{:,.1f}')} -> "
+            f"{_cell(r.expected_backorders_unchanged, '{:,.1f}')} "
+            f"({_cell(r.expected_backorders_after, '{:,.1f}')})",
+            f"{_cell(r.recommended_order_before)} ({_cell(r.order_by_before, '{}')}) -> "
+            f"{_cell(r.recommended_order_after)} ({_cell(r.order_by_after, '{}')})",
+        )
+    console.print(table)
+    console.print("With the change: the current plan (reorder points, quantities) facing it; "
+                  "replanned: the plan recomputed for it.")
+
+
+def _print_lines_hit(lines_hit, segments_hit, rows: int) -> None:
+    """Waiting customer lines whose ETA or status moves, and the count per segment."""
+    if segments_hit is None or segments_hit.empty:
+        console.print("No waiting customer lines for these SKUs.")
+        return
+    if not len(lines_hit):
+        console.print("No waiting customer line changes its date (all served from stock, or their "
+                      "supply does not move).")
+    else:
+        shown = min(rows, len(lines_hit))
+        table = Table(title=f"Customer lines hit: {shown:,} of {len(lines_hit):,}, newly late first")
+        for col in ("order", "customer", "segment", "sku@location", "qty", "promised", "ETA before",
+                    "ETA after", "shift", "newly late"):
+            table.add_column(col, justify="right" if col in ("qty", "shift") else "left")
+        for r in lines_hit.head(rows).itertuples(index=False):
+            table.add_row(
+                str(r.order_id), str(r.customer_id), str(r.segment), f"{r.sku}@{r.location}",
+                _cell(r.quantity), _cell(r.promised_date, "{}"),
+                _cell(r.eta_before, "{}") if not _missing(r.eta_before) else str(r.status_before),
+                _cell(r.eta_after, "{}") if not _missing(r.eta_after) else str(r.status_after),
+                _cell(r.eta_shift_days, "{:+.0f} d"), "yes" if r.newly_late else "",
+            )
+        console.print(table)
+    table = Table(title="Customer lines by segment")
+    for col in ("segment", "open lines", "hit", "newly late", "late before", "late after",
+                "mean shift"):
+        table.add_column(col, justify="left" if col == "segment" else "right")
+    for r in segments_hit.itertuples(index=False):
+        table.add_row(str(r.segment), f"{r.lines:,}", f"{r.lines_hit:,}", f"{r.newly_late:,}",
+                      f"{r.late_before:,}", f"{r.late_after:,}", _cell(r.mean_shift_days, "{:+.1f} d"))
+    console.print(table)
+
+
+def _missing(value: object) -> bool:
+    import pandas as pd
+
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
+
+
+@app.command("suppliers")
+def suppliers_cmd(
+    out: OutOpt = DEFAULT_OUT_DIR,
+    verdicts: Annotated[bool, typer.Option("--verdicts/--no-verdicts", help="print each verdict")] = True,
+) -> None:
+    """The supplier scorecard of the published plan: on-time rate, real lead times against the
+    quoted ones, open and overdue purchase orders, dropship exposure and a verdict."""
+    card = _read_table(out, "supplier_scorecard")
+    if card.empty:
+        console.print("no suppliers in the published plan (no products, suppliers, receipts or POs name one)")
+        return
+    table = Table(title=f"Supplier scorecard ({len(card):,} suppliers), worst first")
+    for col in ("supplier", "POs", "on time", "late d", "lead d (p90)", "quoted", "open (overdue)",
+                "rating"):
+        table.add_column(col, justify="left" if col in ("supplier", "rating") else "right")
+    severity = {"unreliable": 0, "slower_than_quoted": 1, "often_late": 2, "reliable": 3}
+    card = card.assign(_order=card["rating"].map(severity).fillna(4)).sort_values(["_order", "supplier"])
+    for r in card.itertuples(index=False):
+        table.add_row(
+            str(r.supplier), f"{r.purchase_orders:,}", _cell(r.on_time_rate, "{:.0%}"),
+            _cell(r.mean_days_late, "{:.1f}"),
+            f"{_cell(r.lead_time_mean, '{:.1f}')} ({_cell(r.lead_time_p90, '{:.0f}')})",
+            _cell(r.quoted_lead_time_days, "{:g}"), f"{r.open_pos:,} ({r.overdue_pos:,})",
+            str(r.rating).replace("_", " "),
+        )
+    console.print(table)
+    if verdicts:
+        for r in card.itertuples(index=False):
+            console.print(f"[bold]{r.supplier}[/bold]: {r.verdict}")
 
 
 @app.command()
@@ -361,6 +500,94 @@ def runs(out: OutOpt = DEFAULT_OUT_DIR, limit: int = 20) -> None:
         frame = frame.sort_values("started_at", ascending=False).head(limit)
     cols = ["run_id", "status", "started_at", "finished_at", "as_of", "frequency", "error"]
     console.print(frame[cols].to_string(index=False) if len(frame) else "no runs yet")
+
+
+@app.command("backorders")
+def backorders_cmd(
+    out: OutOpt = DEFAULT_OUT_DIR,
+    sku: Annotated[list[str] | None, typer.Option("--sku", help="only this SKU (repeat for several)")] = None,
+    customer: Annotated[list[str] | None, typer.Option("--customer", help="only this customer (repeatable)")] = None,
+    segment: Annotated[list[str] | None, typer.Option("--segment", help="only this segment (repeatable)")] = None,
+    late_only: Annotated[bool, typer.Option("--late-only", help="only lines after their promise or without supply")] = False,
+    limit: Annotated[int, typer.Option(help="rows to print")] = 50,
+) -> None:
+    """The backorder book: every waiting order line with its status, days waiting, ETA and its
+    change since the last run, delay, cancellation risk and what the customer was last told."""
+    from forecast.backorders import book_summary, filter_book
+
+    book = filter_book(_read_table(out, "backorders"), sku, customer, segment, late_only)
+    if book.empty:
+        console.print("no waiting order lines" + (" match" if sku or customer or segment or late_only else ""))
+        return
+    table = Table(title="Backorder book (policy " + str(book["policy"].iloc[0]) + ")")
+    for c in ("order", "customer", "segment", "sku", "location", "status", "now/qty", "waiting",
+              "promised", "eta", "previous eta", "change", "days late", "P(cancel)", "exp. lost",
+              "last told"):
+        right = c in ("now/qty", "waiting", "change", "days late", "P(cancel)", "exp. lost")
+        table.add_column(c, justify="right" if right else "left")
+
+    def day(value: object) -> str:
+        return "-" if value is None or pd.isna(value) else str(pd.Timestamp(value).date())
+
+    def num(value: object, fmt: str) -> str:
+        return "-" if value is None or pd.isna(value) else format(float(value), fmt)
+
+    for r in book.head(limit).itertuples(index=False):
+        told = "-" if pd.isna(r.last_told_at) else f"{day(r.last_told_at)} {r.last_told_kind}"
+        table.add_row(
+            str(r.order_id), str(r.customer_id), str(r.segment), str(r.sku), str(r.location),
+            str(r.status) + (f" ({r.supplier})" if r.status == "dropship" and pd.notna(r.supplier) else ""),
+            f"{r.allocated_now:g}/{r.quantity:g}", f"{r.days_waiting:g}", day(r.promised_date),
+            day(r.eta), day(r.previous_eta), num(r.eta_change_days, "+.0f"), num(r.delay_days, ".0f"),
+            num(r.cancel_probability, ".0%"), num(r.expected_revenue_lost, ",.0f"), told,
+        )
+    console.print(table)
+    stats = book_summary(book)
+    console.print(
+        f"{stats['lines']:,} lines ({stats['late']:,} late, {stats['no_supply']:,} without supply, "
+        f"{stats['eta_changed']:,} with an ETA changed since the last run); expected revenue lost "
+        f"to cancellations {stats['expected_revenue_lost']:,.0f}"
+        + (f"; {len(book) - limit:,} more lines not shown" if len(book) > limit else "")
+    )
+
+
+@app.command("flash-sales")
+def flash_sales_cmd(out: OutOpt = DEFAULT_OUT_DIR) -> None:
+    """Flash sales of the published plan: the forecast (fcst) capped by the stock set aside, the
+    chance it sells out, and the largest quantity each can promise without backordering other
+    orders (ATP: with the recommended orders; ATP POs: stock and open POs only); then the
+    pre-order first purchases and the dropship SKUs (no stock policy)."""
+    from forecast.sales_models import dropship_skus, first_purchases
+
+    flash = _read_table(out, "flash_sales")
+    if flash.empty:
+        console.print("no flash sales planned (campaigns of kind flash_sale with a stock_quantity)")
+    else:
+        table = Table(title=f"Flash sales ({len(flash):,})")
+        for c in ("sku", "location", "start", "days", "aside", "fcst", "capped", "P(out)", "ATP",
+                  "ATP POs", "short"):
+            table.add_column(c, justify="left" if c in ("sku", "location", "start") else "right")
+        for r in flash.sort_values(["start_date", "sku", "location"]).itertuples(index=False):
+            days = (pd.Timestamp(r.end_date) - pd.Timestamp(r.start_date)).days + 1
+            table.add_row(
+                str(r.sku), str(r.location), str(pd.Timestamp(r.start_date).date()), f"{days}",
+                _cell(r.stock_quantity),
+                _cell(r.forecast_uncapped, "{:,.1f}"), _cell(r.forecast_capped, "{:,.1f}"),
+                _cell(r.sellout_probability, "{:.0%}"), _cell(r.max_promisable),
+                _cell(r.max_promisable_confirmed), _cell(r.shortfall),
+            )
+        console.print(table)
+        for r in flash.itertuples(index=False):
+            console.print(f"[bold]{r.sku}@{r.location}[/bold] {pd.Timestamp(r.start_date).date()}: {r.verdict}")
+    firsts = first_purchases(_read_table(out, "recommendations"))
+    if len(firsts):
+        console.print(f"Pre-order first purchases ({len(firsts):,}):")
+        for r in firsts.itertuples(index=False):
+            console.print(f"  [bold]{r.sku}@{r.location}[/bold]: {r.explanation}")
+    dropship = dropship_skus(_read_table(out, "products"))
+    if len(dropship):
+        console.print(f"Dropship SKUs, shipped by the supplier (no stock policy or order): "
+                      f"{', '.join(sorted(map(str, dropship)))}")
 
 
 @app.command("export")

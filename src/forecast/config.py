@@ -26,12 +26,15 @@ class RunSettings(BaseModel):
     simulation_days: int = Field(90, ge=1)
     service_levels: dict[str, float] = {"A": 0.98, "B": 0.95, "C": 0.90}
     service_kind: Literal["cycle", "fill_rate"] = "fill_rate"
+    # "class": a class's demand-weighted fill rate meets its level with the least stock;
+    # "sku": every SKU is held to its class's level (see forecast.planning.PlanConfig).
+    service_scope: Literal["class", "sku"] = "class"
     review_period_days: float = Field(0.0, ge=0)
     policy: Literal["sQ", "sS", "RS"] = "sQ"  # RS when review_period_days > 0
     max_cover_days: float = Field(120.0, gt=0)  # cap on EOQ / days-of-cover order quantities
     order_quantity_method: Literal["eoq", "days_of_cover", "fixed"] = "eoq"
     default_lead_time_days: float = Field(14.0, gt=0)
-    allocation_policy: Literal["fifo", "priority"] = "priority"
+    allocation_policy: Literal["fifo", "priority", "fair", "retention"] = "priority"
     models: tuple[str, ...] | None = None  # forecast candidates; None = the engine's default set
     folds: int = Field(3, ge=1, description="inner backtest folds for model choice")
     prophet_series: int = Field(0, ge=0, description="Prophet on the top-N sellers (0 = off)")

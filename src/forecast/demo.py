@@ -1,24 +1,30 @@
 """Deterministic demo data set in the project's input contract.
 
 `generate_demo(out_dir)` writes one file per input table plus ``truth.json``. Everything comes
-from ``numpy.random.default_rng(seed)`` (no global state, no wall clock), so the same seed and
-arguments give byte-identical files. The history ends at ``end_date`` (the planning "as of"
-date); open purchase orders, open customer orders and planned campaigns lie after it.
+from ``numpy.random.default_rng(seed)`` and a second stream ``default_rng([seed, 1])`` for the
+receipts, order history, pre-orders, dropship and flash sale (no global state, no wall clock),
+so the same seed and arguments give byte-identical files. The history ends at ``end_date`` (the
+planning "as of" date); open purchase orders, open customer orders and planned campaigns lie
+after it.
 
 Tables written (``sales.csv.gz``, the rest plain ``.csv``):
 
 ``sales``            date, sku, location, quantity, price, on_hand (one row per SKU x location
                      x day from the SKU's launch date)
 ``products``         sku, name, category, department, unit_cost, unit_price, supplier,
-                     lead_time_days, lead_time_sd_days, moq, pack_size, service_level
+                     lead_time_days, lead_time_sd_days, moq, pack_size, service_level,
+                     preorder, launch_date, dropship
 ``suppliers``        supplier, name, lead_time_days, lead_time_sd_days, order_cost
-``campaigns``        sku, category, location, start_date, end_date, kind, discount_pct
+``campaigns``        sku, category, location, start_date, end_date, kind, discount_pct,
+                     stock_quantity
 ``events``           date, name, kind, location
 ``inventory``        sku, location, on_hand, as_of
 ``purchase_orders``  po_id, sku, location, supplier, quantity, expected_date
+``receipts``         po_id, sku, location, supplier, order_date, expected_date, received_date,
+                     quantity
 ``customers``        customer_id, segment, lifetime_value
 ``customer_orders``  order_id, customer_id, sku, location, quantity, order_date, shipping,
-                     promised_date, unit_price
+                     promised_date, unit_price, status, status_date
 
 How demand is made (the truth, per SKU x location x day)::
 
@@ -50,26 +56,49 @@ Each feature is there to exercise one part of the pipeline:
   promised date, and a handful of SKU-locations whose open orders exceed stock (stock 0 with a
   PO coming, stock 0 with no PO at all, small positive stock): **backorders, allocation and
   express priority**.
-- About 20% of products have no lead time of their own (their true lead time is the
+- About 20% of products have no lead time of their own (their quoted lead time is the
   supplier's): **lead-time fallback** to the ``suppliers`` table; a few products carry their
   own service level (0.99 or 0.97): **service-level override**.
+- Every simulated purchase order delivered by the end is a ``receipts`` row: expected = order
+  date + quoted lead time, received = order date + the true lead time drawn from the
+  supplier's reliability (:data:`_RELIABILITY`: SUP01 and SUP04 reliably on time, SUP06 often
+  late with a long tail), or the day after a stockout spell that held it back. One SKU moves to
+  a new supplier (SUP07) 35 days before the end, so SUP07 has only a few receipts:
+  **supplier scorecard, real lead-time distributions and the minimum-sample fallback**.
+- Customer order history over the last 180 days: lines shipped (mostly on time; late when
+  ordered during a stockout spell, after a random handling delay, or when a dropship supplier
+  is late) and lines cancelled after a delay with a known Weibull curve; lines still waiting
+  past their promise stay open: **backorder book and cancellation risk**.
+- Dropship SKUs (1, or 2 from 50 SKUs): sales history and customer orders, no inventory, no
+  purchase orders, ``on_hand`` empty: **dropship planning**.
+- Pre-order products (1, or 2 from 50 SKUs) launching after the end: no sales, open pre-order
+  lines promised on or just after the launch date: **pre-order forecasting and first purchase**.
+- A planned 3-day ``flash_sale`` on one SKU-location whose stock set aside is below the
+  expected demand of the sale and above the spare stock at its start: **flash-sale cap and the
+  largest promisable quantity**.
 
 ``truth.json`` records what a test can check against: the campaign multipliers per (kind,
 category), the post-campaign dip, the intermittent and new SKUs, event effects, weekly and
-yearly profiles, stockout spells, the backorder scenarios and each series' recent mean demand.
+yearly profiles, stockout spells, the backorder scenarios, each series' recent mean demand,
+each supplier's reliability, the supplier switch, the cancellation curve, the order-history
+counts, the dropship SKUs, the pre-order products' demand after launch and the flash sale.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 import holidays
 import numpy as np
 import pandas as pd
+
+from forecast.contract import FLASH_SALE
 
 __all__ = ["TABLE_FILES", "generate_demo"]
 
@@ -81,6 +110,7 @@ TABLE_FILES = {
     "events": "events.csv",
     "inventory": "inventory.csv",
     "purchase_orders": "purchase_orders.csv",
+    "receipts": "receipts.csv",
     "customers": "customers.csv",
     "customer_orders": "customer_orders.csv",
 }
@@ -203,7 +233,7 @@ _CATEGORIES: dict[str, _Category] = {
 _CATS = tuple(_CATEGORIES)
 _BRANDS = ("Acme", "Brightside", "Cedar", "Dunmore", "Evergreen", "Fairway", "Golden", "Harbor")
 
-# supplier, name, lead_time_days, lead_time_sd_days, order_cost
+# supplier, name, lead_time_days, lead_time_sd_days, order_cost (what the master data says)
 _SUPPLIERS = (
     ("SUP01", "Northwind Beverages", 5, 1.0, 40.0),
     ("SUP02", "Crunch Foods Co", 7, 1.5, 35.0),
@@ -211,8 +241,78 @@ _SUPPLIERS = (
     ("SUP04", "Polar Frozen Logistics", 3, 0.5, 80.0),
     ("SUP05", "PawPlanet Wholesale", 10, 2.0, 50.0),
     ("SUP06", "Global Import Partners", 30, 6.0, 150.0),
+    ("SUP07", "Harbor Sourcing Ltd", 8, 1.5, 45.0),  # onboarded late in the history: few receipts
 )
 _SUPPLIER_INDEX = {row[0]: i for i, row in enumerate(_SUPPLIERS)}
+_NEW_SUPPLIER = "SUP07"
+_SWITCH_DAYS = 35  # one SKU moves to the new supplier this many days before the end
+
+
+@dataclass(frozen=True)
+class _Reliability:
+    """How a supplier really delivers against the lead time it quoted (the receipts' truth).
+
+    actual lead time = rint(quoted + bias + sd * Z + B * E), at least 1 day, with
+    Z ~ N(0, 1), B ~ Bernoulli(late_probability), E ~ Exponential(mean late_mean_days):
+    a normal spread around the quote plus, now and then, a long late tail.
+    """
+
+    bias_days: float
+    sd_days: float
+    late_probability: float
+    late_mean_days: float
+
+    def mean_delay(self) -> float:
+        """E[actual - quoted] = bias + p * m (rounding to whole days is unbiased)."""
+        return self.bias_days + self.late_probability * self.late_mean_days
+
+    def on_time_probability(self) -> float:
+        """P(received on or before the expected date) = P(bias + sd Z + B E < 0.5).
+
+        = (1 - p) Phi(x / sd) + p F(x),  x = 0.5 - bias, with F the exponentially modified
+        normal CDF  F(x) = Phi(x / sd) - exp(-x / m + sd^2 / (2 m^2)) Phi(x / sd - sd / m)
+        (Grushka 1972, "Characterization of exponentially modified Gaussian peaks").
+        """
+        x, sd, m, p = 0.5 - self.bias_days, self.sd_days, self.late_mean_days, self.late_probability
+        emg = _phi(x / sd) - math.exp(-x / m + sd**2 / (2 * m**2)) * _phi(x / sd - sd / m)
+        return (1 - p) * _phi(x / sd) + p * emg
+
+
+def _phi(x: float) -> float:
+    """Standard normal CDF."""
+    return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
+
+
+# SUP01 and SUP04 deliver reliably on time; SUP06 (the importer) is often late with a long tail.
+_RELIABILITY = {
+    "SUP01": _Reliability(bias_days=-1.0, sd_days=0.7, late_probability=0.03, late_mean_days=2.0),
+    "SUP02": _Reliability(bias_days=0.0, sd_days=1.0, late_probability=0.08, late_mean_days=3.0),
+    "SUP03": _Reliability(bias_days=0.0, sd_days=2.0, late_probability=0.12, late_mean_days=5.0),
+    "SUP04": _Reliability(bias_days=-0.5, sd_days=0.5, late_probability=0.05, late_mean_days=1.5),
+    "SUP05": _Reliability(bias_days=0.0, sd_days=1.5, late_probability=0.10, late_mean_days=4.0),
+    "SUP06": _Reliability(bias_days=1.0, sd_days=3.0, late_probability=0.35, late_mean_days=12.0),
+    "SUP07": _Reliability(bias_days=0.0, sd_days=1.5, late_probability=0.15, late_mean_days=4.0),
+}
+
+# Customer order history: how lines are shipped, delayed and cancelled.
+_HISTORY_DAYS = 180  # shipped and cancelled lines over this many days before the end
+_HANDLING_DELAY_PROBABILITY = 0.15  # a warehouse / carrier delay past the promised date ...
+_HANDLING_DELAY_MEAN_DAYS = 12.0  # ... of ceil(Exponential(mean)) days
+# A waiting line d days past its promised date is cancelled by then with probability
+# limit * (1 - exp(-(d / scale)^shape)): a share `limit` of customers would cancel at some
+# point, after a Weibull time (shape > 1: their hazard grows with the delay); the rest wait.
+_CANCEL_LIMIT = 0.6
+_CANCEL_SHAPE = 1.5
+_CANCEL_SCALE_DAYS = 15.0
+_EARLY_CANCEL_PROBABILITY = 0.01  # change of mind before the promise, whatever the delay
+
+# Pre-order products: launched after the end; orders taken before launch.
+_PREORDER_SHARE = 0.15  # pre-orders per day = share * daily demand after launch
+# Flash sale: a price cut with extra attention, on the stock set aside for it.
+_FLASH_LIFT = 0.5  # multiplier = 1 + lift + elasticity * discount_pct / 100
+_FLASH_SET_ASIDE = 0.7  # stock set aside = 0.7 x expected uncapped sale demand: it sells out
+_FLASH_SPARE_LOW = 0.3  # and the spare stock at its start is 30-100% of it: promising is tight
+_FLASH_HORIZON_DAYS = 28  # preferably over by then: the default forecast horizon (RunSettings)
 
 _STORES = ("STORE_N", "STORE_S", "STORE_E", "STORE_W", "STORE_C")
 _TOWNS = ("Northgate", "Southport", "Eastfield", "Westbrook", "Central")
@@ -543,6 +643,70 @@ def _campaign_arrays(
 
 
 # --------------------------------------------------------------------------- stock
+@dataclass(frozen=True)
+class _LeadTimePlan:
+    """Per (day, series): the quoted lead time of an order placed that day, its supplier
+    (index into `_SUPPLIERS`), and the truth around the quote: offset = bias + late tail
+    (B * E, drawn in advance) and the normal spread sd."""
+
+    quoted: np.ndarray
+    supplier: np.ndarray
+    offset: np.ndarray
+    sd: np.ndarray
+
+
+@dataclass(frozen=True)
+class _PlacedOrders:
+    day: np.ndarray
+    series: np.ndarray
+    quantity: np.ndarray
+    lead_time: np.ndarray
+
+
+class _StockRun(NamedTuple):
+    sales: np.ndarray
+    on_hand: np.ndarray
+    arrivals: np.ndarray
+    held: np.ndarray
+    orders: _PlacedOrders
+
+
+def _reliability_arrays(supplier: np.ndarray) -> tuple[np.ndarray, ...]:
+    """bias, sd, late probability, late mean per element of a supplier-index array."""
+    table = np.array(
+        [
+            [r.bias_days, r.sd_days, r.late_probability, r.late_mean_days]
+            for r in (_RELIABILITY[row[0]] for row in _SUPPLIERS)
+        ]
+    )
+    return tuple(table[supplier, k] for k in range(4))
+
+
+def _lead_time_plan(
+    rng: np.random.Generator,
+    quoted: np.ndarray,
+    supplier: np.ndarray,
+    days: int,
+    switch_series: np.ndarray,
+    switch_day: int,
+) -> _LeadTimePlan:
+    """Quoted lead time and supplier of an order placed on each (day, series).
+
+    `quoted` and `supplier` are per series; from `switch_day` on, `switch_series` order from
+    the new supplier at its quoted lead time. The late tail B * E is drawn here.
+    """
+    n_series = quoted.size
+    quoted_ds = np.broadcast_to(quoted, (days, n_series)).copy()
+    supplier_ds = np.broadcast_to(supplier, (days, n_series)).copy()
+    new = _SUPPLIER_INDEX[_NEW_SUPPLIER]
+    quoted_ds[switch_day:, switch_series] = _SUPPLIERS[new][2]
+    supplier_ds[switch_day:, switch_series] = new
+    bias, sd, p_late, late_mean = _reliability_arrays(supplier_ds)
+    late = rng.random((days, n_series)) < p_late
+    tail = rng.exponential(size=(days, n_series)) * late_mean
+    return _LeadTimePlan(quoted_ds, supplier_ds, bias + np.where(late, tail, 0.0), sd)
+
+
 def _stockout_spells(
     rng: np.random.Generator,
     launch_series: np.ndarray,
@@ -584,7 +748,8 @@ def _simulate_stock(
     lead_time_sd: np.ndarray,
     pack: np.ndarray,
     moq: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    lead_times: _LeadTimePlan,
+) -> _StockRun:
     """Replenishment sawtooth with forced stockout spells, vectorised across series.
 
     A buyer who knows the demand mean orders when the inventory position falls to
@@ -596,9 +761,13 @@ def _simulate_stock(
     transfer from the distribution centre tops the shelf up whenever it could not cover the
     day (a long lead-time draw), so the spells are the only censored days.
 
+    The buyer plans with the stated ``lead_time`` / ``lead_time_sd`` (master data); an order
+    placed on day d really takes ``rint(quoted + offset + sd * Z)`` days (`lead_times`, the
+    supplier's :class:`_Reliability`), at least 1.
+
     Inputs are (series, day) for demand and (series, grid day) for mu. Returns sales and
-    end-of-day on_hand (series, day), the arrivals (series, grid day) and goods held back at
-    the end (series,).
+    end-of-day on_hand (series, day), the arrivals (series, grid day), goods held back at
+    the end (series,) and every order placed (day, series, quantity, lead time).
     """
     n_series, days = demand.shape
     n_grid = mu.shape[1]
@@ -618,7 +787,7 @@ def _simulate_stock(
     packs = np.ceil(np.maximum(cycle_demand, 1.0) / pack[:, None])
     order_qty = np.maximum(packs * pack[:, None], moq[:, None]).astype(np.int64).T
     lt_draw = np.rint(
-        lead_time[None, :] + lead_time_sd[None, :] * rng.normal(size=(days, n_series))
+        lead_times.quoted + lead_times.offset + lead_times.sd * rng.normal(size=(days, n_series))
     )
     lt_draw = np.clip(lt_draw, 1, _HORIZON - 1).astype(np.int64)
 
@@ -642,6 +811,7 @@ def _simulate_stock(
     held = np.zeros(n_series, dtype=np.int64)
     sales = np.zeros((days, n_series), dtype=np.int64)
     stock = np.zeros((days, n_series), dtype=np.int64)
+    placed: list[tuple[np.ndarray, np.ndarray]] = []
     for d in range(days):
         arriving = arrivals[d]
         on_order -= arriving
@@ -664,7 +834,16 @@ def _simulate_stock(
             qty = order_qty[d, place]
             arrivals[d + lt_draw[d, place], place] += qty
             on_order[place] += qty
-    return sales.T, stock.T, arrivals.T, held
+            placed.append((np.full(place.size, d), place))
+    order_day = np.concatenate([p[0] for p in placed]) if placed else np.zeros(0, np.int64)
+    order_series = np.concatenate([p[1] for p in placed]) if placed else np.zeros(0, np.int64)
+    orders = _PlacedOrders(
+        day=order_day,
+        series=order_series,
+        quantity=order_qty[order_day, order_series],
+        lead_time=lt_draw[order_day, order_series],
+    )
+    return _StockRun(sales.T, stock.T, arrivals.T, held, orders)
 
 
 def _purchase_orders(
@@ -678,12 +857,15 @@ def _purchase_orders(
     series_sku: np.ndarray,
     locations: list[str],
     series_supplier: np.ndarray,
+    first_number: int,
+    no_stock: np.ndarray,
 ) -> pd.DataFrame:
     """Open POs: the simulated deliveries still due after the end, for ~30% of series.
 
     Grid day ``days + d`` arrives ``d + 1`` days after the end; goods held back by a spell
     running to the end are due the next day. Expected dates are kept within 1-30 days. The
-    "stock 0, no PO" scenario series lose theirs; the "stock 0, PO coming" ones always have one.
+    "stock 0, no PO" scenario series lose theirs; the "stock 0, PO coming" ones always have one;
+    `no_stock` series (dropship) have none. Ids continue after the received POs (`first_number`).
     """
     days = arrivals.shape[1] - _HORIZON
     n_series = arrivals.shape[0]
@@ -691,7 +873,9 @@ def _purchase_orders(
     open_po = [(int(n), int(d), int(arrivals[n, days + d])) for n, d in zip(due_series, due_day)]
     open_po += [(int(n), 0, int(held[n])) for n in np.flatnonzero(held)]
     keep = set(zero_with_po.tolist())
-    rest = sorted({n for n, _, _ in open_po} - keep - set(zero_no_po.tolist()))
+    rest = sorted(
+        {n for n, _, _ in open_po} - keep - set(zero_no_po.tolist()) - set(no_stock.tolist())
+    )
     target = round(0.3 * n_series)
     if len(keep) + len(rest) > target:
         rest = rng.choice(rest, size=max(0, target - len(keep)), replace=False).tolist()
@@ -703,7 +887,7 @@ def _purchase_orders(
     rows.sort(key=lambda row: (row[1], row[0]))
     return pd.DataFrame(
         {
-            "po_id": [f"PO{i + 1:06d}" for i in range(len(rows))],
+            "po_id": [f"PO{first_number + i:06d}" for i in range(len(rows))],
             "sku": [series_sku[n] for n, _, _ in rows],
             "location": [locations[n % len(locations)] for n, _, _ in rows],
             "supplier": [series_supplier[n] for n, _, _ in rows],
@@ -711,6 +895,40 @@ def _purchase_orders(
             "expected_date": [(end + timedelta(days=d + 1)).isoformat() for _, d, _ in rows],
         }
     )
+
+
+def _receipts(
+    orders: _PlacedOrders,
+    plan: _LeadTimePlan,
+    spells: list[tuple[int, int, int]],
+    days: int,
+    no_stock: np.ndarray,
+) -> pd.DataFrame:
+    """Received purchase orders: every simulated order delivered by the end.
+
+    expected = order day + quoted lead time; received = order day + the true lead time, or,
+    when that day falls in a stockout spell (deliveries held back), the day after the spell.
+    Orders still due (or still held) at the end are open POs, not receipts; `no_stock`
+    (dropship) series have none. Columns hold series and day indices, sorted by order day.
+    """
+    n_series = plan.quoted.shape[1]
+    receive_day = np.tile(np.arange(days + _HORIZON), (n_series, 1))
+    for n, a, b in spells:
+        receive_day[n, a : b + 1] = b + 1
+    arrival = orders.day + orders.lead_time
+    received = receive_day[orders.series, arrival]
+    keep = (received < days) & ~np.isin(orders.series, no_stock)
+    out = pd.DataFrame(
+        {
+            "series": orders.series[keep],
+            "order_day": orders.day[keep],
+            "expected_day": orders.day[keep] + plan.quoted[orders.day[keep], orders.series[keep]],
+            "received_day": received[keep],
+            "supplier": plan.supplier[orders.day[keep], orders.series[keep]],
+            "quantity": orders.quantity[keep],
+        }
+    )
+    return out.sort_values(["order_day", "series"], kind="stable").reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- customers
@@ -727,20 +945,29 @@ def _customers(rng: np.random.Generator) -> pd.DataFrame:
     )
 
 
-def _customer_orders(
+_LINE_COLUMNS = [
+    "_day", "_src", "_order", "sku", "location", "customer", "quantity", "express",
+    "promised_day", "unit_price", "status", "status_day",
+]  # fmt: skip
+
+
+def _open_book(
     rng: np.random.Generator,
-    end: date,
     days: int,
     weight: np.ndarray,
     on_hand: np.ndarray,
     price: np.ndarray,
     scenario_lines: list[tuple[int, int, int]],
+    dropship_lead_time: np.ndarray,
 ) -> pd.DataFrame:
     """Open order lines at the end date; `weight`, `on_hand` are (sku, location).
 
     Most open lines are from the last 4 days and not yet due; about 15% of orders are 6-20 days
-    old, open only because they are backordered, so they lean to SKU-locations without stock. `scenario_lines` = (sku, location, quantity) lines added on
-    purpose, one order each. SKU and location come back as indices.
+    old, open only because they are backordered, so they lean to SKU-locations without stock.
+    `scenario_lines` = (sku, location, quantity) lines added on purpose, one order each.
+    Promises: express 1-2 days, standard 3-7; a dropship SKU (``dropship_lead_time`` >= 0, the
+    supplier's quoted days) is promised that lead time + 1 (express) or + 3 days.
+    Returns unnumbered lines (:data:`_LINE_COLUMNS`, indices for SKU, location and days).
     """
     n_skus, n_loc = weight.shape
     n_orders = max(15, round(0.75 * n_skus * n_loc))
@@ -762,25 +989,259 @@ def _customer_orders(
         orders.append((age, loc, int(rng.integers(_N_CUSTOMERS)), rng.random() < 0.3, [(s, qty)]))
 
     rows = []
-    for number, k in enumerate(sorted(range(len(orders)), key=lambda k: (-orders[k][0], k))):
+    for k in sorted(range(len(orders)), key=lambda k: (-orders[k][0], k)):
         age, loc, customer, express, lines = orders[k]
-        order_date = end - timedelta(days=age)
+        day = days - 1 - age
         promise = int(rng.integers(1, 3)) if express else int(rng.integers(3, 8))
         for s, qty in lines:
+            own = int(dropship_lead_time[s])
+            days_promised = own + (1 if express else 3) if own >= 0 else promise
             rows.append(
-                {
-                    "order_id": f"SO{number + 1:06d}",
-                    "customer_id": f"C{customer + 1:05d}",
-                    "sku": s,
-                    "location": loc,
-                    "quantity": qty,
-                    "order_date": order_date.isoformat(),
-                    "shipping": "express" if express else "standard",
-                    "promised_date": (order_date + timedelta(days=promise)).isoformat(),
-                    "unit_price": float(price[s, loc, days - 1 - age]),
-                }
+                (day, 1, k, s, loc, customer, qty, express, day + days_promised,
+                 float(price[s, loc, day]), "open", -1)
+            )  # fmt: skip
+    return pd.DataFrame(rows, columns=_LINE_COLUMNS)
+
+
+def _order_history(
+    rng: np.random.Generator,
+    days: int,
+    mu: np.ndarray,
+    price: np.ndarray,
+    on_hand: np.ndarray,
+    dropship: np.ndarray,
+    plan: _LeadTimePlan,
+) -> pd.DataFrame:
+    """Customer order lines of the last `_HISTORY_DAYS` days with their outcome.
+
+    Orders arrive ~ Poisson(max(4, 0.15 x series)) a day, at a random location, 1-4 lines
+    picked with probability ~ sqrt(mean demand that day); promises as in the open book.
+    A stocked line ships 0-2 days after the order, or, if the SKU-location is out of stock
+    (a stockout spell: on_hand 0), on the first day it has stock again; with probability
+    `_HANDLING_DELAY_PROBABILITY` a warehouse / carrier delay pushes it to
+    ``promised + ceil(Exponential(_HANDLING_DELAY_MEAN_DAYS))``. A dropship line ships when the
+    supplier does: order day + its true lead time (:class:`_Reliability`).
+
+    Cancellation (a mixture cure model, Boag 1949): with probability `_CANCEL_LIMIT` a line's
+    customer would cancel C ~ scale * Weibull(shape) days past the promise, else never; a line
+    late by D > C days is cancelled on ``promised + ceil(C)``, so
+    P(cancelled by t days late) = limit * (1 - exp(-(t / scale)^shape)). Apart from that, with
+    probability `_EARLY_CANCEL_PROBABILITY` a customer changes their mind on a day between the
+    order and the promise, before the line ships (not caused by a delay). Lines resolved by
+    the end are shipped / cancelled with that date; lines still waiting past their promise are
+    open (backordered); lines not yet due are left to the open book. `mu` and `price` are
+    (sku, location, grid day), `on_hand` (series, day).
+    """
+    n_skus, n_loc = mu.shape[:2]
+    first = days - _HISTORY_DAYS
+    per_day = rng.poisson(max(4.0, 0.15 * n_skus * n_loc), size=_HISTORY_DAYS)
+    o_day = np.repeat(np.arange(first, days), per_day)
+    n_orders = o_day.size
+    loc = rng.integers(n_loc, size=n_orders)
+    customer = rng.integers(_N_CUSTOMERS, size=n_orders)
+    express = rng.random(n_orders) < 0.2
+    promise = np.where(express, rng.integers(1, 3, n_orders), rng.integers(3, 8, n_orders))
+
+    # 1-4 distinct SKUs per order, weighted, without replacement (Gumbel top-k)
+    w = np.sqrt(mu[:, loc, o_day].T)  # (order, sku)
+    n_lines = np.minimum(1 + rng.binomial(3, 0.25, size=n_orders), (w > 0).sum(axis=1))
+    with np.errstate(divide="ignore"):
+        keys = np.log(w) + rng.gumbel(size=w.shape)
+    top = np.argsort(-keys, axis=1, kind="stable")[:, :4]
+    order, slot = np.nonzero(np.arange(top.shape[1])[None, :] < n_lines[:, None])
+    sku = top[order, slot]
+    line = pd.DataFrame({"order": order, "sku": sku}).sort_values(["order", "sku"], kind="stable")
+    order, sku = line["order"].to_numpy(), line["sku"].to_numpy()
+    n = order.size
+    day, lc = o_day[order], loc[order]
+    series = sku * n_loc + lc
+    quantity = np.where(rng.random(n) < 0.05, rng.integers(6, 25, n), 1 + rng.poisson(1.2, n))
+
+    # stocked lines: ship when picked and in stock, sometimes held up past the promise
+    stocked_day = np.where(on_hand > 0, np.arange(days)[None, :], days + _HORIZON)
+    next_stocked = np.minimum.accumulate(stocked_day[:, ::-1], axis=1)[:, ::-1]
+    promised = day + promise[order]
+    ship = np.maximum(
+        day + rng.integers(0, np.where(express[order], 2, 3)), next_stocked[series, day]
+    )
+    held_up = rng.random(n) < _HANDLING_DELAY_PROBABILITY
+    extra = np.ceil(rng.exponential(_HANDLING_DELAY_MEAN_DAYS, n)).astype(np.int64)
+    ship = np.where(held_up, np.maximum(ship, promised + extra), ship)
+    # dropship lines: the supplier ships after its true lead time
+    quoted, supplier = plan.quoted[day, series], plan.supplier[day, series]
+    bias, sd, p_late, late_mean = _reliability_arrays(supplier)
+    late = rng.random(n) < p_late
+    actual = np.rint(
+        quoted + bias + sd * rng.normal(size=n) + late * rng.exponential(size=n) * late_mean
+    )
+    is_dropship = dropship[sku]
+    promised = np.where(is_dropship, day + quoted + np.where(express[order], 1, 3), promised)
+    ship = np.where(is_dropship, day + np.clip(actual, 1, _HORIZON - 1).astype(np.int64), ship)
+
+    would = rng.random(n) < _CANCEL_LIMIT
+    wait = np.where(would, _CANCEL_SCALE_DAYS * rng.weibull(_CANCEL_SHAPE, n), np.inf)
+    delay = ship - promised
+    cancelled = (delay > 0) & (wait < delay)
+    cancel_day = promised + np.maximum(np.ceil(np.where(cancelled, wait, 1.0)), 1).astype(np.int64)
+    status_day = np.where(cancelled, cancel_day, ship)
+    # changes of mind: a day from the order to the promise, before the line ships
+    before = np.minimum(ship, promised + 1) - day  # days on which it can still happen
+    early = (rng.random(n) < _EARLY_CANCEL_PROBABILITY) & (before > 0)
+    early_day = day + (rng.random(n) * np.maximum(before, 1)).astype(np.int64)
+    cancelled |= early
+    status_day = np.where(early, early_day, status_day)
+    resolved = status_day <= days - 1
+    waiting = ~resolved & (promised < days - 1)
+    status = np.where(resolved, np.where(cancelled, "cancelled", "shipped"), "open")
+    keep = resolved | waiting
+    out = pd.DataFrame(
+        {
+            "_day": day,
+            "_src": 0,
+            "_order": order,
+            "sku": sku,
+            "location": lc,
+            "customer": customer[order],
+            "quantity": quantity,
+            "express": express[order],
+            "promised_day": promised,
+            "unit_price": price[sku, lc, day],
+            "status": status,
+            "status_day": np.where(resolved, status_day, -1),
+        }
+    )
+    return out[keep].reset_index(drop=True)
+
+
+def _preorder_lines(
+    rng: np.random.Generator, days: int, preorders: list[dict], n_loc: int
+) -> pd.DataFrame:
+    """Open pre-order lines: from `window_start` to the end, ~ Poisson(`_PREORDER_SHARE` x the
+    daily demand after launch) orders a day per location, one line of 1 + Poisson(0.3) units,
+    promised on the launch date or up to 3 days after. SKU indices come from `preorders`."""
+    rows = []
+    k = 0
+    for p in preorders:
+        for day in range(p["window_start"], days):
+            counts = rng.poisson(_PREORDER_SHARE * p["level"])  # per location
+            for loc in range(n_loc):
+                for _ in range(int(counts[loc])):
+                    express = bool(rng.random() < 0.2)
+                    rows.append(
+                        (day, 2, k, p["sku"], loc, int(rng.integers(_N_CUSTOMERS)),
+                         1 + int(rng.poisson(0.3)), express,
+                         p["launch_day"] + int(rng.integers(0, 4)), p["price"], "open", -1)
+                    )  # fmt: skip
+                    k += 1
+    return pd.DataFrame(rows, columns=_LINE_COLUMNS)
+
+
+def _number_orders(
+    lines: list[pd.DataFrame],
+    start: date,
+    skus: np.ndarray,
+    locations: list[str],
+) -> pd.DataFrame:
+    """One ``customer_orders`` table: orders numbered by order date (SO000001, ...), dates and
+    names filled in."""
+    df = pd.concat(lines, ignore_index=True)
+    df = df.sort_values(["_day", "_src", "_order", "sku"], kind="stable").reset_index(drop=True)
+    number = pd.factorize(df["_src"].to_numpy() * 10**9 + df["_order"].to_numpy())[0]
+    dates = np.array(
+        [
+            (start + timedelta(days=i)).isoformat()
+            for i in range(
+                int(max(df["_day"].max(), df["promised_day"].max(), df["status_day"].max())) + 1
             )
-    return pd.DataFrame(rows)
+        ]
+    )
+    return pd.DataFrame(
+        {
+            "order_id": [f"SO{i + 1:06d}" for i in number],
+            "customer_id": [f"C{c + 1:05d}" for c in df["customer"]],
+            "sku": skus[df["sku"].to_numpy()],
+            "location": np.array(locations)[df["location"].to_numpy()],
+            "quantity": df["quantity"].to_numpy(dtype=np.int64),
+            "order_date": dates[df["_day"].to_numpy()],
+            "shipping": np.where(df["express"].to_numpy(dtype=bool), "express", "standard"),
+            "promised_date": dates[df["promised_day"].to_numpy()],
+            "unit_price": df["unit_price"].to_numpy(dtype=float),
+            "status": df["status"].to_numpy(),
+            "status_date": np.where(
+                df["status_day"] >= 0, dates[df["status_day"].clip(lower=0)], ""
+            ),
+        }
+    )
+
+
+# --------------------------------------------------------------------------- new products, flash sale
+def _preorder_products(
+    rng: np.random.Generator, n: int, first_number: int, days: int, loc_weight: np.ndarray
+) -> tuple[pd.DataFrame, list[dict]]:
+    """`n` pre-order products, launched 7-21 days after their supplier's lead time from the end.
+
+    Each has a true daily demand after launch (per location: level ~ LogNormal(log 6, 0.4)
+    clipped to 2-20, times the location weight) and takes pre-orders from 14-28 days before the
+    end. Returns the product rows and, per product, what :func:`_preorder_lines` needs.
+    """
+    shares = np.array([c.share for c in _CATEGORIES.values()])
+    rows, info = [], []
+    for j in range(n):
+        ci = int(rng.choice(len(_CATS), p=shares / shares.sum()))
+        cat = _CATEGORIES[_CATS[ci]]
+        sup = _SUPPLIERS[_SUPPLIER_INDEX[cat.suppliers[0]]]
+        lt = max(1, sup[2] + int(rng.integers(-1, 4)))
+        price = round(float(cat.price_median * np.exp(rng.normal(0.0, 0.35))), 2)
+        pack = int(rng.choice(cat.pack_sizes))
+        launch_day = days - 1 + lt + int(rng.integers(7, 22))
+        level = float(np.clip(np.exp(rng.normal(np.log(6.0), 0.4)), 2.0, 20.0))
+        number = first_number + j
+        rows.append(
+            {
+                "sku": f"SKU{number:04d}",
+                "name": f"{_BRANDS[int(rng.integers(len(_BRANDS)))]} "
+                f"{cat.nouns[int(rng.integers(len(cat.nouns)))]} #{number} (new)",
+                "category": _CATS[ci],
+                "department": cat.department,
+                "unit_cost": round(price * float(rng.uniform(0.45, 0.75)), 2),
+                "unit_price": price,
+                "supplier": sup[0],
+                "lead_time_days": lt,
+                "lead_time_sd_days": round(sup[3] * float(rng.uniform(0.7, 1.3)), 2),
+                "moq": pack * int(rng.choice([1, 2, 4])),
+                "pack_size": pack,
+                "service_level": np.nan,
+                "_launch_day": launch_day,
+            }
+        )
+        info.append(
+            {
+                "sku": number - 1,
+                "level": level * loc_weight,
+                "launch_day": launch_day,
+                "window_start": days - int(rng.integers(14, 29)),
+                "price": price,
+            }
+        )
+    return pd.DataFrame(rows), info
+
+
+def _flash_windows(campaigns: list[dict], sku: int, cat: int, loc: int, days: int) -> list[int]:
+    """Start days, 10-90 days after the end, of a 3-day flash sale that keeps 3 days clear of
+    every campaign (and its dip) on that SKU, its category or that location."""
+    starts = []
+    for start in range(days + 9, days + 90):
+        stop = start + 2
+        clash = any(
+            (cp["sku"] == sku or (cp["sku"] < 0 and cp["cat"] == cat))
+            and (cp["loc"] < 0 or cp["loc"] == loc)
+            and cp["start"] - 3 <= stop
+            and start <= cp["end"] + _DIP_DAYS + 3
+            for cp in campaigns
+        )
+        if not clash:
+            starts.append(start)
+    return starts
 
 
 # --------------------------------------------------------------------------- writing
@@ -804,11 +1265,12 @@ def generate_demo(
     """Write the demo data set (one file per table, plus ``truth.json``) into `out_dir`.
 
     Returns ``{table: row count, ..., "as_of": end_date}``. Same arguments, same bytes.
+    The catalogue holds `n_skus` products with history plus the pre-order products.
 
     >>> import tempfile
     >>> summary = generate_demo(tempfile.mkdtemp(), n_skus=10, n_locations=1, days=200)
-    >>> summary["as_of"], summary["products"], summary["customers"]
-    ('2026-10-31', 10, 500)
+    >>> summary["as_of"], summary["products"], summary["customers"], summary["suppliers"]
+    ('2026-10-31', 11, 500, 7)
     """
     if n_skus < 10:
         raise ValueError(f"n_skus must be at least 10, got {n_skus}")
@@ -893,7 +1355,22 @@ def generate_demo(
     scen_series = scen_skus * n_locations + rng.integers(n_locations, size=4)
     zero_with_po, zero_no_po = np.sort(scen_series[:2]), np.sort(scen_series[2:])
     terminal = np.concatenate([zero_with_po, zero_no_po])
-    others = np.setdiff1d(np.arange(n_series), terminal)
+    # the new features draw from a second stream, so the first one stays as it was
+    rng_x = np.random.default_rng([seed, 1])
+    # dropship SKUs (shipped by the supplier: no stock, no spells) and the SKU that moves to a
+    # new supplier late in the history, both steady SKUs outside the scenarios
+    free = np.setdiff1d(steady, scen_skus)
+    n_dropship = min(1 if n_skus < 50 else 2, len(free) - 1)
+    # prefer SKUs whose supplier also delivers stocked SKUs: its receipts then show the risk
+    sup_of = products["supplier"].to_numpy()
+    shared = np.array([(sup_of == sup_of[s]).sum() > 1 for s in free])
+    pool = free[shared] if shared.sum() >= n_dropship + 1 else free
+    dropship_skus = np.sort(rng_x.choice(pool, size=n_dropship, replace=False))
+    switch_sku = int(rng_x.choice(np.setdiff1d(free, dropship_skus)))
+    is_dropship = np.zeros(n_skus, dtype=bool)
+    is_dropship[dropship_skus] = True
+    dropship_series = np.flatnonzero(np.repeat(is_dropship, n_locations))
+    others = np.setdiff1d(np.arange(n_series), np.concatenate([terminal, dropship_series]))
     n_chosen = max(len(terminal), round(0.25 * n_series)) - len(terminal)
     chosen = np.sort(np.concatenate([terminal, rng.choice(others, n_chosen, replace=False)]))
     spells = _stockout_spells(rng, launch_series, days, chosen, terminal)
@@ -903,7 +1380,11 @@ def generate_demo(
     lead_time_sd = products["_lt_sd_true"].to_numpy(dtype=float)[sku_rep]
     pack = products["pack_size"].to_numpy()[sku_rep]
     moq = products["moq"].to_numpy()[sku_rep]
-    sales_q, on_hand, arrivals, held = _simulate_stock(
+    supplier_idx = products["supplier"].map(_SUPPLIER_INDEX).to_numpy()[sku_rep]
+    switch_day = days - 1 - _SWITCH_DAYS
+    switch_series = switch_sku * n_locations + np.arange(n_locations)
+    plan = _lead_time_plan(rng_x, lead_time, supplier_idx, days, switch_series, switch_day)
+    run = _simulate_stock(
         rng,
         demand,
         mu_series,
@@ -914,49 +1395,72 @@ def generate_demo(
         lead_time_sd,
         pack,
         moq,
+        plan,
     )
+    on_hand = run.on_hand
 
-    # --- sales table
+    # --- sales table (dropship SKUs: sales = demand, no stock kept, on_hand unknown)
     unit_price = products["unit_price"].to_numpy()
     price = np.round(unit_price[:, None, None] * (1.0 - discount / 100.0), 2)
     price_series = price.reshape(n_series, n_grid)[:, :days]
     live = np.arange(days)[None, :] >= launch_series[:, None]
     ser_idx, day_idx = np.nonzero(live)
+    stocked = ~is_dropship[ser_idx // n_locations]
     sales = pd.DataFrame(
         {
             "date": date_str[day_idx],
             "sku": skus[ser_idx // n_locations],
             "location": np.array(locations)[ser_idx % n_locations],
-            "quantity": sales_q[ser_idx, day_idx],
+            "quantity": np.where(stocked, run.sales[ser_idx, day_idx], demand[ser_idx, day_idx]),
             "price": price_series[ser_idx, day_idx],
-            "on_hand": on_hand[ser_idx, day_idx],
+            "on_hand": pd.array(np.where(stocked, on_hand[ser_idx, day_idx], 0), dtype="Int64"),
         }
     )
+    sales.loc[~stocked, "on_hand"] = pd.NA
 
-    # --- inventory and open purchase orders
+    # --- inventory, received and open purchase orders
     final = on_hand[:, -1]
+    stocked_series = np.flatnonzero(~np.repeat(is_dropship, n_locations))
     inventory = pd.DataFrame(
         {
-            "sku": skus[sku_rep],
-            "location": np.tile(locations, n_skus),
-            "on_hand": final,
+            "sku": skus[sku_rep][stocked_series],
+            "location": np.tile(locations, n_skus)[stocked_series],
+            "on_hand": final[stocked_series],
             "as_of": end.isoformat(),
         }
     )
+    received = _receipts(run.orders, plan, spells, days, dropship_series)
+    supplier_names = np.array([row[0] for row in _SUPPLIERS])
+    receipts = pd.DataFrame(
+        {
+            "po_id": [f"PO{i + 1:06d}" for i in range(len(received))],
+            "sku": skus[received["series"].to_numpy() // n_locations],
+            "location": np.array(locations)[received["series"].to_numpy() % n_locations],
+            "supplier": supplier_names[received["supplier"].to_numpy()],
+            "order_date": date_str[received["order_day"].to_numpy()],
+            "expected_date": [_iso_day(start, d) for d in received["expected_day"]],
+            "received_date": date_str[received["received_day"].to_numpy()],
+            "quantity": received["quantity"].to_numpy(),
+        }
+    )
+    series_supplier = products["supplier"].to_numpy()[sku_rep].copy()
+    series_supplier[switch_series] = _NEW_SUPPLIER
     purchase_orders = _purchase_orders(
         rng,
-        arrivals,
-        held,
+        run.arrivals,
+        run.held,
         zero_with_po,
         zero_no_po,
         moq,
         end,
         skus[sku_rep],
         locations,
-        products["supplier"].to_numpy()[sku_rep],
+        series_supplier,
+        len(receipts) + 1,
+        dropship_series,
     )
 
-    # --- customers and open customer orders
+    # --- customers and customer orders: the open book, the history, the pre-orders
     customers = _customers(rng)
     recent_mean = mu_hist[:, -28:].mean(axis=1)
     final_sl = final.reshape(n_skus, n_locations)
@@ -964,31 +1468,138 @@ def generate_demo(
     # six SKU-locations with a little stock get orders for more than they hold, from several
     # customers at once: who is served first then depends on the allocation policy
     candidates = np.setdiff1d(steady[:, None] * n_locations + np.arange(n_locations), chosen)
+    candidates = np.setdiff1d(candidates, dropship_series)
     candidates = candidates[final[candidates] > 0]
     oversold = np.sort(candidates[np.argsort(final[candidates], kind="stable")[:6]])
     scenario_lines = [
         (int(n) // n_locations, int(n) % n_locations, int(rng.integers(2, 9))) for n in terminal
     ]
     scenario_lines += [
-        (int(n) // n_locations, int(n) % n_locations, max(1, (int(final[n]) + int(rng.integers(3, 13))) // 4))
+        (
+            int(n) // n_locations,
+            int(n) % n_locations,
+            max(1, (int(final[n]) + int(rng.integers(3, 13))) // 4),
+        )
         for n in oversold
         for _ in range(4)
     ]
-    customer_orders = _customer_orders(
+    quoted_by_sku = products["_lt_true"].to_numpy(dtype=np.int64)
+    open_book = _open_book(
         rng,
-        end,
         days,
         weight,
         final_sl,
         price.reshape(n_skus, n_locations, n_grid),
         scenario_lines,
+        np.where(is_dropship, quoted_by_sku, -1),
     )
-    customer_orders["sku"] = skus[customer_orders["sku"].to_numpy()]
-    customer_orders["location"] = np.array(locations)[customer_orders["location"].to_numpy()]
+    history = _order_history(
+        rng_x,
+        days,
+        mu,
+        price.reshape(n_skus, n_locations, n_grid),
+        on_hand,
+        is_dropship,
+        plan,
+    )
+    n_preorder = 1 if n_skus < 50 else 2
+    preorder_products, preorders = _preorder_products(
+        rng_x, n_preorder, n_skus + 1, days, loc_weight
+    )
+    all_skus = np.concatenate([skus, preorder_products["sku"].to_numpy()])
+    customer_orders = _number_orders(
+        [history, open_book, _preorder_lines(rng_x, days, preorders, n_locations)],
+        start,
+        all_skus,
+        locations,
+    )
+
+    # --- a planned flash sale on a popular SKU-location whose spare stock is tight
+    open_lines = customer_orders[customer_orders["status"] == "open"]
+    open_qty = open_lines.groupby(["sku", "location"])["quantity"].sum()
+    series_keys = list(zip(skus[sku_rep], np.tile(locations, n_skus)))
+    open_series = np.array([open_qty.get(k, 0) for k in series_keys])
+    # popular steady series with open lines first, outside the other scenarios; then any
+    pool = np.setdiff1d(
+        np.flatnonzero(np.repeat(~is_intermittent & (launch == 0) & ~is_dropship, n_locations)),
+        terminal,
+    )
+    first_pick = np.setdiff1d(pool, np.concatenate([oversold, switch_series]))
+    first_pick = first_pick[
+        (open_series[first_pick] > 0) & (final[first_pick] > open_series[first_pick])
+    ]
+    eligible = np.concatenate(
+        [
+            first_pick[np.argsort(-recent_mean[first_pick], kind="stable")],
+            (rest := np.setdiff1d(pool, first_pick))[np.argsort(-recent_mean[rest], kind="stable")],
+        ]
+    )
+    disc = float(rng_x.choice([30, 40, 50]))
+    flash, fallback = None, None
+    # first within the default 28-day forecast horizon (so the forecast shows the cap), then later
+    for last_start in (days - 1 + _FLASH_HORIZON_DAYS - 2, days + 90):
+        for n in eligible:
+            s_idx, l_idx = int(n) // n_locations, int(n) % n_locations
+            cat = _CATEGORIES[_CATS[int(cat_idx[s_idx])]]
+            multiplier = 1.0 + _FLASH_LIFT + cat.promo_elasticity * disc / 100.0
+            mine = purchase_orders[
+                (purchase_orders["sku"] == skus[s_idx])
+                & (purchase_orders["location"] == locations[l_idx])
+            ]
+            for fstart in _flash_windows(campaigns, s_idx, int(cat_idx[s_idx]), l_idx, days):
+                if fstart > last_start:
+                    break
+                uncapped = float(mu_series[n, fstart : fstart + 3].sum()) * multiplier
+                stock_q = math.ceil(_FLASH_SET_ASIDE * uncapped)
+                due = int(
+                    mine.loc[mine["expected_date"] < _iso_day(start, fstart), "quantity"].sum()
+                )
+                before = float(mu_series[n, days:fstart].sum())
+                spare = int(final[n]) + due - int(open_series[n]) - before
+                candidate = (int(n), fstart, multiplier, uncapped, stock_q, due, before, spare)
+                fallback = fallback or candidate
+                if _FLASH_SPARE_LOW * stock_q <= spare < stock_q:
+                    flash = candidate
+                    break
+            if flash is not None:
+                break
+        if flash is not None:
+            break
+    flash = flash or fallback
+    flash_truth = None
+    stock_quantity = np.full(len(campaigns), np.nan)
+    if flash is not None:
+        n, fstart, multiplier, uncapped, stock_q, due, before, spare = flash
+        s_idx, l_idx = n // n_locations, n % n_locations
+        cat = _CATEGORIES[_CATS[int(cat_idx[s_idx])]]
+        campaigns.append(_campaign(s_idx, int(cat_idx[s_idx]), l_idx, fstart, 3, FLASH_SALE, disc))
+        stock_quantity = np.append(stock_quantity, stock_q)
+        flash_truth = {
+            "sku": str(skus[s_idx]),
+            "location": locations[l_idx],
+            "start_date": _iso_day(start, fstart),
+            "end_date": _iso_day(start, fstart + 2),
+            "discount_pct": disc,
+            "multiplier": round(multiplier, 4),
+            "multiplier_formula": "1 + lift + elasticity * discount_pct / 100",
+            "lift": _FLASH_LIFT,
+            "elasticity": cat.promo_elasticity,
+            "expected_uncapped_sale_demand": round(uncapped, 2),
+            "stock_quantity": stock_q,
+            "stock_quantity_rule": f"ceil({_FLASH_SET_ASIDE} * expected uncapped sale demand)",
+            "on_hand": int(final[n]),
+            "po_quantity_due_before_start": due,
+            "open_order_quantity": int(open_series[n]),
+            "expected_demand_before_start": round(before, 2),
+            "spare_stock_at_start": round(spare, 2),
+            "spare_rule": "on_hand + POs due before the start - open lines - expected demand "
+            "before the start; chosen so that 0.3 * stock_quantity <= spare < stock_quantity",
+            "note": "planned after the simulated history: the buyer and the sales never saw it",
+        }
 
     # --- campaigns table
     def iso(i: int) -> str:
-        return (start + timedelta(days=i)).isoformat()
+        return _iso_day(start, i)
 
     campaigns_df = pd.DataFrame(
         {
@@ -999,11 +1610,30 @@ def generate_demo(
             "end_date": [iso(c["end"]) for c in campaigns],
             "kind": [c["kind"] for c in campaigns],
             "discount_pct": [c["discount"] for c in campaigns],
+            "stock_quantity": pd.array(stock_quantity, dtype="Int64"),
         }
     )
     campaigns_df = campaigns_df.sort_values(
         ["start_date", "category", "sku", "location"], kind="stable"
     ).reset_index(drop=True)
+
+    # --- product master: the switched SKU names its new supplier (whose lead time applies)
+    products_out = products.drop(columns=["_cat", "_lt_true", "_lt_sd_true"])
+    products_out.loc[switch_sku, ["supplier", "lead_time_days", "lead_time_sd_days"]] = [
+        _NEW_SUPPLIER,
+        pd.NA,
+        np.nan,
+    ]
+    products_out["preorder"] = "no"
+    products_out["launch_date"] = ""
+    products_out["dropship"] = np.where(is_dropship, "yes", "no")
+    preorder_out = preorder_products.drop(columns=["_launch_day"]).assign(
+        preorder="yes",
+        launch_date=[iso(d) for d in preorder_products["_launch_day"]],
+        dropship="no",
+    )
+    products_out = pd.concat([products_out, preorder_out], ignore_index=True)
+    products_out["lead_time_days"] = products_out["lead_time_days"].astype("Int64")
 
     suppliers = pd.DataFrame(
         _SUPPLIERS,
@@ -1011,12 +1641,13 @@ def generate_demo(
     )
     tables = {
         "sales": sales,
-        "products": products.drop(columns=["_cat", "_lt_true", "_lt_sd_true"]),
+        "products": products_out,
         "suppliers": suppliers,
         "campaigns": campaigns_df,
         "events": events,
         "inventory": inventory,
         "purchase_orders": purchase_orders,
+        "receipts": receipts,
         "customers": customers,
         "customer_orders": customer_orders,
     }
@@ -1026,6 +1657,8 @@ def generate_demo(
     def series_key(n: int) -> list[str]:
         return [str(skus[n // n_locations]), locations[n % n_locations]]
 
+    history_lines = customer_orders[customer_orders["status"] != "open"]
+    late = history_lines["status_date"] > history_lines["promised_date"]
     truth = {
         "as_of": end.isoformat(),
         "start_date": start.isoformat(),
@@ -1075,11 +1708,95 @@ def generate_demo(
             }
             for s in range(n_skus)
         },
+        "supplier_reliability": _supplier_truth(receipts),
+        "supplier_switch": {
+            "sku": str(skus[switch_sku]),
+            "from": str(products.loc[switch_sku, "supplier"]),
+            "to": _NEW_SUPPLIER,
+            "date": iso(switch_day),
+        },
+        "cancellation": {
+            "model": "mixture cure model with a Weibull latency, in days past the promised date",
+            "formula": "P(cancelled by t days late) = limit * (1 - exp(-(t / scale_days) ** shape))",
+            "limit": _CANCEL_LIMIT,
+            "shape": _CANCEL_SHAPE,
+            "scale_days": _CANCEL_SCALE_DAYS,
+            "cancelled_on": "promised_date + ceil(C), C ~ scale_days * Weibull(shape), "
+            "for a share `limit` of lines (the others never cancel)",
+            "before_promise": {
+                "probability": _EARLY_CANCEL_PROBABILITY,
+                "note": "a change of mind between the order and the promise, before shipping; "
+                "not caused by a delay",
+            },
+        },
+        "order_history": {
+            "history_days": _HISTORY_DAYS,
+            "handling_delay": {
+                "probability": _HANDLING_DELAY_PROBABILITY,
+                "days_late": f"ceil(Exponential(mean {_HANDLING_DELAY_MEAN_DAYS}))",
+            },
+            "stockout_delay": "a line ordered in a stockout spell ships when stock is back",
+            "dropship_delay": "a dropship line ships after the supplier's true lead time",
+            "shipped": int((history_lines["status"] == "shipped").sum()),
+            "shipped_late": int((late & (history_lines["status"] == "shipped")).sum()),
+            "cancelled": int((history_lines["status"] == "cancelled").sum()),
+            "open_past_promise": int(
+                (
+                    (customer_orders["status"] == "open")
+                    & (customer_orders["promised_date"] < end.isoformat())
+                ).sum()
+            ),
+        },
+        "dropship_skus": [str(skus[s]) for s in dropship_skus],
+        "preorders": {
+            str(all_skus[p["sku"]]): {
+                "launch_date": iso(p["launch_day"]),
+                "preorders_from": iso(p["window_start"]),
+                "daily_demand_after_launch": {
+                    loc: round(float(p["level"][li]), 4) for li, loc in enumerate(locations)
+                },
+                "preorder_share": _PREORDER_SHARE,
+                "formula": "pre-orders per day ~ Poisson(preorder_share * daily demand after launch)",
+            }
+            for p in preorders
+        },
+        "flash_sale": flash_truth,
     }
     (out / "truth.json").write_text(json.dumps(truth, indent=2, sort_keys=True) + "\n")
     summary: dict = {name: len(df) for name, df in tables.items()}
     summary["as_of"] = end.isoformat()
     return summary
+
+
+def _iso_day(start: date, i: int) -> str:
+    """ISO date of grid day `i` (day 0 = `start`)."""
+    return (start + timedelta(days=int(i))).isoformat()
+
+
+def _supplier_truth(receipts: pd.DataFrame) -> dict:
+    """Per supplier: the reliability parameters, what they imply, and the receipts behind them."""
+    counts = receipts["supplier"].value_counts()
+    on_time = (
+        (receipts["received_date"] <= receipts["expected_date"])
+        .groupby(receipts["supplier"])
+        .mean()
+    )
+    out = {}
+    for sup, rel in _RELIABILITY.items():
+        out[sup] = {
+            "quoted_lead_time_days": _SUPPLIERS[_SUPPLIER_INDEX[sup]][2],
+            "bias_days": rel.bias_days,
+            "sd_days": rel.sd_days,
+            "late_probability": rel.late_probability,
+            "late_mean_days": rel.late_mean_days,
+            "formula": "actual = max(1, rint(quoted + bias + sd * Z + B * E)), "
+            "B ~ Bernoulli(late_probability), E ~ Exponential(mean late_mean_days)",
+            "mean_delay_days": round(rel.mean_delay(), 4),
+            "on_time_probability": round(rel.on_time_probability(), 4),
+            "receipts": int(counts.get(sup, 0)),
+            "observed_on_time_rate": round(float(on_time[sup]), 4) if sup in on_time else None,
+        }
+    return out
 
 
 def _rounded(values: list[float], ndigits: int = 4) -> list[float]:

@@ -16,9 +16,14 @@ rolling-origin backtest, and returns a calibrated probabilistic forecast.
    (the default) the way is itself chosen by cross-fitting over the inner folds: weights learned
    on the other folds are scored on each fold, so per-series choices that only fit noise lose.
 3. **Distribution**: a negative-binomial size ``k`` and a shared level-error variance ``v`` per
-   series (see :mod:`forecast.distribution`), estimated from the history, then scaled by one
-   factor per demand class (smooth / intermittent) chosen so that the central 90% interval
-   covers 90% of the actuals in the inner backtest folds.
+   series (see :mod:`forecast.distribution`), estimated from the history. For daily data the
+   level error is then re-estimated from the inner backtest folds: the errors of the combined
+   forecast over sums of ``calibration_window_days`` (a week: the order of a lead time), shrunk
+   towards the history's estimate (:func:`_window_level_var`), because the stock policy
+   protects sums over a lead time and their spread comes mostly from the level error, which
+   daily values hardly show. Last, one factor per demand class (smooth / intermittent) scales
+   the noise ``k`` so that the central 90% interval covers 90% of the daily actuals in the
+   folds (weekly and monthly data: the factor scales ``k`` and ``v`` together).
 
 Censored periods (stockouts) are NaN in the panel: no model reads them as zero demand.
 """
@@ -63,6 +68,8 @@ class EngineConfig:
     profile_seasons: int = 8
     min_level_var: float = 0.002
     max_level_var: float = 1.0
+    calibration_window_days: float = 7.0  # level error from backtest sums over this many days
+    level_prior_blocks: float = 12.0  # weight of the history-based level error, in blocks
     dip_periods: int = 7  # post-campaign dip length in days (converted to periods)
     keep_all: bool = False  # also return every candidate's own forecast (backtests use it)
     seed: int = 0
@@ -400,11 +407,12 @@ def forecast_panel(
     mean[never] = 0.0
 
     k, v = dispersion(y, m, horizon, cfg)
+    window = _level_window(cfg, panel.freq.period_days, horizon)
     calibration: dict[str, float] = {}
     if cfg.calibrate and fold_actuals:
         combined = [sum(weights[name].to_numpy()[:, None] * np.nan_to_num(p[name])
                         for name in weights.columns if name in p) for p in fold_preds]
-        k, v, calibration = _calibrate(combined, fold_actuals, k, v, y, cfg)
+        k, v, calibration = _calibrate(combined, fold_actuals, k, v, y, cfg, window)
     dates = panel.future_dates(horizon)
     singles: dict[str, DemandForecast] = {}
     if cfg.keep_all:
@@ -412,7 +420,7 @@ def forecast_panel(
         for name, pred in final.items():
             k1, v1 = k0, v0
             if cfg.calibrate and fold_actuals:
-                k1, v1, _ = _calibrate([np.nan_to_num(p[name]) for p in fold_preds], fold_actuals, k0, v0, y, cfg)
+                k1, v1, _ = _calibrate([np.nan_to_num(p[name]) for p in fold_preds], fold_actuals, k0, v0, y, cfg, window)
             single = pred.copy()  # NaN rows: series the model did not fit (Prophet's subset)
             single[never] = 0.0
             singles[name] = DemandForecast(panel.keys, dates, single, k1, v1, np.full(n, name, dtype=object))
@@ -519,12 +527,67 @@ def _weights(scores: pd.DataFrame, cfg: EngineConfig, selection: str | None = No
     return pd.DataFrame(weights, columns=scores.columns)
 
 
+def _level_window(cfg: EngineConfig, period_days: float, horizon: int) -> int:
+    """Periods per block for the level-error estimate: ``calibration_window_days`` in periods,
+    at most the horizon; 0 (off) when that is under 2 periods (weekly, monthly data), where a
+    block of one period cannot tell the level error from the noise of the period."""
+    periods = round(cfg.calibration_window_days / period_days)
+    periods = min(periods, horizon)
+    return periods if periods >= 2 else 0
+
+
+def _window_level_var(
+    preds: list[np.ndarray], actuals: list[np.ndarray], k: np.ndarray, v_prior: np.ndarray,
+    window: int, cfg: EngineConfig,
+) -> np.ndarray:
+    """Level-error variance ``v`` per series from the backtest errors of ``window``-period sums.
+
+    The inner folds are cut into blocks of ``window`` periods (fully observed ones count). For a
+    block with forecast m_t and sum M = sum_t m_t the model of :mod:`forecast.distribution` gives
+    E[(A - M)^2] = N + v (M^2 + sum_t m_t^2 / k) with N = sum_t (m_t + m_t^2 / k), so over a
+    series' blocks b
+        v = (sum_b (A_b - M_b)^2 - sum_b N_b + n0 v0 D / B) / (D + n0 D / B),
+        D = sum_b (M_b^2 + sum_t m_t^2 / k),
+    the moment estimate shrunk towards the history-based ``v_prior`` (v0) with the weight of
+    ``cfg.level_prior_blocks`` (n0) blocks (B = the series' number of blocks). This is the error
+    of the forecast actually used (the combination of models), over the sums the stock policy
+    protects, where :func:`dispersion` only knows how well a moving average would have done.
+    """
+    kk = np.where(np.isfinite(k), np.minimum(k, 1e6), np.inf)[:, None]
+    n = len(k)
+    sse, noise, denom, blocks = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+    for pred, act in zip(preds, actuals):
+        h = min(pred.shape[1], act.shape[1]) // window * window
+        if h == 0:
+            continue
+        m = np.nan_to_num(pred[:, :h]).reshape(n, -1, window)
+        a = act[:, :h].reshape(n, -1, window)
+        seen = ~np.isnan(a).any(axis=2)
+        big_m = m.sum(axis=2)
+        square = (m**2 / kk[:, :, None]).sum(axis=2)
+        sse += np.where(seen, (np.nan_to_num(a).sum(axis=2) - big_m) ** 2, 0.0).sum(axis=1)
+        noise += np.where(seen, big_m + square, 0.0).sum(axis=1)
+        denom += np.where(seen, big_m**2 + square, 0.0).sum(axis=1)
+        blocks += seen.sum(axis=1)
+    prior = cfg.level_prior_blocks * np.divide(denom, blocks, out=np.zeros(n), where=blocks > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v = (sse - noise + prior * v_prior) / (denom + prior)
+    v = np.where((denom > 0) & np.isfinite(v), v, v_prior)
+    return np.clip(v, cfg.min_level_var, cfg.max_level_var)
+
+
 def _calibrate(
     preds: list[np.ndarray], actuals: list[np.ndarray], k: np.ndarray, v: np.ndarray,
-    y: np.ndarray, cfg: EngineConfig,
+    y: np.ndarray, cfg: EngineConfig, window: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
     """Scale the dispersion per demand class so the central interval hits its coverage in the
-    inner folds (discrete-aware: an actual is covered when F(y-1) < upper and F(y) >= lower)."""
+    inner folds (discrete-aware: an actual is covered when F(y-1) < upper and F(y) >= lower).
+
+    With a ``window`` (periods, see :func:`_level_window`) the level error ``v`` comes from the
+    folds' errors of window sums (:func:`_window_level_var`) and the per-class factor scales the
+    noise ``k`` only, then ``v`` is estimated again with the scaled ``k``: sums over a lead time
+    get the spread the forecast showed over such sums, single periods their coverage. Without
+    one, the factor scales both (1/k and v)."""
     lower_q = (1 - cfg.coverage_target) / 2
     upper_q = 1 - lower_q
     mean = np.concatenate(preds, axis=1)
@@ -532,6 +595,9 @@ def _calibrate(
     zero_share = np.nanmean(np.where(np.isnan(y[:, -365:]), np.nan, y[:, -365:] == 0), axis=1)
     intermittent = np.nan_to_num(zero_share, nan=1.0) > 0.5
     grid = np.array([0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.5, 6.0, 9.0])
+    prior = v
+    if window:
+        v = _window_level_var(preds, actuals, k, prior, window, cfg)
     k_out, v_out = k.copy(), v.copy()
     report: dict[str, float] = {}
     for label, rows in (("smooth", ~intermittent), ("intermittent", intermittent)):
@@ -541,15 +607,20 @@ def _calibrate(
         seen = ~np.isnan(a_r)
         best, best_gap, best_cov = 1.0, np.inf, np.nan
         for s in grid:
-            cov = _coverage(m_r, a_r, k[rows] / s, np.minimum(v[rows] * s, cfg.max_level_var), lower_q, upper_q)
+            v_s = v[rows] if window else np.minimum(v[rows] * s, cfg.max_level_var)
+            cov = _coverage(m_r, a_r, k[rows] / s, v_s, lower_q, upper_q)
             covered = cov[seen].mean() if seen.any() else np.nan
             gap = abs(covered - cfg.coverage_target)
             if gap < best_gap - 1e-9:
                 best, best_gap, best_cov = s, gap, covered
         k_out[rows] = k[rows] / best
-        v_out[rows] = np.minimum(v[rows] * best, cfg.max_level_var)
+        if not window:
+            v_out[rows] = np.minimum(v[rows] * best, cfg.max_level_var)
         report[f"{label}_scale"] = float(best)
         report[f"{label}_coverage"] = float(best_cov)
+    if window:
+        v_out = _window_level_var(preds, actuals, k_out, prior, window, cfg)
+        report["level_var_median"] = float(np.median(v_out))
     return k_out, v_out, report
 
 

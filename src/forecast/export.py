@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from forecast.backorders import BOOK_COLUMNS
+from forecast.sales_models import FLASH_SALE_COLUMNS
+from forecast.suppliers import SCORECARD_COLUMNS
+
 #: Export file -> (output table, column order). Columns are part of the documented contract.
 EXPORTS: dict[str, tuple[str, list[str]]] = {
     "forecast.csv": (
@@ -37,8 +41,12 @@ EXPORTS: dict[str, tuple[str, list[str]]] = {
     "allocations.csv": (
         "allocations",
         ["policy", "order_id", "customer_id", "segment", "sku", "location", "quantity",
-         "allocated_now", "order_date", "promised_date", "eta", "delay_days", "status"],
+         "allocated_now", "order_date", "promised_date", "eta", "delay_days", "status",
+         "supplier", "cancel_probability", "expected_revenue_lost"],
     ),
+    "backorders.csv": ("backorders", BOOK_COLUMNS),
+    "supplier_scorecard.csv": ("supplier_scorecard", SCORECARD_COLUMNS),
+    "flash_sales.csv": ("flash_sales", FLASH_SALE_COLUMNS),
 }
 
 
@@ -64,9 +72,12 @@ def write_rejects(rejects: pd.DataFrame, exports_dir: Path) -> Path:
     return path
 
 
-def write_purchasing_workbook(recommendations: pd.DataFrame, path: Path) -> Path:
-    """Excel workbook: a summary sheet (spend, lines and urgent lines per supplier) and one sheet
-    per supplier with its order lines, ready to send."""
+def write_purchasing_workbook(
+    recommendations: pd.DataFrame, path: Path, scorecard: pd.DataFrame | None = None
+) -> Path:
+    """Excel workbook: a summary sheet (spend, lines and urgent lines per supplier), the supplier
+    scorecard when given (on-time rate, real lead times, open and overdue POs, verdict), and one
+    sheet per supplier with its order lines, ready to send."""
     columns = EXPORTS["reorder_recommendations.csv"][1]
     recs = recommendations.reindex(columns=columns).copy()
     recs["supplier"] = recs["supplier"].fillna("(no supplier)")
@@ -81,6 +92,11 @@ def write_purchasing_workbook(recommendations: pd.DataFrame, path: Path) -> Path
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         summary.to_excel(writer, sheet_name="summary", index=False)
         used: set[str] = {"summary"}
+        if scorecard is not None and len(scorecard):
+            scorecard.reindex(columns=SCORECARD_COLUMNS).to_excel(
+                writer, sheet_name="supplier scorecard", index=False
+            )
+            used.add("supplier scorecard")
         for supplier, lines in recs.groupby("supplier"):
             name = _sheet_name(str(supplier), used)
             lines.drop(columns=["supplier"]).to_excel(writer, sheet_name=name, index=False)

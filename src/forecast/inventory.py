@@ -34,6 +34,7 @@ __all__ = [
     "BaseStockSolution",
     "EOQBackorderSolution",
     "NewsvendorSolution",
+    "PooledFillRate",
     "RQPerformance",
     "RQPolicy",
     "SSPolicy",
@@ -48,6 +49,8 @@ __all__ = [
     "expected_shortage_per_cycle",
     "fill_rate",
     "lead_time_demand_sd",
+    "negative_binomial_loss",
+    "negative_binomial_sf",
     "newsvendor_normal",
     "newsvendor_normal_cost",
     "newsvendor_poisson",
@@ -64,11 +67,14 @@ __all__ = [
     "rq_eil_approximation",
     "rq_eoq_plus_safety_stock",
     "rq_eoqb_approximation",
+    "rq_fill_rate_reorder_point",
     "rq_loss_function_approximation",
     "rq_normal_performance",
     "rq_optimal_poisson",
     "rq_optimal_reorder_point_normal",
     "rq_poisson_performance",
+    "rq_pooled_fill_rate_reorder_points",
+    "rs_fill_rate_order_up_to",
     "safety_factor_cycle_service",
     "safety_factor_fill_rate",
     "safety_stock",
@@ -329,6 +335,364 @@ def poisson_second_order_loss(x: ArrayLike, lam: ArrayLike) -> FloatOut:
     lam = _check_nonnegative(lam, "lam")
     x = _check_integer(x, "x").astype(float)
     return _out(_poisson_second_loss(x, lam))
+
+
+_NB_SIZE_MAX = 1e6  # a negative binomial with a larger size is Poisson for all practical purposes
+
+
+def _nb_shape(mean: np.ndarray, variance: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Mean/variance (1-d, or their broadcast shape) and which are NB, Poisson or a point mass."""
+    mean, variance = np.broadcast_arrays(
+        np.atleast_1d(np.asarray(mean, float)), np.atleast_1d(np.asarray(variance, float))
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        size = mean**2 / (variance - mean)
+    nb = (mean > 0) & (variance > mean) & (size < _NB_SIZE_MAX)
+    pois = (mean > 0) & (variance > 0) & ~nb
+    return mean, variance, np.where(nb, size, np.nan), nb, pois
+
+
+def _count_sf(
+    k: np.ndarray, mean: np.ndarray, size: np.ndarray, nb: np.ndarray, pois: np.ndarray
+) -> np.ndarray:
+    """P(X > k) for integer-valued k (as floats) of the NB(size, mean) / Poisson(mean) rows;
+    rows that are neither are a point mass at ``mean``."""
+    out = (k < mean).astype(float)  # point mass
+    ok = k >= 0
+    sel = nb & ok
+    if sel.any():  # P(X > k) = I_{1-p}(k + 1, size), p = size / (size + mean)
+        s = size[sel]
+        out[sel] = special.betainc(k[sel] + 1.0, s, mean[sel] / (s + mean[sel]))
+    sel = pois & ok
+    if sel.any():  # P(X > k) = P(k + 1, mean), the regularised lower incomplete gamma
+        out[sel] = special.gammainc(k[sel] + 1.0, mean[sel])
+    out[(nb | pois) & ~ok] = 1.0
+    return out
+
+
+def _nb_sf(x: np.ndarray, mean, size, nb, pois) -> np.ndarray:
+    return _count_sf(np.floor(x), mean, size, nb, pois)
+
+
+def _nb_loss(x: np.ndarray, mean, size, nb, pois) -> np.ndarray:
+    # E[(X - x)+] = mu P(Y >= floor(x)) - x P(X > floor(x)), Y ~ NB(size + 1, p) (the same p,
+    # so mean mu (size + 1) / size); for the Poisson Y is X.
+    k = np.floor(x)
+    mean_y = np.where(nb, mean * (size + 1.0) / size, mean)
+    upper = _count_sf(k - 1.0, mean_y, np.where(nb, size + 1.0, np.nan), nb, pois)
+    loss = mean * upper - x * _count_sf(k, mean, size, nb, pois)
+    return np.where(nb | pois, np.maximum(loss, 0.0), np.maximum(mean - x, 0.0))
+
+
+def negative_binomial_sf(x: ArrayLike, mean: ArrayLike, variance: ArrayLike) -> FloatOut:
+    """P(X > x) for the negative binomial X with the given mean and variance.
+
+    size k = mu^2 / (var - mu), p = k / (k + mu); P(X > x) = I_{1-p}(floor(x) + 1, k) (the
+    regularised incomplete beta function). A variance at or below the mean (no over-dispersion)
+    gives the Poisson(mu) (a little wider than asked when below); a variance of 0 a point mass
+    at mu. Source: Johnson, Kemp & Kotz, *Univariate Discrete Distributions*, 3rd ed., 5.1.
+
+    >>> round(negative_binomial_sf(2, 1.0, 2.0), 6)  # geometric, p = 1/2: P(X > 2) = 1/8
+    0.125
+    """
+    mean, variance = _check_nonnegative(mean, "mean"), _check_nonnegative(variance, "variance")
+    x = np.asarray(x, dtype=float)
+    x, mean, variance = np.broadcast_arrays(x, mean, variance)
+    shape = x.shape
+    mean, variance, size, nb, pois = _nb_shape(mean, variance)
+    return _out(_nb_sf(np.atleast_1d(x).astype(float), mean, size, nb, pois).reshape(shape))
+
+
+def negative_binomial_loss(x: ArrayLike, mean: ArrayLike, variance: ArrayLike) -> FloatOut:
+    """Negative binomial first-order loss n(x) = E[(X - x)+], X with the given mean and variance.
+
+    n(x) = mu P(Y >= floor(x)) - x P(X > floor(x)), Y ~ NB(k + 1, p), X ~ NB(k, p),
+    k = mu^2 / (var - mu), p = k / (k + mu): from the identity y f_k(y) = mu f_{k+1}(y - 1) of the
+    NB probabilities. It is exact at integer x and linear in between (X takes integer values).
+    The variance rules of :func:`negative_binomial_sf` apply (Poisson, point mass). It is the
+    expected shortage of a stock x against over-dispersed (gamma-Poisson) demand, the lead-time
+    demand of slow and erratic items for which the normal loss is poor. Sources: S&S Appendix C
+    (discrete loss functions n(x) = sum_{y > x} (y - x) f(y)); Johnson, Kemp & Kotz 5.1.
+
+    >>> round(negative_binomial_loss(2, 1.0, 2.0), 6)  # geometric, p = 1/2: (1 - p)^3 / p = 1/4
+    0.25
+    >>> round(negative_binomial_loss(5, 7.0, 7.0), 6)  # variance = mean: the Poisson loss
+    2.2926
+    """
+    mean, variance = _check_nonnegative(mean, "mean"), _check_nonnegative(variance, "variance")
+    x = np.asarray(x, dtype=float)
+    x, mean, variance = np.broadcast_arrays(x, mean, variance)
+    shape = x.shape
+    mean, variance, size, nb, pois = _nb_shape(mean, variance)
+    return _out(_nb_loss(np.atleast_1d(x).astype(float), mean, size, nb, pois).reshape(shape))
+
+
+def _fill_rate_level(
+    allowed: np.ndarray,
+    shortage: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
+    lo: np.ndarray,
+    hi: np.ndarray,
+    x0: np.ndarray,
+    *,
+    tol: float = 1e-9,
+    max_iter: int = 200,
+) -> np.ndarray:
+    """x with shortage(x) = allowed, for a decreasing shortage bracketed by lo and hi.
+
+    ``shortage(x, rows)`` gives (value, -slope) of the elements ``rows`` at x. It is piecewise
+    linear in x (integer-valued demand), so a Newton step lands on the root once inside its
+    piece; a step that does not fall strictly inside the shrinking bracket is replaced by
+    bisection (Newton can bounce between the ends where the shortage is concave). Only the
+    elements still moving are evaluated.
+    """
+    lo, hi = np.array(lo, dtype=float), np.array(hi, dtype=float)
+    x = np.clip(np.asarray(x0, dtype=float), lo, hi)
+    active = np.arange(len(x))
+    for _ in range(max_iter):
+        value, slope = shortage(x[active], active)
+        f = value - allowed[active]
+        xa, la, ha = x[active], lo[active], hi[active]
+        la = np.where(f > 0, xa, la)
+        ha = np.where(f > 0, ha, xa)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = xa - f / -slope
+        inside = np.isfinite(step) & (step > la) & (step < ha)
+        new = np.where(f == 0, xa, np.where(inside, step, 0.5 * (la + ha)))
+        scale = np.maximum(1.0, np.abs(new))
+        done = (f == 0) | (np.abs(new - xa) <= tol * scale) | (ha - la <= tol * scale)
+        x[active], lo[active], hi[active] = new, la, ha
+        active = active[~done]
+        if not len(active):
+            return x
+    raise RuntimeError("fill-rate level did not converge")  # pragma: no cover - defensive
+
+
+def rq_fill_rate_reorder_point(
+    fill_rate: ArrayLike,
+    order_quantity: ArrayLike,
+    mean_lead_time_demand: ArrayLike,
+    variance_lead_time_demand: ArrayLike,
+) -> FloatOut:
+    """Reorder point r of an (r, Q) policy with fill rate beta: 1 - [n(r) - n(r + Q)] / Q = beta.
+
+    n is the negative binomial loss (:func:`negative_binomial_loss`) of the lead-time demand
+    with the given mean and variance, so slow and erratic items get their skewed distribution
+    rather than a normal one. n(r) - n(r + Q) is the expected shortage per replenishment cycle
+    (inventory position uniform on (r, r + Q], full backordering): unlike the classical
+    sigma L(z) = (1 - beta) Q it does not count the previous cycle's shortage again, and r may
+    fall below the mean (negative safety stock) when Q is large against the spread, which is
+    what a fill rate below 1 then asks for. r is real (n is linear between integers); with
+    Poisson demand and an integer answer it is the r of :func:`rq_poisson_performance`.
+    Sources: S&S Ch. 5 ((r,Q) fill rate with backorders); Axsater Ch. 5 ((R,Q), compound
+    Poisson demand); SPT, probabilistic-demand chapter (the P2 criterion).
+
+    >>> round(rq_fill_rate_reorder_point(0.830496, 1, 7.0, 7.0), 3)  # Poisson 7: r = 9
+    9.0
+    >>> round(rq_fill_rate_reorder_point(0.95, 100, 10.0, 0.0), 6)  # no spread: 5 short
+    5.0
+    """
+    beta = _check_service_level(fill_rate, "fill rate beta")
+    q = _check_positive(order_quantity, "order_quantity")
+    mean = _check_nonnegative(mean_lead_time_demand, "mean_lead_time_demand")
+    var = _check_nonnegative(variance_lead_time_demand, "variance_lead_time_demand")
+    beta, q, mean, var = np.broadcast_arrays(beta, q, mean, var)
+    shape = beta.shape
+    beta, q = np.atleast_1d(beta).astype(float), np.atleast_1d(q).astype(float)
+    mean, var, size, nb, pois = _nb_shape(mean, var)
+
+    def shortage(r: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        at = (mean[rows], size[rows], nb[rows], pois[rows])
+        value = _nb_loss(r, *at) - _nb_loss(r + q[rows], *at)
+        slope = _nb_sf(r, *at) - _nb_sf(r + q[rows], *at)
+        return value, slope
+
+    allowed = (1.0 - beta) * q
+    sd = np.sqrt(var)
+    # shortage(-Q) = Q > allowed; above hi the loss is below allowed (a one-sided Chebyshev
+    # bound: n(mu + t) <= (sqrt(var + t^2) - t) / 2 <= var / (4 t)).
+    lo = -q
+    hi = mean + sd * np.maximum(10.0, sd / (4.0 * allowed)) + 1.0
+    x0 = mean + sd * special.ndtri(np.clip(1.0 - allowed / np.maximum(sd, 1e-12), 0.5, 1 - 1e-9))
+    return _out(_fill_rate_level(allowed, shortage, lo, hi, x0).reshape(shape))
+
+
+class PooledFillRate(NamedTuple):
+    """Reorder points of pooled items and the fill rate each then gets."""
+
+    reorder_point: FloatOut
+    fill_rate: FloatOut
+
+
+def rq_pooled_fill_rate_reorder_points(
+    fill_rate: ArrayLike,
+    order_quantity: ArrayLike,
+    demand_rate: ArrayLike,
+    mean_lead_time_demand: ArrayLike,
+    variance_lead_time_demand: ArrayLike,
+    pool: ArrayLike,
+    weight: ArrayLike = 1.0,
+    *,
+    minimum: float = 0.0,
+    lowest_fill_rate: float = 0.5,
+    grid: int = 33,
+) -> PooledFillRate:
+    """(r, Q) reorder points that meet a fill rate per pool of items with the least stock.
+
+    For each pool g: minimise sum_i c_i r_i subject to
+        sum_{i in g} lambda_i [n_i(r_i) - n_i(r_i + Q_i)] / Q_i <= sum_{i in g} lambda_i (1 - beta_i),
+    i.e. the pool's demand-weighted fill rate (units short / units demanded) reaches the
+    demand-weighted target, with n_i the negative binomial loss of item i's lead-time demand
+    (as in :func:`rq_fill_rate_reorder_point`), lambda_i its demand rate, c_i the ``weight``
+    of a unit of its stock (1: units; unit cost: value) and r_i >= ``minimum``. Holding one
+    fill rate per item is not the cheapest way to a fill rate over many items: a unit of stock
+    buys more fill on some (steady, short-cycle) items than on others (erratic, long-cycle). At
+    the optimum (Lagrange) every item's marginal fill per unit of stock,
+    (lambda_i / Q_i) P(r_i < D_i <= r_i + Q_i) / c_i, is equal; it is found by marginal
+    analysis: each item's reorder point runs over a grid (``grid`` points from its
+    ``lowest_fill_rate`` point to mu + 6 sigma) and the steps that cut the pool's shortage most
+    per unit of stock are taken first until the target is reached (the last one in part, by
+    linear interpolation). No item falls below ``lowest_fill_rate``. A pool of one item gets
+    its own fill rate (to the grid's precision). The stock saved over the fixed fill rate per
+    item is the point; the fill rate each item gets comes back with its reorder point.
+    Sources: SPT, aggregate-considerations chapter (minimising total stock subject to an
+    aggregate service level, equal marginal service per unit of stock); Fox, "Discrete
+    optimization via marginal analysis", Management Science 13 (1966).
+
+    >>> res = rq_pooled_fill_rate_reorder_points(0.95, 50.0, 10.0, 50.0, 50.0, "A")
+    >>> round(res.fill_rate, 3), round(res.reorder_point, 2)  # alone: its own target
+    (0.95, 50.68)
+    """
+    beta = _check_service_level(fill_rate, "fill rate beta")
+    q = _check_positive(order_quantity, "order_quantity")
+    rate = _check_nonnegative(demand_rate, "demand_rate")
+    mean = _check_nonnegative(mean_lead_time_demand, "mean_lead_time_demand")
+    var = _check_nonnegative(variance_lead_time_demand, "variance_lead_time_demand")
+    cost = _check_positive(weight, "weight")
+    _check_service_level(lowest_fill_rate, "lowest_fill_rate")
+    pool = np.asarray(pool)
+    beta, q, rate, mean, var, cost, pool = np.broadcast_arrays(beta, q, rate, mean, var, cost, pool)
+    shape = beta.shape
+    beta, q, rate, mean, var, cost = (
+        np.atleast_1d(a).astype(float).ravel() for a in (beta, q, rate, mean, var, cost)
+    )
+    _, group = np.unique(np.atleast_1d(pool).ravel(), return_inverse=True)
+    n = len(beta)
+
+    # Grid of reorder points per item: from its lowest-fill point (the start) up to mu + 6 sigma.
+    start = np.maximum(
+        np.asarray(rq_fill_rate_reorder_point(np.full(n, lowest_fill_rate), q, mean, var)), minimum
+    )
+    sd = np.sqrt(var)
+    top = np.maximum(mean + 6.0 * sd + 1.0, start)
+    steps = np.linspace(0.0, 1.0, max(int(grid), 2))
+    r = start[:, None] + (top - start)[:, None] * steps[None, :] ** 2  # finer near the start
+    rows = np.repeat(np.arange(n), r.shape[1])
+    m, _, size, nb, pois = _nb_shape(mean[rows], var[rows])
+    flat = r.ravel()
+    short = (
+        _nb_loss(flat, m, size, nb, pois) - _nb_loss(flat + q[rows], m, size, nb, pois)
+    ).reshape(r.shape)
+    short = np.minimum.accumulate(short, axis=1)  # numerically non-increasing
+    per_day = rate[:, None] / q[:, None] * short  # units short per unit time
+
+    # Marginal analysis: steps (item, k -> k + 1) by shortage cut per unit of stock cost.
+    cut = per_day[:, :-1] - per_day[:, 1:]
+    spend = cost[:, None] * (r[:, 1:] - r[:, :-1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(spend > 0, cut / spend, np.inf)
+    ratio = np.minimum.accumulate(ratio, axis=1)  # concave envelope: an item's steps in order
+    need = np.bincount(group, per_day[:, 0], minlength=group.max() + 1) - np.bincount(
+        group, rate * (1.0 - beta), minlength=group.max() + 1
+    )
+    item = np.repeat(np.arange(n), cut.shape[1])
+    order = np.lexsort((np.tile(np.arange(cut.shape[1]), n), -ratio.ravel(), group[item]))
+    g_sorted = group[item[order]]
+    cut_sorted = cut.ravel()[order]
+    done = np.cumsum(cut_sorted)
+    first = np.searchsorted(g_sorted, np.arange(group.max() + 1))  # where each pool starts
+    before = np.where(first > 0, done[np.maximum(first - 1, 0)], 0.0)
+    done_in_pool = done - before[g_sorted]
+    prior = done_in_pool - cut_sorted
+    goal = need[g_sorted]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        part = np.where(
+            goal <= prior,
+            0.0,
+            np.where(
+                goal >= done_in_pool,
+                1.0,
+                (goal - prior) / np.where(cut_sorted > 0, cut_sorted, 1.0),
+            ),
+        )
+    taken = np.zeros(cut.size)
+    taken[order] = np.clip(part, 0.0, 1.0)
+    taken = taken.reshape(cut.shape)
+    level = start + (taken * (r[:, 1:] - r[:, :-1])).sum(axis=1)
+    k = np.minimum((taken >= 1.0).sum(axis=1), cut.shape[1])  # steps fully taken
+    frac = np.where(k < cut.shape[1], taken[np.arange(n), np.minimum(k, cut.shape[1] - 1)], 0.0)
+    short_at = short[np.arange(n), k] - frac * (
+        short[np.arange(n), k] - short[np.arange(n), np.minimum(k + 1, r.shape[1] - 1)]
+    )
+    fill = 1.0 - short_at / q
+    # Inside a step the shortage was read off the chord; the exact reorder point for that
+    # shortage is a little lower (the shortage is convex in r there).
+    inside = (frac > 0) & (frac < 1)
+    if inside.any():
+        exact = rq_fill_rate_reorder_point(
+            np.clip(fill[inside], 1e-12, 1 - 1e-12), q[inside], mean[inside], var[inside]
+        )
+        level[inside] = np.maximum(np.asarray(exact, dtype=float), minimum)
+    return PooledFillRate(_out(level.reshape(shape)), _out(fill.reshape(shape)))
+
+
+def rs_fill_rate_order_up_to(
+    fill_rate: ArrayLike,
+    mean_protection_demand: ArrayLike,
+    variance_protection_demand: ArrayLike,
+    mean_lead_time_demand: ArrayLike,
+    variance_lead_time_demand: ArrayLike,
+) -> FloatOut:
+    """Order-up-to level S of an (R, S) policy with fill rate beta.
+
+    Expected shortage per review cycle = n_{L+R}(S) - n_L(S) (demand over the protection
+    interval L + R that S does not cover, less what was already short before the cycle's
+    order arrived), tolerated up to (1 - beta) x the expected demand of a review period
+    mu_{L+R} - mu_L; n the negative binomial loss of each interval's demand (mean, variance).
+    Sources: SPT, periodic-review chapter ((R,S), the P2 criterion with the exact shortage);
+    Axsater Ch. 5 (periodic review).
+
+    >>> round(rs_fill_rate_order_up_to(0.95, 12.0, 0.0, 5.0, 0.0), 6)  # no spread: S = 11.65
+    11.65
+    """
+    beta = _check_service_level(fill_rate, "fill rate beta")
+    m_p = _check_nonnegative(mean_protection_demand, "mean_protection_demand")
+    v_p = _check_nonnegative(variance_protection_demand, "variance_protection_demand")
+    m_l = _check_nonnegative(mean_lead_time_demand, "mean_lead_time_demand")
+    v_l = _check_nonnegative(variance_lead_time_demand, "variance_lead_time_demand")
+    beta, m_p, v_p, m_l, v_l = np.broadcast_arrays(beta, m_p, v_p, m_l, v_l)
+    shape = beta.shape
+    beta, m_p, v_p, m_l, v_l = (np.atleast_1d(a).astype(float) for a in (beta, m_p, v_p, m_l, v_l))
+    review = m_p - m_l
+    if np.any(review <= 0):
+        raise ValueError("mean_protection_demand must exceed mean_lead_time_demand (R > 0)")
+    protect = _nb_shape(m_p, v_p)
+    protect = (protect[0], *protect[2:])
+    lead = _nb_shape(m_l, v_l)
+    lead = (lead[0], *lead[2:])
+
+    def shortage(x: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        at_p = tuple(a[rows] for a in protect)
+        at_l = tuple(a[rows] for a in lead)
+        value = _nb_loss(x, *at_p) - _nb_loss(x, *at_l)
+        slope = _nb_sf(x, *at_p) - _nb_sf(x, *at_l)
+        return value, slope
+
+    allowed = (1.0 - beta) * review
+    sd = np.sqrt(v_p)
+    lo = np.zeros_like(m_p) - 1.0
+    hi = m_p + sd * np.maximum(10.0, sd / (4.0 * allowed)) + 1.0
+    x0 = m_p + sd * special.ndtri(np.clip(1.0 - allowed / np.maximum(sd, 1e-12), 0.5, 1 - 1e-9))
+    return _out(_fill_rate_level(allowed, shortage, lo, hi, x0).reshape(shape))
 
 
 # --------------------------------------------------------------------------------------------

@@ -8,7 +8,9 @@ row per notice sent; the latest per order line counts). A line is notified when:
   the promised date) and is now ``backordered``, ``partial`` or ``no_supply_planned``;
 * its ETA moved by ``min_change_days`` or more against the ETA last told;
 * its supply changed: it had no planned supply and now has an ETA, or the other way round;
-* it is available again: it was told it is delayed and now ships in full (good news).
+* it is available again: it was told it is delayed and now ships in full (good news);
+* it is a dropship line (shipped by the supplier) expected after its promised date, told once:
+  its ETA (as-of date + lead time) moves with every run while it waits, which is not news.
 
 Lines allocated now and never told anything need no notice. Recording the notices
 (:func:`history_rows` then ``Warehouse.record_notifications``) updates the history, so a rerun
@@ -69,7 +71,10 @@ def customer_notices(
         change.abs() >= min_change_days)
     supply_changed = told & ~was_fine & waiting & (eta.isna() != previous_eta.isna())
     available = told & ~was_fine & (status == "allocated")
-    notify = newly_backordered | moved | supply_changed | available
+    promised = pd.to_datetime(lines["promised_date"])
+    dropship_late = (status == "dropship") & eta.notna() & promised.notna() & (eta > promised) & (
+        previous_status != "dropship")
+    notify = newly_backordered | moved | supply_changed | available | dropship_late
 
     out = lines[notify].copy()
     out["previous_status"] = previous_status[notify].where(told[notify])
@@ -119,6 +124,9 @@ def _message(row: object) -> str:
     if row.kind == "no_supply":
         return (f"{what} is delayed:{part} we have no supply date yet and will tell you as soon "
                 f"as we do{promised}.")
+    if row.kind == "delayed" and row.status == "dropship":
+        return (f"{what} ships from our supplier and is delayed: expected ship date "
+                f"{_day(row.eta)}{promised}.")
     if row.kind == "delayed":
         return f"{what} is delayed:{part} new expected ship date {_day(row.eta)}{promised}."
     if row.kind == "earlier":

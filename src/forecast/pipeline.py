@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forecast import allocation, export, notifications
+from forecast import allocation, backorders, cancellation, export, notifications, sales_models
 from forecast.config import RunSettings
 from forecast.contract import LOAD_ORDER, TABLES, find_table_files
 from forecast.distribution import DemandForecast
@@ -43,6 +43,7 @@ from forecast.planning import (
 )
 from forecast.series import Frequency, Panel, build_panel
 from forecast.simulation import SimulationConfig, SimulationResult, simulate
+from forecast.suppliers import estimate_lead_times, supplier_scorecard
 from forecast.warehouse import LoadResult, Warehouse
 
 Progress = Callable[[str], None]
@@ -140,7 +141,8 @@ def forecast_step(settings: RunSettings, run_id: str, mapper: Mapper = sequentia
         cached = wh.run_with_forecast_key(key, run_id) if settings.use_cache else None
         wh.set_forecast_key(run_id, key)
         if cached is not None:
-            wh.copy_outputs(("forecasts", "forecast_models", "campaign_uplift"), cached, run_id)
+            wh.copy_outputs(("forecasts", "forecast_models", "campaign_uplift", "flash_sales"),
+                            cached, run_id)
             models = wh.output("forecast_models", run_id)
             return {"series": len(models), "horizon": settings.horizon,
                     "rows": settings.horizon * len(models), "frequency": models["frequency"].iloc[0],
@@ -155,8 +157,12 @@ def forecast_step(settings: RunSettings, run_id: str, mapper: Mapper = sequentia
         for rows in chunk_rows(panel.n_series, settings.chunk_size)
     ]
     result = concat_results(mapper(forecast_panel, chunks))
-    fc = result.forecast
     with Warehouse(settings.warehouse_path) as wh:
+        # Pre-order products join with an early forecast; flash sales are capped by the stock
+        # set aside for them (forecast.sales_models).
+        fc, flash_sales = sales_models.adjust_forecast(
+            result.forecast, _inputs(wh), as_of, panel.freq.period_days, sales_model_config(settings),
+            panel)
         models = pd.DataFrame(
             {
                 "sku": fc.keys["sku"].to_numpy(),
@@ -170,7 +176,8 @@ def forecast_step(settings: RunSettings, run_id: str, mapper: Mapper = sequentia
         )
         frame = fc.to_frame()
         wh.replace_outputs(
-            {"forecasts": frame, "forecast_models": models, "campaign_uplift": result.uplift}, run_id
+            {"forecasts": frame, "forecast_models": models, "campaign_uplift": result.uplift,
+             "flash_sales": flash_sales}, run_id
         )
     artifacts = write_model_artifacts(settings.models_dir, run_id, result, panel, cfg, settings.horizon)
     return {"series": panel.n_series, "horizon": settings.horizon, "rows": len(frame),
@@ -257,12 +264,26 @@ def plan_config(settings: RunSettings) -> PlanConfig:
     return PlanConfig(
         service_levels=dict(settings.service_levels),
         service_kind=settings.service_kind,
+        service_scope=settings.service_scope,
         review_period_days=settings.review_period_days,
         policy="RS" if settings.review_period_days > 0 else settings.policy,
         max_cover_days=settings.max_cover_days,
         order_quantity_method=settings.order_quantity_method,
         default_lead_time_days=settings.default_lead_time_days,
     )
+
+
+def sales_model_config(settings: RunSettings) -> sales_models.SalesModelConfig:
+    return sales_models.SalesModelConfig(seed=settings.seed)
+
+
+def _flash_sales(wh: Warehouse, run_id: str) -> pd.DataFrame:
+    """The ``flash_sales`` rows of the run whose forecast the step reads (none when that run
+    had no flash sale: never another run's)."""
+    frame = wh.output("flash_sales", run_id)
+    if wh.output_run("flash_sales", run_id) != wh.output_run("forecast_models", run_id):
+        return frame.iloc[0:0]
+    return frame
 
 
 def _inputs(wh: Warehouse) -> dict[str, pd.DataFrame]:
@@ -292,20 +313,39 @@ def plan_step(settings: RunSettings, run_id: str) -> dict:
         as_of = resolve_as_of(wh, settings.as_of)
         fc, freq = load_forecast(wh, run_id)
         panel = load_panel(wh, as_of)
-        history = _align_history(panel, fc.keys)
         inputs = _inputs(wh)
+        # Flash-sale caps restored for the lead-time demand; dropship SKUs get no policy.
+        flash_sales = _flash_sales(wh, run_id)
+        fc = sales_models.planning_forecast(fc, flash_sales, inputs["products"], freq.period_days,
+                                            sales_model_config(settings))
+        history = _align_history(panel, fc.keys)
         stock = _stock(wh, as_of, fc.keys, inputs)
+        # Lead times measured from received purchase orders replace the configured ones where
+        # a supplier delivered enough of them (forecast.suppliers).
+        lead_times = estimate_lead_times(inputs["receipts"], inputs["products"], as_of)
         policies = compute_policies(
-            fc, history, inputs["products"], inputs["suppliers"], cfg, freq.period_days
+            fc, history, inputs["products"], inputs["suppliers"], cfg, freq.period_days,
+            lead_times=lead_times.per_sku,
         )
         positions = stock_positions(fc.keys, stock, inputs["purchase_orders"], inputs["customer_orders"])
         recs = recommend_orders(policies, positions, fc, as_of, cfg, freq.period_days)
         alerts = build_alerts(policies, positions, fc, as_of, freq.period_days)
+        # Pre-order first purchases, the flash sales' promise check and their alerts.
+        sales = sales_models.adjust_plan(policies, positions, recs, alerts, fc, inputs, flash_sales,
+                                         as_of, freq.period_days, sales_model_config(settings), panel)
+        recs, alerts = sales.recommendations, sales.alerts
+        scorecard = supplier_scorecard(
+            inputs["receipts"], inputs["products"], inputs["suppliers"], inputs["purchase_orders"],
+            inputs["customer_orders"], as_of, default_lead_time_days=cfg.default_lead_time_days,
+        )
         wh.replace_outputs(
-            {"policies": policies, "recommendations": recs, "alerts": alerts}, run_id
+            {"policies": policies, "recommendations": recs, "alerts": alerts,
+             "supplier_scorecard": scorecard, "flash_sales": sales.flash_sales}, run_id
         )
     return {"policies": len(policies), "recommendations": len(recs), "alerts": len(alerts),
-            "urgent": int(recs["urgent"].sum()) if len(recs) else 0}
+            "urgent": int(recs["urgent"].sum()) if len(recs) else 0,
+            "suppliers": len(scorecard), "lead_times_from_receipts": len(lead_times.per_sku),
+            **sales_models.plan_counts(sales, inputs["products"])}
 
 
 def _align_history(panel: Panel, keys: pd.DataFrame) -> np.ndarray:
@@ -322,6 +362,8 @@ def simulate_step(settings: RunSettings, run_id: str, mapper: Mapper = sequentia
         as_of = resolve_as_of(wh, settings.as_of)
         fc, freq = load_forecast(wh, run_id)
         inputs = _inputs(wh)
+        # Dropship SKUs hold no stock: nothing to simulate (their lines go to allocation).
+        fc = fc.take(sales_models.stocked_rows(fc.keys, inputs["products"]))
         stock = _stock(wh, as_of, fc.keys, inputs)
         policies = wh.output("policies", run_id)
         recs = wh.output("recommendations", run_id)
@@ -332,9 +374,12 @@ def simulate_step(settings: RunSettings, run_id: str, mapper: Mapper = sequentia
             workers=1 if len(rows) > 1 else 0,  # chunks run in parallel through the mapper
         )
         # Each series draws from its own random stream (seed, sku, location): chunking does not
-        # change the results.
+        # change the results. SKUs with enough receipts draw lead times from them (as planned).
+        lead_times = estimate_lead_times(inputs["receipts"], inputs["products"], as_of)
+        lead_samples = lead_times.samples
         parts = mapper(simulate, [
-            (fc.take(r), policies, positions, inputs["purchase_orders"], as_of, sim_cfg, freq.period_days)
+            (fc.take(r), policies, positions, inputs["purchase_orders"], as_of, sim_cfg, freq.period_days,
+             lead_samples)
             for r in rows
         ])
         result = SimulationResult(
@@ -350,23 +395,48 @@ def simulate_step(settings: RunSettings, run_id: str, mapper: Mapper = sequentia
             ],
             ignore_index=True,
         )
+        # Cancellation curve fitted on shipped/cancelled lines (else the default); pre-order
+        # lines wait for launch, dropship lines go to the supplier (forecast.allocation).
+        curve = cancellation.curve_from_history(inputs["order_history"], as_of)
+        products = allocation.products_for_allocation(
+            inputs["products"], inputs["suppliers"],
+            lead_times.per_sku,
+        )
         allocations, _ = allocation.compare_policies(
-            inputs["customer_orders"], inputs["customers"], stock, receipts, as_of
+            inputs["customer_orders"], inputs["customers"], stock, receipts, as_of,
+            products=products, curve=curve, default_lead_time_days=settings.default_lead_time_days,
         )
         wh.replace_outputs(
-            {"risk": result.risk, "risk_bands": result.bands, "allocations": allocations}, run_id
+            {"risk": result.risk, "risk_bands": result.bands, "allocations": allocations,
+             "cancellation_curve": curve.to_frame()}, run_id
         )
     at_risk = int((result.risk["stockout_probability"] > 0.5).sum())
-    return {"series": len(result.risk), "at_risk": at_risk, "allocation_lines": len(allocations)}
+    return {"series": len(result.risk), "at_risk": at_risk, "allocation_lines": len(allocations),
+            "cancellation_curve": curve.source}
 
 
 def publish_step(settings: RunSettings, run_id: str) -> dict:
     """Publish the run (one transaction: readers switch from the previous plan to this one),
     then write the exports for people and the read-only snapshot for analysts."""
     with Warehouse(settings.warehouse_path) as wh:
+        # The backorder book is staged with the run's other outputs, before the pointer moves;
+        # what it says each customer was last told includes the notices this run sends.
+        in_use = wh.output("allocations", run_id)
+        in_use = in_use[in_use["policy"] == settings.allocation_policy]
+        history = wh.notification_history()
+        notices = notifications.customer_notices(in_use, history)
+        told = notifications.history_rows(notices, run_id)
+        as_of = resolve_as_of(wh, settings.as_of)
+        book = backorders.backorder_book(
+            in_use, as_of, wh.eta_history(exclude_run=run_id),
+            pd.concat([f for f in (history, told) if len(f)] or [told]),
+        )
+        wh.replace_outputs({"backorders": book}, run_id)
         wh.publish(run_id)
         tables = {name: wh.output(name) for name in ("forecasts", "policies", "recommendations",
-                                                     "alerts", "risk", "allocations")}
+                                                     "alerts", "risk", "allocations",
+                                                     "supplier_scorecard", "backorders",
+                                                     "flash_sales")}
         tables["allocations"] = tables["allocations"][
             tables["allocations"]["policy"] == settings.allocation_policy
         ]
@@ -374,12 +444,14 @@ def publish_step(settings: RunSettings, run_id: str) -> dict:
         paths.append(export.write_rejects(wh.rejects(), settings.exports_dir))
         # Customers to tell: lines newly backordered or whose date moved since they were last
         # told; recorded only once the file is written, so a rerun lists no one twice.
-        notices = notifications.customer_notices(tables["allocations"], wh.notification_history())
         paths.append(notifications.write_notices_csv(notices, settings.exports_dir / "customer_notifications.csv"))
-        wh.record_notifications(notifications.history_rows(notices, run_id))
+        wh.record_notifications(told)
+        # Each line's ETA in this run, kept for good (the book's "previous ETA" next time).
+        wh.record_eta_history(backorders.eta_history_rows(in_use, run_id, as_of))
         paths.append(
             export.write_purchasing_workbook(
-                tables["recommendations"], settings.exports_dir / "reorder_recommendations.xlsx"
+                tables["recommendations"], settings.exports_dir / "reorder_recommendations.xlsx",
+                scorecard=tables["supplier_scorecard"],
             )
         )
         wh.publish_snapshot(settings.snapshot_dir)
@@ -414,12 +486,16 @@ def deliver_step(settings: RunSettings, run_id: str) -> dict:
     return result
 
 
-def allocation_summary(snapshot_dir: Path, policies: tuple[str, ...]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Allocation outcome per policy and segment, and the SKUs most at risk, from the snapshot
-    (every run allocates under every policy)."""
+def allocation_summary(
+    snapshot_dir: Path, policies: tuple[str, ...]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Allocation outcome per policy and segment (with the expected revenue lost to
+    cancellations), the SKUs most at risk, and the cancellation curve the run used, from the
+    snapshot (every run allocates under every policy)."""
     from forecast.warehouse import read_snapshot
 
-    data = read_snapshot(snapshot_dir, ("allocations", "customer_orders", "risk"))
+    data = read_snapshot(snapshot_dir, ("allocations", "customer_orders", "risk",
+                                        "cancellation_curve"))
     allocations = data["allocations"]
     if len(allocations):
         allocations = allocations[allocations["policy"].isin(policies)]
@@ -430,7 +506,7 @@ def allocation_summary(snapshot_dir: Path, policies: tuple[str, ...]) -> tuple[p
         risk = risk.sort_values("stockout_probability", ascending=False)[
             ["sku", "location", "stockout_probability", "fill_rate", "expected_backorders",
              "first_stockout_p10", "first_stockout_p50"]]
-    return summary, risk
+    return summary, risk, data["cancellation_curve"]
 
 
 def replay_history(data_dir: Path, start: date, end: date, every: int, lead_time_days: float,

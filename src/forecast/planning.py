@@ -15,9 +15,11 @@ Policies (``PlanConfig.policy``):
   time plus the review period; the minimum is S less the expected demand of one review period
   (the expected position just before a review).
 
-Lead time: the product's, else its supplier's, else ``PlanConfig.default_lead_time_days``, recorded
-in ``lead_time_source``. Its spread falls back the same way (product, supplier, then
-``default_lead_time_cv`` x lead time), recorded in ``lead_time_sd_source``. Lead-time demand comes
+Lead time: measured from received purchase orders when there are enough of them
+(:mod:`forecast.suppliers`), else the product's, else its supplier's, else
+``PlanConfig.default_lead_time_days``, recorded in ``lead_time_source``. Its spread falls back
+the same way (receipts, product, supplier, then ``default_lead_time_cv`` x lead time), recorded
+in ``lead_time_sd_source``. Lead-time demand comes
 from the forecast distribution over the protection interval (lead time, plus the review period
 for (R, S)), so planned campaigns and seasonality inside it count; lead-time variability adds
 ``d^2 * sigma_L^2`` to its variance (Silver, Pyke & Thomas 2017; Chopra & Meindl Ch. 12).
@@ -32,6 +34,7 @@ order the same units twice.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal, get_args
@@ -45,6 +48,8 @@ from forecast.distribution import DemandForecast
 ServiceKind = Literal["cycle", "fill_rate"]
 PolicyKind = Literal["sQ", "sS", "RS"]
 OrderQuantityMethod = Literal["eoq", "days_of_cover", "fixed"]
+ServiceScope = Literal["class", "sku"]
+PooledStock = Literal["units", "value"]
 
 KEYS = ["sku", "location"]
 
@@ -58,6 +63,15 @@ class PlanConfig:
     "sS" is continuous review and refuses one. ``max_cover_days`` caps a computed order quantity
     (EOQ or days of cover; not a fixed one) at that many days of mean demand, before MOQ and pack
     rounding: EOQ of a cheap fast mover would otherwise buy half a year of stock.
+
+    ``service_scope`` says what a class's fill rate promises. "class" (the default): the
+    class's demand-weighted fill rate (units served from stock / units demanded over its
+    SKUs) reaches the level, and the stock is spread over the class's (s,Q)/(s,S) SKUs so as to
+    hold the least of it (``pooled_stock``: units, or value at unit cost), see
+    :func:`forecast.inventory.rq_pooled_fill_rate_reorder_points`; each SKU's own expected fill
+    rate is then ``planned_fill_rate`` (at least 50%). "sku": every SKU is held to its class's
+    level. A product's own ``service_level`` always holds for that SKU alone, and (R,S)
+    policies and cycle service levels are per SKU.
     """
 
     service_levels: dict[str, float] = field(
@@ -78,6 +92,8 @@ class PlanConfig:
     lookahead_days: int = 14  # recommend orders whose order-by date falls within this window
     policy: PolicyKind = "sQ"
     max_cover_days: float = 120.0
+    service_scope: ServiceScope = "class"
+    pooled_stock: PooledStock = "units"
 
     def __post_init__(self) -> None:
         for cls, level in self.service_levels.items():
@@ -91,6 +107,8 @@ class PlanConfig:
         _choice(self.service_kind, ServiceKind, "service_kind")
         _choice(self.order_quantity_method, OrderQuantityMethod, "order_quantity_method")
         _choice(self.policy, PolicyKind, "policy")
+        _choice(self.service_scope, ServiceScope, "service_scope")
+        _choice(self.pooled_stock, PooledStock, "pooled_stock")
         if not self.review_period_days >= 0:
             raise ValueError(f"review_period_days must be >= 0, got {self.review_period_days}")
         if self.policy == "sQ" and self.review_period_days > 0:
@@ -132,12 +150,15 @@ def series_inputs(
     products: pd.DataFrame,
     suppliers: pd.DataFrame,
     cfg: PlanConfig,
+    lead_times: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Per series: supplier, lead time and spread (each with its source), MOQ, pack size, costs.
 
-    Lead time and its s.d. each fall back product -> supplier -> default (the s.d. default is
-    ``cfg.default_lead_time_cv`` x the lead time used); ``lead_time_source`` and
-    ``lead_time_sd_source`` say which.
+    Lead time and its s.d. each come from receipts (``lead_times``: sku, lead_time_days,
+    lead_time_sd_days, the SKUs whose received purchase orders suffice, see
+    :func:`forecast.suppliers.estimate_lead_times`), else fall back product -> supplier ->
+    default (the s.d. default is ``cfg.default_lead_time_cv`` x the lead time used);
+    ``lead_time_source`` and ``lead_time_sd_source`` say which.
     """
     _check_unique(products, "sku", "products")
     _check_unique(suppliers, "supplier", "suppliers")
@@ -174,6 +195,16 @@ def series_inputs(
     frame["lead_time_sd_days"] = sd_product.fillna(sd_supplier).fillna(
         cfg.default_lead_time_cv * lead
     )
+    if lead_times is not None and len(lead_times):
+        _check_unique(lead_times, "sku", "lead_times")
+        measured = frame[["sku"]].merge(
+            lead_times[["sku", "lead_time_days", "lead_time_sd_days"]], on="sku", how="left"
+        )
+        has = measured["lead_time_days"].notna().to_numpy()
+        for col, source in (("lead_time_days", "lead_time_source"),
+                            ("lead_time_sd_days", "lead_time_sd_source")):
+            frame[col] = np.where(has, measured[col].astype(float), frame[col])
+            frame[source] = np.where(has, "receipts", frame[source])
     frame["order_cost"] = frame["order_cost"].astype(float).fillna(cfg.default_order_cost)
     frame["unit_cost"] = frame["unit_cost"].astype(float)
     return frame
@@ -211,11 +242,14 @@ def compute_policies(
     suppliers: pd.DataFrame,
     cfg: PlanConfig,
     period_days: float = 1.0,
+    lead_times: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Safety stock, reorder point (min), order quantity and max for every series.
 
     ``history`` is the (n, T) demand matrix the forecast was fitted on (for XYZ variability);
-    ``period_days`` is the length of one forecast period (1 daily, 7 weekly).
+    ``period_days`` is the length of one forecast period (1 daily, 7 weekly); ``lead_times``
+    are the receipts-based lead times that replace the configured ones (see
+    :func:`series_inputs`).
 
     - Mean demand rate d: the forecast mean over its horizon (per period; per day in
       ``mean_daily_demand``). ABC class by annual value d x 365 x unit cost; XYZ by the
@@ -229,13 +263,20 @@ def compute_policies(
     - Order quantity: EOQ sqrt(2 K lambda / h) with h = holding_cost_rate x unit cost (infinite
       when h = 0), or d x days_of_cover, capped at d x max_cover_days; or fixed_quantity; for
       (R,S) the expected order d x R. Raised to the MOQ, rounded up to the pack size.
-    - Safety stock ss = z sigma_P, floored at 0: z = Phi^-1(alpha) for a cycle service level,
-      else z solves sigma_P L(z) = (1 - beta) Q (Q the rounded order quantity).
+    - Cycle service level alpha: safety stock ss = z sigma_P, z = Phi^-1(alpha), floored at 0.
+      Fill rate beta: the level solves the exact fill-rate equation with negative binomial
+      demand over P (forecast mean and variance): 1 - [n(s) - n(s + Q)] / Q = beta for (s,Q) and
+      (s,S) (Q the rounded order quantity, at least 1), 1 - [n_{L+R}(S) - n_L(S)] / mu_R = beta
+      for (R,S); ss = level - mu_P may be negative (a large Q), the level is floored at 0 (see
+      :func:`fill_rate_safety_stock`). With ``service_scope`` "class" (the default) the
+      (s,Q)/(s,S) SKUs on their class's level share it: the class's demand-weighted fill rate
+      is met with the least stock, each SKU getting ``planned_fill_rate`` (see
+      :class:`PlanConfig`); otherwise ``planned_fill_rate`` is the SKU's level.
     - (s,Q), (s,S): reorder point s = mu_P + ss, max = s + Q (S for (s,S)).
       (R,S): max = S = mu_{L+R} + ss, minimum = mu_L + ss (S less one review's demand).
     SKUs with no forecast demand get zeros.
     """
-    frame = series_inputs(forecast.keys, products, suppliers, cfg)
+    frame = series_inputs(forecast.keys, products, suppliers, cfg, lead_times)
     n = len(frame)
     mean_period = forecast.mean.mean(axis=1)
     sd_period = np.sqrt(forecast.variance().mean(axis=1))
@@ -248,7 +289,8 @@ def compute_policies(
     annual_demand = daily * 365.0
     frame["abc_class"] = inventory.abc_classes(annual_demand * unit_cost, cfg.abc_thresholds)
     recent = history[:, -min(history.shape[1], max(round(364 / period_days), 4)) :]
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # no history (a pre-order series): NaN
         cv = np.nanstd(recent, axis=1) / np.nanmean(recent, axis=1)
     frame["xyz_class"] = inventory.xyz_classes(cv, cfg.xyz_thresholds)
 
@@ -308,15 +350,25 @@ def compute_policies(
         dtype=float,
     )
 
+    if periodic:
+        lead_mean, lead_sd_demand = forecast.window_moments(np.zeros(n), lead_p)
     if cfg.service_kind == "cycle":
         z = np.asarray(inventory.safety_factor_cycle_service(level), dtype=float)
+        safety = np.where(demand, np.maximum(z * ltd_sd, 0.0), 0.0)
+        planned_fill = np.full(n, np.nan)
     else:
-        z = np.asarray(
-            inventory.safety_factor_fill_rate(level, np.maximum(order_q, 1.0), ltd_sd), dtype=float
+        pool = None
+        if cfg.service_scope == "class" and not periodic:
+            pool = np.where(service_source == "class", frame["abc_class"].astype(str), "")
+        lead = None
+        if periodic:
+            lead_var = lead_sd_demand**2 + rate_p**2 * (lead_sd_days / period_days) ** 2
+            lead = (lead_mean, np.sqrt(lead_var))
+        weight = unit_cost if cfg.pooled_stock == "value" else np.ones(n)
+        safety, planned_fill = fill_rate_safety_stock(
+            level, np.maximum(order_q, 1.0), ltd_mean, ltd_sd, demand, lead, pool, daily, weight
         )
-    safety = np.where(demand, np.maximum(z * ltd_sd, 0.0), 0.0)
     if periodic:
-        lead_mean, _ = forecast.window_moments(np.zeros(n), lead_p)
         max_level = np.where(demand, ltd_mean + safety, 0.0)
         reorder_point = np.where(demand, lead_mean + safety, 0.0)
     else:
@@ -330,6 +382,7 @@ def compute_policies(
             "abc_class": frame["abc_class"],
             "xyz_class": frame["xyz_class"],
             "service_level": level,
+            "planned_fill_rate": np.where(demand, planned_fill, np.nan),
             "service_kind": cfg.service_kind,
             "service_source": service_source,
             "policy": cfg.policy,
@@ -354,6 +407,68 @@ def compute_policies(
             "order_quantity_basis": basis,
         }
     )
+
+
+def fill_rate_safety_stock(
+    level: np.ndarray,
+    order_q: np.ndarray,
+    ltd_mean: np.ndarray,
+    ltd_sd: np.ndarray,
+    demand: np.ndarray,
+    lead: tuple[np.ndarray, np.ndarray] | None = None,
+    pool: np.ndarray | None = None,
+    rate: np.ndarray | None = None,
+    weight: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Safety stock (level less mu_P) for fill rates ``level``, and each SKU's planned fill.
+
+    Demand over the protection interval is the negative binomial with the forecast's mean and
+    variance (lead-time spread included); (s,Q) and (s,S): 1 - [n(s) - n(s + Q)] / Q = beta
+    (:func:`forecast.inventory.rq_fill_rate_reorder_point`); (R,S) with ``lead`` = (mean, s.d.)
+    of the lead-time demand alone: 1 - [n_{L+R}(S) - n_L(S)] / mu_R = beta
+    (:func:`forecast.inventory.rs_fill_rate_order_up_to`). SKUs with a non-empty ``pool`` label
+    share their pool's demand-weighted fill rate (demand ``rate``, stock weighted by
+    ``weight``; :func:`forecast.inventory.rq_pooled_fill_rate_reorder_points`). The safety
+    stock may be negative (a large Q alone delivers more than the target) but the level never
+    falls below 0: an order is not held back until customers wait (under lost sales such a
+    level would never trigger).
+    """
+    n = len(level)
+    safety, planned = np.zeros(n), np.full(n, np.nan)
+    rows = demand & (ltd_mean > 0)
+    planned[demand & ~rows] = 1.0  # demand too small to show over the lead time
+    variance = ltd_sd**2
+    pooled = rows & (pool != "") if pool is not None else np.zeros(n, dtype=bool)
+    alone = rows & ~pooled
+    if alone.any():
+        if lead is None:
+            target = inventory.rq_fill_rate_reorder_point(
+                level[alone], order_q[alone], ltd_mean[alone], variance[alone]
+            )
+        else:
+            lead_mean, lead_sd = lead
+            target = inventory.rs_fill_rate_order_up_to(
+                level[alone],
+                ltd_mean[alone],
+                variance[alone],
+                lead_mean[alone],
+                lead_sd[alone] ** 2,
+            )
+        safety[alone] = np.maximum(np.asarray(target, dtype=float), 0.0) - ltd_mean[alone]
+        planned[alone] = level[alone]
+    if pooled.any():
+        result = inventory.rq_pooled_fill_rate_reorder_points(
+            level[pooled],
+            order_q[pooled],
+            rate[pooled],
+            ltd_mean[pooled],
+            variance[pooled],
+            pool[pooled],
+            weight[pooled],
+        )
+        safety[pooled] = np.asarray(result.reorder_point, dtype=float) - ltd_mean[pooled]
+        planned[pooled] = result.fill_rate
+    return safety, planned
 
 
 def stock_positions(
@@ -578,7 +693,16 @@ def explain(plan: pd.DataFrame) -> pd.Series:
         "product setting, class " + plan["abc_class"].astype(str),
         "class " + plan["abc_class"].astype(str),
     )
-    service = _num(100 * plan["service_level"].to_numpy(dtype=float), ix, 1) + "% " + kind
+    level = plan["service_level"].to_numpy(dtype=float)
+    planned = (
+        plan["planned_fill_rate"].to_numpy(dtype=float) if "planned_fill_rate" in plan else level
+    )
+    # A SKU pooled in its class (service_scope "class") gets its share of the class's level.
+    shared = np.isfinite(planned) & (np.abs(planned - level) >= 0.0005)
+    service = _num(100 * np.where(shared, planned, level), ix, 1) + "% " + kind
+    who = pd.Series(who, index=ix) + _when(
+        shared, ": " + _num(100 * level, ix, 1) + "% over the class", ix
+    )
     recorded = (
         plan["on_hand_recorded"].to_numpy(dtype=float)
         if "on_hand_recorded" in plan
@@ -615,7 +739,7 @@ def explain(plan: pd.DataFrame) -> pd.Series:
         + " for "
         + service
         + " ("
-        + pd.Series(who, index=ix)
+        + who
         + "), position "
         + _num(plan["inventory_position"], ix)
         + negative

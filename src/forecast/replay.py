@@ -10,7 +10,16 @@ position (net stock + on order) is at or below the reorder point ((s,Q): the sma
 of Q that lifts it above s; (s,S): up to S) or, under (R,S), every R days up to S. An order
 arrives after the series' lead time (the plan's, rounded to whole days; deterministic).
 Unmet demand is backordered (the planning formulas' assumption) or, with ``unmet="lost"``,
-lost. Each SKU starts at its first plan's maximum level (just replenished), nothing on order.
+lost.
+
+Starting state (``start``): with "steady" (the default) each SKU starts where a long-running
+policy would be on a day picked at random: inventory position s + u (max - s) with u in (0, 1]
+fixed per SKU (a hash of sku and location, the same for every rule compared), and the last order
+still in transit when it was placed less than a lead time ago (an (s,Q) cycle lasts
+(max - s) / d days, d the first plan's daily demand). With "full" every SKU starts at its
+maximum level, nothing on order (just replenished): all cycles then start together, which
+biases the measures when a cycle is long against the replay (an EOQ of 120 days in 7 months:
+the second cycle's shortage at its end falls outside).
 
 Measured per SKU over the replay (after ``warmup_days``): fill rate (units served from stock /
 units demanded), stockout days (days ending with no stock), short days (days with unmet
@@ -29,6 +38,7 @@ the forecasts never read them as demand (see :mod:`forecast.series`).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -56,6 +66,7 @@ class ReplayConfig:
     horizon_days: int = 28  # forecast horizon at each planning date (at least lead + review)
     unmet: Literal["backorder", "lost"] = "backorder"
     warmup_days: int = 0  # days played but not measured at the start
+    start: Literal["steady", "full"] = "steady"  # starting stock (module doc)
     erp_window_days: int = 28
     plan: PlanConfig = field(default_factory=PlanConfig)
     models: tuple[str, ...] = REPLAY_MODELS
@@ -153,8 +164,11 @@ def replay(
     actual = panel.sales[:, first:last]
     measured = np.isfinite(panel.demand[:, first:last]) & ~panel.censored[:, first:last]
     measured[:, : min(cfg.warmup_days, days)] = False
+    if cfg.start not in ("steady", "full"):
+        raise ValueError(f"start must be 'steady' or 'full', got {cfg.start!r}")
+    fraction = _start_fractions(panel.keys) if cfg.start == "steady" else None
     game = _Game(actual, measured, day_plan, lead, stacked["unit_cost"], stacked["service_level"],
-                 cfg.unmet)
+                 cfg.unmet, fraction, np.nan_to_num(plans[0]["mean_daily_demand"].to_numpy(float)))
 
     policy_rule = game.play(np.nan_to_num(stacked["reorder_point"]),
                             np.nan_to_num(stacked["order_quantity"]),
@@ -181,6 +195,13 @@ def replay(
     summary = pd.DataFrame([_summary(name, out, cover[name]) for name, out in outcomes.items()])
     return ReplayResult(per_sku, summary, plan_frame,
                         {"erp_same_stock": c_stock, "erp_same_fill": c_fill})
+
+
+def _start_fractions(keys: pd.DataFrame) -> np.ndarray:
+    """u in (0, 1] per series from a hash of its sku and location (independent of row order)."""
+    text = keys["sku"].astype(str) + "\x1f" + keys["location"].astype(str)
+    digest = [int(hashlib.blake2b(t.encode(), digest_size=8).hexdigest(), 16) for t in text]
+    return 1.0 - np.asarray(digest, dtype=float) / 2.0**64
 
 
 def _plan_config(cfg: ReplayConfig) -> PlanConfig:
@@ -228,6 +249,8 @@ class _Game:
     unit_cost: np.ndarray  # (P, n)
     target: np.ndarray  # (P, n) fill-rate target of each plan
     unmet: str
+    start_fraction: np.ndarray | None = None  # (n,) u: start at s + u (max - s); None = max
+    start_rate: np.ndarray | None = None  # (n,) daily demand that times the order in transit
 
     def play(self, s: np.ndarray, q: np.ndarray, big_s: np.ndarray, kind: np.ndarray,
              review: np.ndarray) -> dict[str, np.ndarray]:
@@ -236,8 +259,7 @@ class _Game:
         demand = np.nan_to_num(self.demand)
         arrivals = np.zeros((n, days + int(self.lead.max()) + 1))
         rows = np.arange(n)
-        net = big_s[0].astype(float).copy()  # just replenished
-        position = net.copy()
+        net, position = self._start(s[0], q[0], big_s[0], kind[0], arrivals)
         totals = {k: np.zeros(n) for k in ("demand", "served", "on_hand", "on_hand_value",
                                            "stockout_days", "short_days", "days", "orders",
                                            "target_units")}
@@ -275,6 +297,31 @@ class _Game:
             position += order
             totals["orders"] += m & placed
         return totals
+
+
+    def _start(self, s: np.ndarray, q: np.ndarray, big_s: np.ndarray, kind: np.ndarray,
+               arrivals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Net stock and inventory position on day 0; an order in transit goes to ``arrivals``.
+
+        Position s + u (max - s); the cycle of max - s units lasts T = (max - s) / d days and
+        began (1 - u) T days ago with an order of that size, still in transit (arriving on day
+        L - (1 - u) T) when placed less than a lead time L ago. u = 1 (or no fraction): at the
+        maximum, nothing on order. (R,S): the same with R days between orders.
+        """
+        top = big_s.astype(float)
+        if self.start_fraction is None:
+            return top.copy(), top.copy()
+        u = self.start_fraction
+        span = np.maximum(top - s, 0.0)
+        position = top - (1.0 - u) * span
+        rate = np.nan_to_num(self.start_rate) if self.start_rate is not None else np.zeros(len(u))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            since = np.where(rate > 0, (1.0 - u) * span / rate, np.inf)  # days since the order
+        due = np.ceil(self.lead - since)  # arrival day of that order, if still to come
+        transit = (span > 0) & np.isfinite(since) & (due >= 1) & (due < arrivals.shape[1])
+        arrivals[np.flatnonzero(transit), due[transit].astype(int)] += span[transit]
+        net = position - np.where(transit, span, 0.0)
+        return net, position
 
 
 def _bisect(gap: Callable[[float], float], low: float, high: float = 30.0,

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.allocation import summarise_allocation
+from forecast.backorders import book_summary
 from forecast.warehouse import open_snapshot
 
 if TYPE_CHECKING:
@@ -45,12 +46,16 @@ SECTION_TITLES = (
     "Stock projection",
     "Risk overview",
     "Allocation by customer segment",
+    "Backorder book",
+    "Supplier scorecard",
+    "Flash sales and pre-orders",
     "Campaign uplift",
 )
 HISTORY_PERIODS = 120
 MAX_ORDER_ROWS = 50
 MAX_ALERT_ROWS = 100  # per severity
 TOP_RISK_ROWS = 15
+MAX_BOOK_ROWS = 30
 _DPI = 80
 _SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 
@@ -240,6 +245,9 @@ def write_html_report(
         _projection_section(snap, top, at_risk, at_risk_total, top_n),
         _risk_section(snap),
         _allocation_section(snap),
+        _backorders_section(snap),
+        _supplier_section(snap),
+        _sales_models_section(snap),
         _campaign_section(snap),
     ]
     toc = " · ".join(f'<a href="#{_anchor(t)}">{_e(t)}</a>' for t in SECTION_TITLES)
@@ -662,6 +670,176 @@ def _allocation_section(snap: _Snapshot) -> str:
     return _section(
         "Allocation by customer segment", intro + _img(fig, "allocation by segment") + table
     )
+
+
+def _backorders_section(snap: _Snapshot, max_rows: int = MAX_BOOK_ROWS) -> str:
+    """The backorder book of the policy in use: counts, the cancellation curve, the expected
+    revenue lost per policy, and the lines most likely to cost revenue (late ones first)."""
+    book = snap.read("SELECT * FROM backorders", needs=["backorders"])
+    if book.empty:
+        return _section("Backorder book", _nothing("no waiting order lines"))
+    stats = book_summary(book)
+    policy = _text(book["policy"].iloc[0])
+    intro = (
+        f"<p>{_fmt_int(stats['lines'])} open order lines under the <b>{_e(policy)}</b> policy: "
+        f"{_fmt_int(stats['late'])} late (ETA after the promise, or no supply planned), "
+        f"{_fmt_int(stats['no_supply'])} without supply, {_fmt_int(stats['eta_changed'])} with an "
+        f"ETA changed since the last published run. Expected revenue lost to cancellations "
+        f"before the ETAs: <b>{_fmt_money(stats['expected_revenue_lost'])}</b>.</p>"
+    )
+    parts = [intro]
+    curve = snap.read("SELECT * FROM cancellation_curve", needs=["cancellation_curve"])
+    if len(curve):
+        c = curve.iloc[0]
+        parts.append(
+            f"<p class='note'>Cancellation curve ({_e(c['source'])}): P(cancelled by d days "
+            f"late) = {float(c['limit_share']):.2f} &times; (1 &minus; exp(&minus;(d / "
+            f"{float(c['scale_days']):.1f})<sup>{float(c['shape']):.2f}</sup>)); "
+            f"{_e(c['note'])}.</p>"
+        )
+    by_status = book.groupby("status", as_index=False).agg(
+        lines=("order_id", "size"), units=("quantity", "sum"),
+        mean_days_waiting=("days_waiting", "mean"),
+        expected_revenue_lost=("expected_revenue_lost", "sum"))
+    parts.append(_table(by_status.sort_values("lines", ascending=False), [
+        ("status", "status", _text), ("lines", "lines", _fmt_int), ("units", "units", _fmt_int),
+        ("mean days waiting", "mean_days_waiting", _fmt_num),
+        ("expected revenue lost", "expected_revenue_lost", _fmt_money),
+    ]))
+    losses = snap.read(
+        "SELECT policy, sum(expected_revenue_lost) AS expected_revenue_lost, "
+        "count(*) FILTER (WHERE delay_days > 0 OR status = 'no_supply_planned') AS late "
+        "FROM allocations GROUP BY policy ORDER BY expected_revenue_lost",
+        needs=["allocations"],
+    ) if _has_column(snap, "allocations", "expected_revenue_lost") else pd.DataFrame()
+    if len(losses):
+        parts.append("<h3>Expected revenue lost to cancellations, by allocation policy</h3>")
+        parts.append(_table(losses, [
+            ("policy", "policy", lambda p: f"{p} (in use)" if p == policy else str(p)),
+            ("late lines", "late", _fmt_int),
+            ("expected revenue lost", "expected_revenue_lost", _fmt_money),
+        ]))
+    shown = book.sort_values(["late", "expected_revenue_lost", "days_waiting"],
+                             ascending=False).head(max_rows)
+    parts.append(f"<h3>Lines most likely to cost revenue (top {len(shown)})</h3>")
+    parts.append(_table(shown, [
+        ("order", "order_id", _text), ("customer", "customer_id", _text),
+        ("segment", "segment", _text), ("sku", "sku", _text), ("location", "location", _text),
+        ("status", "status", _text), ("quantity", "quantity", _fmt_int),
+        ("days waiting", "days_waiting", _fmt_int), ("promised", "promised_date", _fmt_date),
+        ("ETA", "eta", _fmt_date), ("previous ETA", "previous_eta", _fmt_date),
+        ("ETA change (days)", "eta_change_days", _fmt_int),
+        ("days late at ETA", "delay_days", _fmt_int),
+        ("P(cancel)", "cancel_probability", _fmt_pct),
+        ("expected revenue lost", "expected_revenue_lost", _fmt_money),
+        ("last told", "last_told_at", _fmt_date), ("told", "last_told_kind", _text),
+    ]))
+    parts.append(_more(len(book), len(shown), "lines (see backorders.csv or `forecast backorders`)"))
+    return _section("Backorder book", "".join(parts))
+
+
+def _has_column(snap: _Snapshot, table: str, column: str) -> bool:
+    if table not in snap.tables:
+        return False
+    return bool(snap.con.execute(
+        "SELECT count(*) FROM information_schema.columns WHERE table_name = ? AND column_name = ?",
+        [table, column],
+    ).fetchall()[0][0])
+
+
+def _supplier_section(snap: _Snapshot) -> str:
+    """The supplier scorecard: reliability from receipts, open and overdue POs, dropship lines
+    and the verdict; the least reliable suppliers first (rows to act on are highlighted)."""
+    card = snap.read(
+        "SELECT * FROM supplier_scorecard ORDER BY CASE rating WHEN 'unreliable' THEN 0 "
+        "WHEN 'slower_than_quoted' THEN 1 WHEN 'often_late' THEN 2 WHEN 'reliable' THEN 3 "
+        "ELSE 4 END, overdue_pos DESC, supplier",
+        needs=["supplier_scorecard"],
+    )
+    if card.empty:
+        return _section("Supplier scorecard", _nothing("no suppliers named in the data"))
+    measured = int((card["lead_time_used"] == "receipts").sum())
+    counts = card["rating"].value_counts()
+    rated = ", ".join(f"{_fmt_int(n)} {_e(str(r).replace('_', ' '))}" for r, n in counts.items())
+    intro = (
+        f"<p>{_fmt_int(len(card))} suppliers: {rated}. For {_fmt_int(measured)} of them the plan "
+        "and the simulation use the lead times measured from received purchase orders "
+        "(received - order date) instead of the quoted ones; the others have too few receipts. "
+        "On time: received by the expected date. Dropship lines expected late: open customer "
+        "lines of the supplier's dropship SKUs x its late share.</p>"
+    )
+    table = _table(
+        card,
+        [
+            ("supplier", "supplier", _text),
+            ("POs received", "purchase_orders", _fmt_int),
+            ("on time", "on_time_rate", _fmt_pct),
+            ("mean days late", "mean_days_late", _fmt_num),
+            ("lead time mean", "lead_time_mean", _fmt_num),
+            ("lead time p90", "lead_time_p90", _fmt_num),
+            ("quoted", "quoted_lead_time_days", _fmt_num),
+            ("open POs", "open_pos", _fmt_int),
+            ("overdue POs", "overdue_pos", _fmt_int),
+            ("dropship lines", "dropship_open_lines", _fmt_int),
+            ("expected late", "dropship_lines_late_expected", _fmt_num),
+            ("verdict", "verdict", _text),
+        ],
+        row_class=lambda r: "due" if r["rating"] in ("unreliable", "slower_than_quoted")
+        or r["overdue_pos"] > 0 else "",
+    )
+    return _section("Supplier scorecard", intro + table)
+
+
+def _sales_models_section(snap: _Snapshot) -> str:
+    """Flash sales (forecast capped by the stock set aside, what each can promise), pre-order
+    first purchases and dropship items (forecast.sales_models)."""
+    title = "Flash sales and pre-orders"
+    flash = snap.read("SELECT * FROM flash_sales ORDER BY start_date, sku, location",
+                      needs=["flash_sales"])
+    firsts = snap.read(
+        "SELECT sku, location, order_quantity, order_by, expected_arrival, explanation "
+        "FROM recommendations WHERE starts_with(explanation, 'pre-order:') ORDER BY order_by, sku",
+        needs=["recommendations"])
+    dropship = snap.read("SELECT sku FROM products WHERE dropship ORDER BY sku", needs=["products"])
+    if flash.empty and firsts.empty and dropship.empty:
+        return _section(title, _nothing("no flash sales, pre-order products or dropship items"))
+    parts = []
+    if len(flash):
+        over = int((flash["shortfall"].fillna(0) > 0).sum())
+        parts.append(
+            f"<p>{_fmt_int(len(flash))} flash sales ({_fmt_int(over)} set aside more than can be "
+            "promised). The forecast inside a sale is capped by the stock set aside for it; "
+            "<em>promisable</em> is the largest set-aside that backorders no other order: the "
+            "lowest cumulative available-to-promise (stock + receipts - open orders - regular "
+            "demand - safety stock) from the sale's start to the first day a new order can "
+            "arrive, with the recommended orders and from stock and open POs alone.</p>")
+        parts.append(_table(flash, [
+            ("sku", "sku", _text), ("location", "location", _text),
+            ("start", "start_date", _fmt_date), ("end", "end_date", _fmt_date),
+            ("set aside", "stock_quantity", _fmt_int),
+            ("forecast", "forecast_uncapped", _fmt_num), ("capped", "forecast_capped", _fmt_num),
+            ("P(sell out)", "sellout_probability", _fmt_pct),
+            ("promisable", "max_promisable", _fmt_int),
+            ("from stock + POs", "max_promisable_confirmed", _fmt_int),
+            ("short", "shortfall", _fmt_int), ("verdict", "verdict", _text),
+        ], row_class=lambda r: "due" if _finite(r["shortfall"]) and r["shortfall"] > 0 else ""))
+    if len(firsts):
+        parts.append(
+            f"<p>{_fmt_int(len(firsts))} first purchases of pre-order products: the units "
+            "customers ordered before launch, the early forecast of the first cover period after "
+            "it (category profile at the pre-order rate) and its safety stock, ordered a lead "
+            "time before the launch.</p>")
+        parts.append(_table(firsts, [
+            ("sku", "sku", _text), ("location", "location", _text),
+            ("order", "order_quantity", _fmt_int), ("order by", "order_by", _fmt_date),
+            ("arrives", "expected_arrival", _fmt_date), ("why", "explanation", _text),
+        ]))
+    if len(dropship):
+        parts.append(
+            f"<p>{_fmt_int(len(dropship))} dropship SKUs ({_e(', '.join(dropship['sku'].astype(str)))})"
+            " are shipped by their supplier: no stock policy, purchase order or stock simulation; "
+            "their risk is the supplier's reliability (supplier scorecard).</p>")
+    return _section(title, "".join(parts))
 
 
 def _campaign_section(snap: _Snapshot) -> str:

@@ -6,7 +6,8 @@ the open purchase orders on their dates, and follows the SKU's policy: under (s,
 inventory position is at or below s it orders the smallest multiple of Q that lifts it above s;
 under (s,S) it orders up to S when the position is at or below s; under (R,S) it orders up to S
 every R days. Lead times are drawn from a gamma distribution with the SKU's mean and standard
-deviation (rounded to whole periods, at least one). Demand that cannot be served from stock is
+deviation (rounded to whole periods, at least one), or, for SKUs whose supplier's receipts are
+given, resampled from the observed lead times (:func:`empirical_lead_time_pmf`). Demand that cannot be served from stock is
 backordered and served first when stock arrives.
 
 Per series it reports the probability of at least one stockout in the horizon, the expected fill
@@ -126,12 +127,16 @@ def simulate(
     as_of: date,
     cfg: SimulationConfig,
     period_days: float = 1.0,
+    lead_time_samples: pd.DataFrame | None = None,
 ) -> SimulationResult:
     """Simulate every series; rows align with ``forecast.keys``.
 
     ``policies``: sku, location, reorder_point, order_quantity, max_level, lead_time_days,
     lead_time_sd_days, review_period_days and optionally policy (sQ | sS | RS; without it a
     positive review period means RS). ``positions``: sku, location, on_hand, committed.
+    ``lead_time_samples`` (sku, lead_time_days, count; from received purchase orders, see
+    :func:`forecast.suppliers.estimate_lead_times`): the SKUs listed draw each order's lead
+    time from these observations (:func:`empirical_lead_time_pmf`) instead of the gamma.
     """
     keys = forecast.keys[["sku", "location"]].reset_index(drop=True)
     n = len(keys)
@@ -147,6 +152,10 @@ def simulate(
 
     known = np.flatnonzero(np.isfinite(plan["net0"]))
     lead_cap = _lead_caps(plan["lead"], plan["lead_sd"])  # per series: no series affects another
+    observed, lead_pmf = empirical_lead_time_pmf(keys, lead_time_samples, period_days)
+    if observed.any():  # the longest lead time seen is the cap of a series with receipts
+        longest = lead_pmf.shape[1] - 1 - np.argmax(lead_pmf[:, ::-1] > 0, axis=1)
+        lead_cap = np.where(observed, longest, lead_cap)
     chunks = []
     for start in range(0, len(known), max(cfg.chunk_size, 1)):
         idx = known[start : start + cfg.chunk_size]
@@ -157,8 +166,7 @@ def simulate(
                 kind=plan["kind"][idx],
                 s=plan["s"][idx], q=plan["q"][idx], big_s=plan["big_s"][idx],
                 review=plan["review"][idx],
-                lead_cdf=lead_time_cdf(plan["lead"][idx], plan["lead_sd"][idx],
-                                       int(lead_cap[idx].max(initial=1)), lead_cap[idx]),
+                lead_cdf=_chunk_lead_cdf(plan, idx, lead_cap, observed, lead_pmf),
                 n_paths=cfg.n_paths, warmup=warmup,
             )
         )
@@ -233,6 +241,64 @@ def lead_time_cdf(
     cdf[:, -1] = 1.0
     if cap is not None:
         cdf[j >= np.asarray(cap, dtype=float)[:, None]] = 1.0
+    return cdf
+
+
+def empirical_lead_time_pmf(
+    keys: pd.DataFrame, samples: pd.DataFrame | None, period_days: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Observed lead-time distribution per series: (has_samples (n,), pmf (n, L + 1)).
+
+    ``samples``: sku, lead_time_days, count (receipt lines with that lead time); every location
+    of a SKU shares them. A lead time of x days is max(round(x / period_days), 1) periods (the
+    rounding of :func:`lead_time_pmf`), and P(lead = j) = count of j / total count. Drawing from
+    it by inverse transform, as the simulation does with each series' own uniforms, resamples
+    the observed lead times with replacement (a bootstrap). Rows without samples are all 0.
+
+    >>> keys = pd.DataFrame({"sku": ["A", "B"], "location": "X"})
+    >>> s = pd.DataFrame({"sku": ["A", "A"], "lead_time_days": [2.0, 4.0], "count": [3, 1]})
+    >>> has, pmf = empirical_lead_time_pmf(keys, s)
+    >>> has.tolist(), pmf.tolist()
+    ([True, False], [[0.0, 0.0, 0.75, 0.0, 0.25], [0.0, 0.0, 0.0, 0.0, 0.0]])
+    """
+    n = len(keys)
+    if samples is None or samples.empty:
+        return np.zeros(n, dtype=bool), np.zeros((n, 1))
+    days = pd.to_numeric(samples["lead_time_days"], errors="coerce").to_numpy(dtype=float)
+    count = pd.to_numeric(samples["count"], errors="coerce").to_numpy(dtype=float)
+    if not (np.isfinite(days) & (days >= 0)).all() or not (np.isfinite(count) & (count > 0)).all():
+        raise ValueError("lead_time_samples: lead_time_days must be >= 0 and count > 0 on every row")
+    periods = np.maximum(np.round(days / period_days), 1).astype(np.int64)
+    rows = keys[["sku"]].astype(str).reset_index(drop=True).reset_index().merge(
+        pd.DataFrame({"sku": samples["sku"].astype(str).to_numpy(), "periods": periods,
+                      "count": count}),
+        on="sku",
+    )
+    pmf = np.zeros((n, int(periods.max()) + 1))
+    np.add.at(pmf, (rows["index"].to_numpy(), rows["periods"].to_numpy()), rows["count"].to_numpy())
+    total = pmf.sum(axis=1)
+    has = total > 0
+    pmf[has] /= total[has, None]
+    return has, pmf
+
+
+def _chunk_lead_cdf(
+    plan: dict[str, np.ndarray], idx: np.ndarray, cap: np.ndarray, observed: np.ndarray,
+    pmf: np.ndarray,
+) -> np.ndarray:
+    """P(lead <= j), j = 1..max cap, for a chunk: gamma rows, and the receipts' own for series
+    that have them (:func:`empirical_lead_time_pmf`)."""
+    width = int(cap[idx].max(initial=1))
+    cdf = lead_time_cdf(plan["lead"][idx], plan["lead_sd"][idx], width, cap[idx])
+    rows = observed[idx]
+    if rows.any():
+        cum = np.cumsum(pmf[idx][rows, 1:], axis=1)
+        table = np.ones((int(rows.sum()), width))
+        used = min(width, cum.shape[1])
+        table[:, :used] = cum[:, :used]
+        j = np.arange(1, width + 1)[None, :]
+        table[j >= cap[idx][rows][:, None]] = 1.0  # exactly 1 from the longest lead time seen
+        cdf[rows] = table
     return cdf
 
 

@@ -40,11 +40,16 @@ PLAN_TABLES = (
     "alerts",
     "forecast_models",
     "campaign_uplift",
+    "supplier_scorecard",
+    "cancellation_curve",
+    "backorders",
+    "flash_sales",
 )
 #: Backtest results: the latest backtest run's rows (see ``drop_other_runs``).
 BACKTEST_TABLES = ("backtest_series", "backtest_summary")
 OUTPUT_TABLES = PLAN_TABLES + BACKTEST_TABLES
-SNAPSHOT_TABLES = tuple(TABLES) + OUTPUT_TABLES + ("rejects", "runs", "notifications")
+SNAPSHOT_TABLES = tuple(TABLES) + OUTPUT_TABLES + ("rejects", "runs", "notifications",
+                                                   "eta_history")
 
 _RUN_ID = re.compile(r"[0-9A-Za-z_.:-]+")
 _SQL_TYPES = {"str": "VARCHAR", "date": "DATE", "float": "DOUBLE", "int": "BIGINT", "bool": "BOOLEAN"}
@@ -592,6 +597,36 @@ class Warehouse:
             self.con.execute("INSERT INTO notifications BY NAME SELECT * FROM _notices")
         finally:
             self.con.unregister("_notices")
+        return len(rows)
+
+    # -- ETA history of open order lines (forecast.backorders) ---------------------------------
+    def eta_history(self, exclude_run: str | None = None) -> pd.DataFrame:
+        """The latest recorded ETA per order line from runs other than ``exclude_run``."""
+        return self.con.execute(
+            "SELECT * FROM eta_history WHERE run_id IS DISTINCT FROM ? "
+            "QUALIFY row_number() OVER (PARTITION BY order_id, sku, location "
+            "ORDER BY recorded_at DESC) = 1 ORDER BY order_id, sku, location",
+            [exclude_run],
+        ).df()
+
+    def record_eta_history(self, rows: pd.DataFrame) -> int:
+        """Append a published run's ETAs (``forecast.backorders.eta_history_rows``); never
+        pruned with old runs, so a line's dates can be followed run to run."""
+        if rows.empty:
+            return 0
+        self.con.register("_etas", rows)
+        try:
+            self.con.execute("BEGIN TRANSACTION")
+            # A retried publish records its run once.
+            self.con.execute("DELETE FROM eta_history WHERE list_contains(?, run_id)",
+                             [sorted(rows["run_id"].astype(str).unique())])
+            self.con.execute("INSERT INTO eta_history BY NAME SELECT * FROM _etas")
+            self.con.execute("COMMIT")
+        except Exception:
+            self.con.execute("ROLLBACK")
+            raise
+        finally:
+            self.con.unregister("_etas")
         return len(rows)
 
 

@@ -131,7 +131,7 @@ CREATE TABLE IF NOT EXISTS risk_bands (
 
 CREATE TABLE IF NOT EXISTS allocations (
     run_id        VARCHAR NOT NULL,
-    policy        VARCHAR NOT NULL,              -- fifo | priority | fair
+    policy        VARCHAR NOT NULL,              -- fifo | priority | fair | retention
     order_id      VARCHAR NOT NULL,
     customer_id   VARCHAR,
     segment       VARCHAR,
@@ -143,7 +143,78 @@ CREATE TABLE IF NOT EXISTS allocations (
     promised_date DATE,
     eta           DATE,
     delay_days    DOUBLE,
-    status        VARCHAR                        -- allocated | partial | backordered | no_supply_planned
+    status        VARCHAR,                       -- allocated | partial | backordered | no_supply_planned | dropship
+    supplier      VARCHAR,                       -- the product's supplier (ships dropship lines)
+    cancel_probability    DOUBLE,                -- P(cancelled before the ETA | open now)
+    expected_revenue_lost DOUBLE                 -- waiting quantity x unit price x cancel_probability
+);
+-- Warehouses created before these columns existed get them here (no-op otherwise).
+ALTER TABLE policies ADD COLUMN IF NOT EXISTS planned_fill_rate DOUBLE;  -- the SKU's expected fill rate (its share of a class's pooled level)
+ALTER TABLE allocations ADD COLUMN IF NOT EXISTS supplier VARCHAR;
+ALTER TABLE allocations ADD COLUMN IF NOT EXISTS cancel_probability DOUBLE;
+ALTER TABLE allocations ADD COLUMN IF NOT EXISTS expected_revenue_lost DOUBLE;
+
+-- The cancellation curve a run used (forecast.cancellation): fitted on the order history or
+-- the default, with the data behind it. F(d) = limit_share * (1 - exp(-(d / scale_days) ^ shape)).
+CREATE TABLE IF NOT EXISTS cancellation_curve (
+    run_id         VARCHAR NOT NULL,
+    source         VARCHAR NOT NULL,             -- fitted | default
+    limit_share    DOUBLE NOT NULL,              -- the curve's limit: share a wait without end loses
+    scale_days     DOUBLE NOT NULL,
+    shape          DOUBLE NOT NULL,
+    cancellations  INTEGER,                      -- cancellations after the promised date
+    censored       INTEGER,                      -- shipped and open lines (right-censored)
+    cancelled_before_promise INTEGER,            -- left out of the fit
+    max_days_late  DOUBLE,
+    log_likelihood DOUBLE,
+    note           VARCHAR
+);
+
+-- The backorder book (forecast.backorders): every open order line under the allocation
+-- policy in use, with its ETA change since the last published run and what the customer was
+-- last told.
+CREATE TABLE IF NOT EXISTS backorders (
+    run_id            VARCHAR NOT NULL,
+    order_id          VARCHAR NOT NULL,
+    customer_id       VARCHAR,
+    segment           VARCHAR,
+    sku               VARCHAR NOT NULL,
+    location          VARCHAR NOT NULL,
+    supplier          VARCHAR,
+    quantity          DOUBLE,
+    allocated_now     DOUBLE,
+    status            VARCHAR,                   -- allocated | partial | backordered | no_supply_planned | dropship
+    order_date        DATE,
+    days_waiting      INTEGER,                   -- as-of date - order date
+    promised_date     DATE,
+    eta               DATE,
+    previous_eta      DATE,                      -- the last published run's ETA
+    eta_change_days   DOUBLE,                    -- eta - previous_eta
+    previous_status   VARCHAR,
+    delay_days        DOUBLE,                    -- eta - promised_date
+    late              BOOLEAN,                   -- ETA after the promise, or no supply planned
+    cancel_probability    DOUBLE,
+    expected_revenue_lost DOUBLE,
+    last_told_at      TIMESTAMP,
+    last_told_kind    VARCHAR,
+    last_told_status  VARCHAR,
+    last_told_eta     DATE,
+    last_told_message VARCHAR,
+    policy            VARCHAR
+);
+
+-- Every published run's ETA per open order line (forecast.backorders.eta_history_rows),
+-- appended at publish and never pruned: the run-to-run history of each customer's date.
+CREATE TABLE IF NOT EXISTS eta_history (
+    run_id      VARCHAR NOT NULL,
+    as_of       DATE,
+    recorded_at TIMESTAMP NOT NULL,
+    policy      VARCHAR,
+    order_id    VARCHAR NOT NULL,
+    sku         VARCHAR NOT NULL,
+    location    VARCHAR NOT NULL,
+    status      VARCHAR,
+    eta         DATE
 );
 
 CREATE TABLE IF NOT EXISTS alerts (
@@ -179,6 +250,61 @@ CREATE TABLE IF NOT EXISTS campaign_uplift (
     post_dip  DOUBLE                             -- multiplier of the days after it
 );
 
+-- Flash sales (campaign kind flash_sale) per SKU and location: the forecast capped by the stock
+-- set aside and the largest quantity promisable without backordering other orders
+-- (cumulative available-to-promise, forecast.sales_models).
+CREATE TABLE IF NOT EXISTS flash_sales (
+    run_id              VARCHAR NOT NULL,
+    sku                 VARCHAR NOT NULL,
+    location            VARCHAR NOT NULL,
+    start_date          DATE NOT NULL,
+    end_date            DATE NOT NULL,
+    stock_quantity      DOUBLE,                  -- units set aside for the sale
+    forecast_uncapped   DOUBLE,                  -- expected sale demand without the cap (NULL: beyond the horizon)
+    forecast_capped     DOUBLE,                  -- E[min(demand, stock_quantity)]
+    sellout_probability DOUBLE,                  -- P(sale demand >= stock_quantity)
+    cap_factor          DOUBLE,                  -- capped / uncapped: daily means in the sale are scaled by it
+    on_hand             DOUBLE,
+    committed           DOUBLE,                  -- open customer order lines
+    safety_stock        DOUBLE,
+    next_receipt_date   DATE,                    -- as-of + lead time: a new order can arrive then
+    max_promisable      DOUBLE,                  -- min of the cumulative ATP from the start to next_receipt_date
+    max_promisable_confirmed DOUBLE,             -- the same from stock and open POs only (no new order)
+    binding_date        DATE,                    -- where that minimum is
+    shortfall           DOUBLE,                  -- stock_quantity - max_promisable when positive
+    verdict             VARCHAR
+);
+
+-- Supplier reliability from received purchase orders (forecast.suppliers.supplier_scorecard).
+CREATE TABLE IF NOT EXISTS supplier_scorecard (
+    run_id                VARCHAR NOT NULL,
+    supplier              VARCHAR NOT NULL,
+    name                  VARCHAR,
+    skus                  INTEGER,                -- products naming this supplier
+    receipts              INTEGER,                -- receipt lines in the look-back window
+    purchase_orders       INTEGER,                -- distinct POs received in the window
+    on_time_rate          DOUBLE,                 -- share of lines received by the expected date
+    mean_days_late        DOUBLE,                 -- over late lines
+    late_units_share      DOUBLE,
+    lead_time_mean        DOUBLE,                 -- received - order date, days
+    lead_time_sd          DOUBLE,
+    lead_time_p50         DOUBLE,
+    lead_time_p90         DOUBLE,
+    quoted_lead_time_days DOUBLE,                 -- suppliers table, else its products' mean, else default
+    lead_time_gap_days    DOUBLE,                 -- measured mean - quoted
+    lead_time_used        VARCHAR,                -- receipts | quoted
+    open_pos              INTEGER,
+    open_units            DOUBLE,
+    overdue_pos           INTEGER,                -- open POs expected before the as-of date
+    overdue_units         DOUBLE,
+    dropship_skus         INTEGER,
+    dropship_open_lines   INTEGER,
+    dropship_late_share   DOUBLE,                 -- 1 - on-time rate (enough receipts only)
+    dropship_lines_late_expected DOUBLE,
+    rating                VARCHAR,                -- reliable | often_late | slower_than_quoted | unreliable | too_few_receipts
+    verdict               VARCHAR
+);
+
 -- Rolling-origin backtests (`forecast backtest`): per model, series and fold, and overall.
 CREATE TABLE IF NOT EXISTS backtest_series (
     run_id   VARCHAR NOT NULL,
@@ -205,7 +331,7 @@ CREATE TABLE IF NOT EXISTS notifications (
     sku           VARCHAR NOT NULL,
     location      VARCHAR NOT NULL,
     customer_id   VARCHAR,
-    told_status   VARCHAR NOT NULL,              -- allocated | partial | backordered | no_supply_planned
+    told_status   VARCHAR NOT NULL,              -- allocated | partial | backordered | no_supply_planned | dropship
     told_eta      DATE,                          -- NULL: no supply date given
     promised_date DATE,
     kind          VARCHAR,                       -- delayed | backordered | no_supply | dated | earlier | available

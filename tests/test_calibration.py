@@ -1,0 +1,64 @@
+"""The level error of the forecast distribution, estimated from backtest sums over a window
+(forecast.engine._window_level_var, _calibrate with a window, _level_window)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from forecast.engine import EngineConfig, _calibrate, _level_window, _window_level_var
+
+
+def _paths(v: float, k: float, n: int = 400, folds: int = 3, h: int = 28, seed: int = 0):
+    """Folds of demand around a known forecast m: level error G ~ Gamma(1/v, v) per series and
+    fold (shared by the fold's days), NB(size k) noise on each day."""
+    rng = np.random.default_rng(seed)
+    m = rng.uniform(2.0, 30.0, n)
+    preds, actuals = [], []
+    for _ in range(folds):
+        level = rng.gamma(1 / v, v, n)
+        rate = m[:, None] * level[:, None] * rng.gamma(k, 1 / k, (n, h))
+        preds.append(np.tile(m[:, None], (1, h)))
+        actuals.append(rng.poisson(rate).astype(float))
+    return preds, actuals
+
+
+def test_window_level_var_recovers_the_level_error() -> None:
+    # Known v = 0.04 and k = 5: blocks of 7 days; the history's guess (prior) is 10x too small.
+    preds, actuals = _paths(0.04, 5.0)
+    n = preds[0].shape[0]
+    cfg = EngineConfig(level_prior_blocks=0.0)
+    v = _window_level_var(preds, actuals, np.full(n, 5.0), np.full(n, 0.004), 7, cfg)
+    assert np.mean(v) == pytest.approx(0.04, rel=0.15)
+    # Shrinkage: with the prior weighing as much as the 12 blocks, halfway between.
+    half = _window_level_var(
+        preds, actuals, np.full(n, 5.0), np.full(n, 0.004), 7, EngineConfig(level_prior_blocks=12.0)
+    )
+    assert np.mean(half) == pytest.approx((0.04 + 0.004) / 2, rel=0.2)
+    # Unobserved blocks are left out; a series without any keeps the prior.
+    actuals[0][0, :] = np.nan
+    for a in actuals:
+        a[1, :] = np.nan
+    again = _window_level_var(preds, actuals, np.full(n, 5.0), np.full(n, 0.004), 7, cfg)
+    assert again[1] == 0.004 and np.isfinite(again).all()
+
+
+def test_calibration_with_a_window_keeps_the_level_error_from_sums() -> None:
+    preds, actuals = _paths(0.04, 5.0, seed=1)
+    n = preds[0].shape[0]
+    history = np.tile(actuals[0], (1, 14))  # smooth: no zero-heavy series
+    cfg = EngineConfig()
+    _, v, report = _calibrate(preds, actuals, np.full(n, 5.0), np.full(n, 0.004), history, cfg, 7)
+    assert np.mean(v) > 0.015 and report["level_var_median"] == pytest.approx(np.median(v))
+    assert 0.85 <= report["smooth_coverage"] <= 0.95
+    # without a window (weekly or monthly data) one factor scales 1/k and v together
+    k0, v0, _ = _calibrate(preds, actuals, np.full(n, 5.0), np.full(n, 0.004), history, cfg, 0)
+    assert np.allclose(v0 / 0.004, 5.0 / k0)
+
+
+def test_level_window_in_periods() -> None:
+    cfg = EngineConfig()
+    assert _level_window(cfg, 1.0, 28) == 7  # daily: a week
+    assert _level_window(cfg, 1.0, 5) == 5  # not beyond the horizon
+    assert _level_window(cfg, 7.0, 12) == 0  # weekly: one period cannot split level from noise
+    assert _level_window(EngineConfig(calibration_window_days=0), 1.0, 28) == 0
