@@ -19,7 +19,7 @@ EXPORTS: dict[str, tuple[str, list[str]]] = {
     ),
     "policies.csv": (
         "policies",
-        ["sku", "location", "abc_class", "xyz_class", "service_level", "service_kind", "service_source",
+        ["sku", "location", "abc_class", "xyz_class", "service_level", "planned_fill_rate", "service_kind", "service_source",
          "policy", "review_period_days", "lead_time_days", "lead_time_sd_days", "lead_time_source",
          "mean_daily_demand", "sd_daily_demand", "lead_time_demand", "lead_time_demand_sd",
          "campaign_uplift_pct", "safety_stock", "reorder_point", "order_quantity", "max_level",
