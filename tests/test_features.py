@@ -10,7 +10,12 @@ import pandas as pd
 import pytest
 
 from forecast.demo import generate_demo
-from forecast.features import build_covariates, calendar_features, estimate_campaign_uplift
+from forecast.features import (
+    build_covariates,
+    calendar_features,
+    estimate_campaign_uplift,
+    mean_of_others,
+)
 from forecast.series import DAILY, Frequency, build_panel
 
 KEYS = pd.DataFrame(
@@ -324,3 +329,69 @@ def test_uplift_without_campaigns_is_empty():
     assert out.empty and "uplift" in out.columns
     with pytest.raises(ValueError, match="panel_demand has shape"):
         estimate_campaign_uplift(np.ones((6, 3)), cov)
+
+
+# ------------------------------------------------------------------------------------------
+# per-kind flags, regular price, what the other series of the location do
+# ------------------------------------------------------------------------------------------
+def test_overlapping_kinds_each_keep_their_flag():
+    # A feature ad running inside a week of deal: the cell's kind is the stronger campaign, but
+    # the feature ad keeps its own flag (Dominick's: every feature ad is in a deal week).
+    rows = [
+        campaign("2024-01-03", "2024-01-09", sku="A", kind="in_store_deal", pct=10.0),
+        campaign("2024-01-05", "2024-01-06", sku="A", kind="feature_ad"),
+    ]
+    cov = covariates(rows)
+    a1 = row_of("A", "s1")
+    assert set(cov.campaigns_by_kind) == {"feature_ad", "in_store_deal"}
+    assert np.flatnonzero(cov.campaigns_by_kind["in_store_deal"][a1]).tolist() == list(range(2, 9))
+    assert np.flatnonzero(cov.campaigns_by_kind["feature_ad"][a1]).tolist() == [4, 5]
+    assert cov.kind_names[cov.campaign_kind[a1, 4]] == "in_store_deal"  # the strongest
+    assert cov.campaigns_by_kind["feature_ad"][row_of("B", "s1")].sum() == 0
+
+
+def test_regular_price_is_the_trailing_maximum_and_reads_no_later_price():
+    weekly = Frequency("W", "W-MON", 7.0, 52)
+    dates = pd.date_range("2024-01-01", periods=40, freq="W-MON")
+    price = np.full((len(KEYS), 40), 2.0)
+    price[0, 10:12] = 1.5  # a two-week deal
+    price[0, 20:] = 2.4  # a permanent rise of the regular price
+    price[1, :] = np.nan  # no price known: NaN, not an error
+    cov = build_covariates(KEYS, dates, 4, weekly, products=PRODUCTS, price=price)
+    regular = cov.regular_price[0]
+    assert regular.shape == (44,)
+    np.testing.assert_allclose(regular[:20], 2.0)  # the deal does not lower it
+    np.testing.assert_allclose(regular[20:], 2.4)  # the rise shows at once
+    assert np.isnan(cov.regular_price[1]).all()
+    # Only prices up to t: changing a later price leaves every earlier regular price alone.
+    later = price.copy()
+    later[0, 30] = 9.0
+    again = build_covariates(KEYS, dates, 4, weekly, products=PRODUCTS, price=later)
+    np.testing.assert_array_equal(again.regular_price[0, :30], cov.regular_price[0, :30])
+    assert again.regular_price[0, 30] == pytest.approx(9.0)
+
+
+def test_location_share_and_relative_price_of_the_other_series():
+    # s1 holds A, B, C; a campaign on B at s1 only, and B's price at s1 halved on day 3.
+    rows = [campaign("2024-01-03", "2024-01-04", sku="B", location="s1")]
+    price = np.full((len(KEYS), len(DATES)), 2.0)
+    price[row_of("B", "s1"), 2] = 1.0
+    cov = covariates(rows, price=price)
+    a1, b1, c1, a2 = row_of("A", "s1"), row_of("B", "s1"), row_of("C", "s1"), row_of("A", "s2")
+    share = cov.location_campaign_share
+    assert share[a1, 2] == pytest.approx(0.5) and share[c1, 3] == pytest.approx(0.5)
+    assert share[b1, 2] == 0.0  # its own campaign is not counted
+    assert share[a2].sum() == 0.0  # another location
+    np.testing.assert_array_equal(cov.location_share_by_kind["price_promo"], share)
+    rel = cov.location_relative_price
+    assert rel[a1, 2] == pytest.approx(0.75)  # (0.5 + 1.0) / 2 others
+    assert rel[b1, 2] == pytest.approx(1.0)
+    assert rel[a2, 2] == pytest.approx(1.0)
+
+
+def test_mean_of_others_alone_is_nan():
+    values = np.array([[1.0, np.nan], [3.0, 4.0], [5.0, 6.0]])
+    out = mean_of_others(values, np.array([0, 0, 1]))
+    np.testing.assert_allclose(out[0], [3.0, 4.0])
+    assert out[1, 0] == pytest.approx(1.0) and np.isnan(out[1, 1])  # its only other is NaN
+    assert np.isnan(out[2]).all()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 from forecast.features import Covariates, build_covariates
 from forecast.forecasters import NotFittedError
 from forecast.forecasters.gbm import GlobalGBM
-from forecast.series import DAILY
+from forecast.series import DAILY, Frequency
 
 H = 28
 T = 336
@@ -168,3 +169,107 @@ def test_without_covariates_and_with_empty_series(data):
     assert rmse_gbm < rmse_naive
     with pytest.raises(ValueError, match="exceeds"):
         model.predict(15)
+
+
+# ------------------------------------------------------------------------------------------
+# Dominick's-like weekly data: campaigns without a discount, the deal is in the price
+# ------------------------------------------------------------------------------------------
+WEEKLY = Frequency("W", "W-THU", 7.0, 52)
+TW, HW = 104, 12
+DEAL_LIFT, FEATURE_LIFT = 2.0, 2.0  # a 25% deal doubles demand; a feature ad doubles it again
+
+
+def weekly_deals(seed: int = 0) -> dict:
+    """8 brands x 6 stores, weekly. Deals (in_store_deal, no discount_pct) lower the price by
+    25% and lift demand x2; half of them also have a feature ad (x2 more). The forecast window
+    plans a deal alone in week 3 and a deal with a feature ad in week 7 for every series, at
+    the planned deal price."""
+    rng = np.random.default_rng(seed)
+    brands, stores = [f"OJ{b}" for b in range(8)], [f"s{s}" for s in range(6)]
+    keys = pd.DataFrame({"sku": np.repeat(brands, 6), "location": np.tile(stores, 8)})
+    n, total = len(keys), TW + HW
+    dates = pd.date_range("2020-01-02", periods=total, freq="W-THU")
+    deal = rng.random((n, total)) < 0.2
+    feature = deal & (rng.random((n, total)) < 0.5)
+    deal[:, TW:] = feature[:, TW:] = False
+    deal[:, TW + 2] = deal[:, TW + 6] = feature[:, TW + 6] = True
+    price = np.where(deal, 1.5, 2.0)
+    lift = np.where(deal, DEAL_LIFT, 1.0) * np.where(feature, FEATURE_LIFT, 1.0)
+    level = rng.gamma(4.0, 25.0, (n, 1)) + 20.0
+    y = rng.poisson(level * lift).astype(float)
+    cells = [
+        (i, t, k)
+        for k, m in (("in_store_deal", deal), ("feature_ad", feature))
+        for i, t in zip(*np.nonzero(m))
+    ]
+    campaigns = pd.DataFrame(
+        {
+            "sku": [keys["sku"][i] for i, _, _ in cells],
+            "location": [keys["location"][i] for i, _, _ in cells],
+            "start_date": [dates[t] for _, t, _ in cells],
+            "end_date": [dates[t] + pd.Timedelta(days=6) for _, t, _ in cells],
+            "kind": [k for _, _, k in cells],
+        }
+    )
+    # Covariates over history + window with the planned prices known, seen from week TW.
+    full = build_covariates(keys, dates, 0, WEEKLY, campaigns=campaigns, price=price)
+    cov = dataclasses.replace(full, n_history=TW)
+    return {"y": y[:, :TW], "cov": cov, "level": level}
+
+
+@pytest.fixture(scope="module")
+def weekly() -> dict:
+    return weekly_deals()
+
+
+def test_deal_and_feature_ad_lift_read_from_price_and_kind_flags(weekly):
+    model = GlobalGBM(max_iter=100, max_rows=60_000).fit(weekly["y"], 52, weekly["cov"])
+    fc = model.predict(HW)
+    plain = np.delete(fc, [2, 6], axis=1).mean(axis=1)  # the weeks without a campaign
+    deal_ratio = np.median(fc[:, 2] / plain)
+    feature_ratio = np.median(fc[:, 6] / plain)
+    # truth: x2 for the deal (seen only as a 25% lower price and the deal flag), x4 with a
+    # feature ad (the feature ad overlaps the deal: only its own flag tells it apart)
+    assert deal_ratio == pytest.approx(DEAL_LIFT, rel=0.25), deal_ratio
+    assert feature_ratio == pytest.approx(DEAL_LIFT * FEATURE_LIFT, rel=0.25), feature_ratio
+    assert np.median(plain / weekly["level"][:, 0]) == pytest.approx(1.0, rel=0.15)
+
+
+def test_without_campaign_information_the_deal_is_not_seen(weekly):
+    # The same data with the price held at its regular level and no campaigns table: the
+    # planned weeks look like any other (what the bench's "without" model sees).
+    cov = weekly["cov"]
+    blind = build_covariates(
+        pd.DataFrame({"sku": ["x"] * cov.n_series, "location": ["s"] * cov.n_series}),
+        cov.dates[:TW],
+        HW,
+        WEEKLY,
+        price=np.full((cov.n_series, TW), 2.0),
+    )
+    fc = GlobalGBM(max_iter=100, max_rows=60_000).fit(weekly["y"], 52, blind).predict(HW)
+    plain = np.delete(fc, [2, 6], axis=1).mean(axis=1)
+    assert np.median(fc[:, 6] / plain) < 1.3
+
+
+def test_recency_draw_weights_halve_every_halflife(weekly):
+    # 0.5 ** (age_days / 182): the last history week weighs 1, 26 weeks earlier 0.5, 52 0.25.
+    model = GlobalGBM(max_iter=5, max_rows=5_000).fit(weekly["y"], 52, weekly["cov"])
+    t = np.array([TW - 1, TW - 27, TW - 53])
+    np.testing.assert_allclose(model._recency(t, TW), [1.0, 0.5, 0.25])
+    flat = GlobalGBM(max_iter=5, max_rows=5_000, recency_halflife_days=None)
+    assert flat.fit(weekly["y"], 52, weekly["cov"])._recency(t, TW) is None
+
+
+def test_recency_weights_apply_only_with_campaigns(data):
+    # Without campaigns in the history the draw stays uniform (m5_dev: recency only cost there).
+    cov = dataclasses.replace(
+        data.cov,
+        campaign_active=np.zeros_like(data.cov.campaign_active),
+        campaign_discount=np.zeros_like(data.cov.campaign_discount),
+        campaigns_by_kind={},
+    )
+    a = GlobalGBM(**SMALL).fit(data.y, 7, covariates=cov).predict(H)
+    b = GlobalGBM(**SMALL, recency_halflife_days=None).fit(data.y, 7, covariates=cov).predict(H)
+    np.testing.assert_array_equal(a, b)
+    c = GlobalGBM(**SMALL, recency_always=True).fit(data.y, 7, covariates=cov).predict(H)
+    assert not np.array_equal(a, c)

@@ -34,10 +34,14 @@ __all__ = [
     "build_covariates",
     "calendar_features",
     "estimate_campaign_uplift",
+    "mean_of_others",
+    "regular_price_matrix",
 ]
 
 #: Periods after a campaign for which ``days_after_campaign`` counts (28 days, in periods).
 AFTER_CAP_DAYS = 28.0
+#: Window of the regular price: the highest price of the last 182 days (26 weeks, 6 months).
+REGULAR_PRICE_DAYS = 182.0
 UNKNOWN_CATEGORY = "unknown"
 NO_CAMPAIGN = "none"
 
@@ -68,6 +72,17 @@ class Covariates:
     campaign_id: np.ndarray | None = None  # row of ``campaigns`` describing the cell, -1 none
     campaigns: pd.DataFrame | None = None  # normalised campaign rows (see _normalise_campaigns)
     events_by_kind: dict[str, np.ndarray] = field(default_factory=dict)  # 0/1 per event kind
+    # 0/1 per campaign kind: every campaign covering the cell, not only the strongest one (a
+    # feature ad running in a week with an in-store deal keeps its own flag).
+    campaigns_by_kind: dict[str, np.ndarray] = field(default_factory=dict)
+    regular_price: np.ndarray | None = None  # highest price of the last REGULAR_PRICE_DAYS
+    location_code: np.ndarray | None = None  # (n,) int code of the series' location
+    # What the other series at the same location do in that period (cross-effects: a deal on
+    # a competing brand takes sales away): share of them in a campaign, their mean price
+    # relative to their regular price. NaN for a series alone at its location.
+    location_campaign_share: np.ndarray | None = None
+    location_relative_price: np.ndarray | None = None
+    location_share_by_kind: dict[str, np.ndarray] = field(default_factory=dict)  # per kind
     period_days: float = 1.0
 
     @property
@@ -291,7 +306,13 @@ def build_covariates(
       back-filled before the first known price; future = the last *regular* price (the last
       one seen outside a discounted campaign, else the last one divided by ``1 - discount``)
       x ``(1 - planned discount)``. Without ``price`` the product's ``unit_price`` is the
-      regular price everywhere (NaN when unknown).
+      regular price everywhere (NaN when unknown);
+    - regular price: the highest price of the last 182 days (:func:`regular_price_matrix`), so
+      that a deal recorded only as a lower price (Dominick's) shows as ``price / regular < 1``;
+    - per campaign kind: 0/1 flags of every campaign covering a cell (``campaigns_by_kind``);
+    - the location (other series with the same location, cross-effects of competing brands):
+      share of them in a campaign (``location_campaign_share``, and per kind), their mean
+      ``price / regular`` (``location_relative_price``), via :func:`mean_of_others`.
 
     Example: a 20% promotion on SKU ``A`` from 2 to 3 January marks exactly those days.
 
@@ -327,6 +348,7 @@ def build_covariates(
     days_into = np.full((n, n_periods), -1, dtype=np.int32)
     campaign_id = np.full((n, n_periods), -1, dtype=np.int32)
     kind_names = [NO_CAMPAIGN]
+    campaigns_by_kind: dict[str, np.ndarray] = {}
     table = None
     if campaigns is not None and len(campaigns):
         table = _normalise_campaigns(campaigns)
@@ -369,6 +391,11 @@ def build_covariates(
         campaign_id[s_win, p_win] = r_win
         start_of = table["first_period"].to_numpy()[r_win]
         days_into[s_win, p_win] = p_win - start_of  # may exceed p - 0 when it began before T0
+        for code, name in enumerate(kind_names[1:], start=1):
+            sel = cell_kind == code
+            flags = np.zeros((n, n_periods), dtype=np.float32)
+            flags[cell_series[sel], period[sel]] = 1.0
+            campaigns_by_kind[name] = flags
 
     # Periods since the last campaign period, and the kind of that campaign.
     is_active = active > 0
@@ -407,6 +434,11 @@ def build_covariates(
 
     # -- price --------------------------------------------------------------------------------
     price_all = _price_matrix(price, products, keys, discount, t_hist)
+    window = max(1, round(REGULAR_PRICE_DAYS / freq.period_days))
+    regular_price = regular_price_matrix(price_all, window)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        relative_price = np.where(regular_price > 0, price_all / regular_price, np.nan)
+    location_code = pd.Index(pd.unique(series_location)).get_indexer(series_location)
 
     return Covariates(
         dates=all_dates,
@@ -426,8 +458,60 @@ def build_covariates(
         campaign_id=campaign_id,
         campaigns=table,
         events_by_kind=events_by_kind,
+        campaigns_by_kind=campaigns_by_kind,
+        regular_price=regular_price,
+        location_code=location_code.astype(np.int32),
+        location_campaign_share=mean_of_others(active, location_code),
+        location_relative_price=mean_of_others(relative_price, location_code),
+        location_share_by_kind={
+            name: mean_of_others(flags, location_code) for name, flags in campaigns_by_kind.items()
+        },
         period_days=freq.period_days,
     )
+
+
+def regular_price_matrix(price: np.ndarray, window: int) -> np.ndarray:
+    """Regular (non-promotional) price: the highest price of the last ``window`` periods.
+
+    ``regular[i, t] = max(price[i, t - window + 1 .. t])`` (NaN prices ignored; NaN when all
+    are). Promotions lower the shelf price for a few periods and the price returns to its
+    regular level after them, so a trailing maximum recovers the regular price from the price
+    column alone (Dominick's campaigns carry no discount: the deal is in the price). Only
+    prices up to ``t`` are used: in the forecast window these are the planned prices.
+
+    >>> regular_price_matrix(np.array([[2.0, 1.5, np.nan, 2.0, 2.5, 1.0, 1.0]]), 3).tolist()
+    [[2.0, 2.0, 2.0, 2.0, 2.5, 2.5, 2.5]]
+    """
+    from scipy.ndimage import maximum_filter1d
+
+    values = np.asarray(price, dtype=np.float64)
+    known = np.where(np.isnan(values), -np.inf, values)
+    # origin shifts the window to end at t (the default centres it).
+    high = maximum_filter1d(known, size=window, axis=1, mode="nearest", origin=(window - 1) // 2)
+    return np.where(np.isfinite(high), high, np.nan).astype(np.float32)
+
+
+def mean_of_others(values: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Mean of each column over the *other* rows of the same group (NaN-aware; NaN when the
+    row has no other observed member), by per-group sums: ``(sum_g - own) / (count_g - 1)``.
+
+    >>> mean_of_others(np.array([[1.0], [3.0], [5.0]]), np.array([0, 0, 1])).ravel().tolist()
+    [3.0, 1.0, nan]
+    """
+    values = np.asarray(values, dtype=np.float64)
+    known = ~np.isnan(values)
+    filled = np.where(known, values, 0.0)
+    n_groups = int(group.max()) + 1 if group.size else 0
+    sums = np.zeros((n_groups, values.shape[1]))
+    counts = np.zeros((n_groups, values.shape[1]))
+    np.add.at(sums, group, filled)
+    np.add.at(counts, group, known)
+    other_sum = sums[group] - filled
+    other_count = counts[group] - known
+    out = np.divide(
+        other_sum, other_count, out=np.full(values.shape, np.nan), where=other_count > 0
+    )
+    return out.astype(np.float32)
 
 
 def _price_matrix(
