@@ -507,13 +507,18 @@ def rq_fill_rate_reorder_point(
         return value, slope
 
     allowed = (1.0 - beta) * q
+    # shortage(-Q) = Q > allowed.
+    return _out(_bracketed_fill_rate_level(allowed, shortage, mean, var, -q).reshape(shape))
+
+
+def _bracketed_fill_rate_level(allowed, shortage, mean, var, lo):
+    """The level where ``shortage`` falls to ``allowed``, searched in [lo, hi] from a normal
+    first guess: above hi the loss is below allowed (a one-sided Chebyshev bound:
+    n(mu + t) <= (sqrt(var + t^2) - t) / 2 <= var / (4 t))."""
     sd = np.sqrt(var)
-    # shortage(-Q) = Q > allowed; above hi the loss is below allowed (a one-sided Chebyshev
-    # bound: n(mu + t) <= (sqrt(var + t^2) - t) / 2 <= var / (4 t)).
-    lo = -q
     hi = mean + sd * np.maximum(10.0, sd / (4.0 * allowed)) + 1.0
     x0 = mean + sd * special.ndtri(np.clip(1.0 - allowed / np.maximum(sd, 1e-12), 0.5, 1 - 1e-9))
-    return _out(_fill_rate_level(allowed, shortage, lo, hi, x0).reshape(shape))
+    return _fill_rate_level(allowed, shortage, lo, hi, x0)
 
 
 class PooledFillRate(NamedTuple):
@@ -688,11 +693,8 @@ def rs_fill_rate_order_up_to(
         return value, slope
 
     allowed = (1.0 - beta) * review
-    sd = np.sqrt(v_p)
     lo = np.zeros_like(m_p) - 1.0
-    hi = m_p + sd * np.maximum(10.0, sd / (4.0 * allowed)) + 1.0
-    x0 = m_p + sd * special.ndtri(np.clip(1.0 - allowed / np.maximum(sd, 1e-12), 0.5, 1 - 1e-9))
-    return _out(_fill_rate_level(allowed, shortage, lo, hi, x0).reshape(shape))
+    return _out(_bracketed_fill_rate_level(allowed, shortage, m_p, v_p, lo).reshape(shape))
 
 
 # --------------------------------------------------------------------------------------------
