@@ -15,6 +15,7 @@ from forecast.features import (
     calendar_features,
     estimate_campaign_uplift,
     mean_of_others,
+    min_of_others,
 )
 from forecast.series import DAILY, Frequency, build_panel
 
@@ -395,3 +396,39 @@ def test_mean_of_others_alone_is_nan():
     np.testing.assert_allclose(out[0], [3.0, 4.0])
     assert out[1, 0] == pytest.approx(1.0) and np.isnan(out[1, 1])  # its only other is NaN
     assert np.isnan(out[2]).all()
+
+
+def _brute_others(values, group, reduce):
+    out = np.full(values.shape, np.nan)
+    for r in range(values.shape[0]):
+        others = (group == group[r]) & (np.arange(values.shape[0]) != r)
+        for c in range(values.shape[1]):
+            out[r, c] = reduce(values[others, c], others)
+    return out
+
+
+def test_weighted_mean_and_min_of_others_match_a_row_by_row_computation():
+    rng = np.random.default_rng(3)
+    values = rng.uniform(0.5, 1.0, size=(40, 9))
+    values[rng.random(values.shape) < 0.2] = np.nan
+    group = rng.integers(0, 6, size=40)
+    group[-1] = 99  # a store with one series: nothing to compare with
+    weights = rng.uniform(0.0, 5.0, size=40)
+
+    def weighted(v, others):
+        w = weights[others]
+        ok = ~np.isnan(v)
+        return np.sum(v[ok] * w[ok]) / np.sum(w[ok]) if ok.any() and np.sum(w[ok]) > 0 else np.nan
+
+    def smallest(v, others):
+        return np.nanmin(v) if np.isfinite(v).any() else np.nan
+
+    np.testing.assert_allclose(
+        mean_of_others(values, group, weights), _brute_others(values, group, weighted), rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        min_of_others(values, group), _brute_others(values, group, smallest), rtol=1e-6
+    )
+    # Ties: two series share the group's minimum, so each one's "others" still hold it.
+    tied = min_of_others(np.array([[0.7], [0.7], [0.9]]), np.zeros(3, int)).ravel()
+    np.testing.assert_allclose(tied, [0.7, 0.7, 0.7], rtol=1e-6)

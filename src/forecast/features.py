@@ -35,6 +35,7 @@ __all__ = [
     "calendar_features",
     "estimate_campaign_uplift",
     "mean_of_others",
+    "min_of_others",
     "regular_price_matrix",
 ]
 
@@ -491,27 +492,73 @@ def regular_price_matrix(price: np.ndarray, window: int) -> np.ndarray:
     return np.where(np.isfinite(high), high, np.nan).astype(np.float32)
 
 
-def mean_of_others(values: np.ndarray, group: np.ndarray) -> np.ndarray:
+def mean_of_others(
+    values: np.ndarray, group: np.ndarray, weights: np.ndarray | None = None
+) -> np.ndarray:
     """Mean of each column over the *other* rows of the same group (NaN-aware; NaN when the
     row has no other observed member), by per-group sums: ``(sum_g - own) / (count_g - 1)``.
+    With ``weights`` (one per row, >= 0) the mean is weighted: ``(sum_g w x - w_i x_i) /
+    (sum_g w - w_i)`` (NaN when the others weigh nothing), e.g. by each series' mean demand, so
+    that a competing brand with a large share counts more than a small one.
 
     >>> mean_of_others(np.array([[1.0], [3.0], [5.0]]), np.array([0, 0, 1])).ravel().tolist()
     [3.0, 1.0, nan]
+    >>> x = np.array([[1.0], [0.0], [0.0]])
+    >>> mean_of_others(x, np.zeros(3, int), np.array([1.0, 3.0, 1.0])).ravel().tolist()
+    [0.0, 0.5, 0.25]
     """
     values = np.asarray(values, dtype=np.float64)
     known = ~np.isnan(values)
-    filled = np.where(known, values, 0.0)
+    weight = np.ones(values.shape[0]) if weights is None else np.asarray(weights, np.float64)
+    mass = known * weight[:, None]
+    filled = np.where(known, values, 0.0) * weight[:, None]
     n_groups = int(group.max()) + 1 if group.size else 0
     sums = np.zeros((n_groups, values.shape[1]))
     counts = np.zeros((n_groups, values.shape[1]))
     np.add.at(sums, group, filled)
-    np.add.at(counts, group, known)
+    np.add.at(counts, group, mass)
     other_sum = sums[group] - filled
-    other_count = counts[group] - known
+    other_count = counts[group] - mass
+    # Differences of float sums: a weight left over by rounding is no weight.
+    scale = np.maximum(counts[group], 1e-300)
     out = np.divide(
-        other_sum, other_count, out=np.full(values.shape, np.nan), where=other_count > 0
+        other_sum,
+        other_count,
+        out=np.full(values.shape, np.nan),
+        where=other_count > 1e-9 * scale,
     )
     return out.astype(np.float32)
+
+
+def min_of_others(values: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Smallest value of each column over the *other* rows of the same group (NaN ignored;
+    NaN when no other member has a value): the deepest competing deal at a store when the
+    values are prices relative to the regular price. Vectorised over groups: per group and
+    column the smallest and second smallest value; a row holding the group's only minimum gets
+    the second one.
+
+    >>> v = np.array([[0.8], [0.9], [1.0], [0.7]])
+    >>> [round(float(x), 2) for x in min_of_others(v, np.array([0, 0, 0, 1])).ravel()]
+    [0.9, 0.8, 0.8, nan]
+    """
+    values = np.asarray(values, dtype=np.float64)
+    n = values.shape[0]
+    out = np.full(values.shape, np.nan, dtype=np.float32)
+    if n == 0:
+        return out
+    order = np.argsort(group, kind="stable")
+    g = np.asarray(group)[order]
+    v = np.where(np.isnan(values[order]), np.inf, values[order])
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    member = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, n]))
+    first = np.minimum.reduceat(v, starts, axis=0)
+    is_first = v == first[member]
+    n_first = np.add.reduceat(is_first.astype(np.int32), starts, axis=0)
+    second = np.minimum.reduceat(np.where(is_first, np.inf, v), starts, axis=0)
+    alone_at_min = is_first & (n_first[member] == 1)
+    other_min = np.where(alone_at_min, second[member], first[member])
+    out[order] = np.where(np.isinf(other_min), np.nan, other_min)
+    return out
 
 
 def _price_matrix(
