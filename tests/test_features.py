@@ -14,8 +14,8 @@ from forecast.features import (
     build_covariates,
     calendar_features,
     estimate_campaign_uplift,
+    OthersInGroup,
     mean_of_others,
-    min_of_others,
 )
 from forecast.series import DAILY, Frequency, build_panel
 
@@ -407,7 +407,7 @@ def _brute_others(values, group, reduce):
     return out
 
 
-def test_weighted_mean_and_min_of_others_match_a_row_by_row_computation():
+def test_weighted_mean_and_min_of_the_others_match_a_row_by_row_computation():
     rng = np.random.default_rng(3)
     values = rng.uniform(0.5, 1.0, size=(40, 9))
     values[rng.random(values.shape) < 0.2] = np.nan
@@ -426,9 +426,20 @@ def test_weighted_mean_and_min_of_others_match_a_row_by_row_computation():
     np.testing.assert_allclose(
         mean_of_others(values, group, weights), _brute_others(values, group, weighted), rtol=1e-5
     )
+    others = OthersInGroup(group, weights)
+    others.add("x", values)
+    rows, periods = np.divmod(np.arange(values.size), values.shape[1])
     np.testing.assert_allclose(
-        min_of_others(values, group), _brute_others(values, group, smallest), rtol=1e-6
+        others.mean("x", rows, periods).reshape(values.shape),
+        _brute_others(values, group, weighted),
+        rtol=1e-5,
+    )
+    np.testing.assert_allclose(
+        others.min("x", rows, periods).reshape(values.shape),
+        _brute_others(values, group, smallest),
+        rtol=1e-6,
     )
     # Ties: two series share the group's minimum, so each one's "others" still hold it.
-    tied = min_of_others(np.array([[0.7], [0.7], [0.9]]), np.zeros(3, int)).ravel()
-    np.testing.assert_allclose(tied, [0.7, 0.7, 0.7], rtol=1e-6)
+    tied = OthersInGroup(np.zeros(3, int))
+    tied.add("x", np.array([[0.7], [0.7], [0.9]]))
+    np.testing.assert_allclose(tied.min("x", np.arange(3), np.zeros(3, int)), [0.7] * 3, rtol=1e-6)

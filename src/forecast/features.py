@@ -35,7 +35,7 @@ __all__ = [
     "calendar_features",
     "estimate_campaign_uplift",
     "mean_of_others",
-    "min_of_others",
+    "OthersInGroup",
     "regular_price_matrix",
 ]
 
@@ -530,35 +530,72 @@ def mean_of_others(
     return out.astype(np.float32)
 
 
-def min_of_others(values: np.ndarray, group: np.ndarray) -> np.ndarray:
-    """Smallest value of each column over the *other* rows of the same group (NaN ignored;
-    NaN when no other member has a value): the deepest competing deal at a store when the
-    values are prices relative to the regular price. Vectorised over groups: per group and
-    column the smallest and second smallest value; a row holding the group's only minimum gets
-    the second one.
+class OthersInGroup:
+    """Mean (weighted, as :func:`mean_of_others`) and smallest value of the *other* rows of the
+    same group, for single ``(row, period)`` cells, from per-group statistics: memory
+    ``groups x T`` instead of ``rows x T`` per feature (10,000 series in a few categories: a few
+    kilobytes instead of 30 MB per feature and fit).
 
     >>> v = np.array([[0.8], [0.9], [1.0], [0.7]])
-    >>> [round(float(x), 2) for x in min_of_others(v, np.array([0, 0, 0, 1])).ravel()]
+    >>> others = OthersInGroup(np.array([0, 0, 0, 1]), np.array([1.0, 1.0, 2.0, 1.0]))
+    >>> others.add("price", v)
+    >>> rows, periods = np.arange(4), np.zeros(4, int)
+    >>> [round(float(x), 3) for x in others.mean("price", rows, periods)]
+    [0.967, 0.933, 0.85, nan]
+    >>> [round(float(x), 2) for x in others.min("price", rows, periods)]
     [0.9, 0.8, 0.8, nan]
     """
-    values = np.asarray(values, dtype=np.float64)
-    n = values.shape[0]
-    out = np.full(values.shape, np.nan, dtype=np.float32)
-    if n == 0:
-        return out
-    order = np.argsort(group, kind="stable")
-    g = np.asarray(group)[order]
-    v = np.where(np.isnan(values[order]), np.inf, values[order])
-    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-    member = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, n]))
-    first = np.minimum.reduceat(v, starts, axis=0)
-    is_first = v == first[member]
-    n_first = np.add.reduceat(is_first.astype(np.int32), starts, axis=0)
-    second = np.minimum.reduceat(np.where(is_first, np.inf, v), starts, axis=0)
-    alone_at_min = is_first & (n_first[member] == 1)
-    other_min = np.where(alone_at_min, second[member], first[member])
-    out[order] = np.where(np.isinf(other_min), np.nan, other_min)
-    return out
+
+    def __init__(self, group: np.ndarray, weights: np.ndarray | None = None):
+        self.group = np.unique(np.asarray(group), return_inverse=True)[1].ravel()
+        n = self.group.size
+        self.weights = np.ones(n) if weights is None else np.asarray(weights, np.float64)
+        self.n_groups = int(self.group.max()) + 1 if n else 0
+        self._values: dict[str, np.ndarray] = {}
+        self._sums: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._mins: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def add(self, name: str, values: np.ndarray, mean: bool = True, minimum: bool = True) -> None:
+        """Register ``values`` (rows x T, kept by reference) under ``name``."""
+        self._values[name] = values
+        g, w = self.group, self.weights
+        if mean:
+            sums = np.zeros((self.n_groups, values.shape[1]))
+            mass = np.zeros_like(sums)
+            known = ~np.isnan(values)
+            np.add.at(sums, g, np.where(known, values, 0.0) * w[:, None])
+            np.add.at(mass, g, known * w[:, None])
+            self._sums[name] = (sums, mass)
+        if minimum:
+            first = np.full((self.n_groups, values.shape[1]), np.inf)
+            v = np.where(np.isnan(values), np.inf, values)
+            np.minimum.at(first, g, v)
+            is_first = v == first[g]
+            count = np.zeros(first.shape, dtype=np.int32)
+            np.add.at(count, g, is_first)
+            second = np.full_like(first, np.inf)
+            np.minimum.at(second, g, np.where(is_first, np.inf, v))
+            self._mins[name] = (first, second, count)
+
+    def mean(self, name: str, i: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Weighted mean of ``name`` over the other rows of row ``i``'s group in period ``t``."""
+        sums, mass = self._sums[name]
+        own = self._values[name][i, t].astype(np.float64)
+        known = ~np.isnan(own)
+        g, w = self.group[i], self.weights[i]
+        num = sums[g, t] - np.where(known, own * w, 0.0)
+        den = mass[g, t] - np.where(known, w, 0.0)
+        ok = den > 1e-9 * np.maximum(mass[g, t], 1e-300)
+        return np.divide(num, den, out=np.full(num.shape, np.nan), where=ok).astype(np.float32)
+
+    def min(self, name: str, i: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Smallest ``name`` over the other rows of row ``i``'s group in period ``t``."""
+        first, second, count = self._mins[name]
+        own = self._values[name][i, t]
+        g = self.group[i]
+        alone_at_min = (own == first[g, t]) & (count[g, t] == 1)
+        value = np.where(alone_at_min, second[g, t], first[g, t])
+        return np.where(np.isinf(value), np.nan, value).astype(np.float32)
 
 
 def _price_matrix(

@@ -66,8 +66,8 @@ from forecast.features import (
     REGULAR_PRICE_DAYS,
     Covariates,
     calendar_features,
+    OthersInGroup,
     mean_of_others,
-    min_of_others,
     regular_price_matrix,
 )
 from forecast.forecasters.base import Forecaster
@@ -373,8 +373,7 @@ class _State:
         self.location_share = cov.location_campaign_share
         self.location_price = cov.location_relative_price
         self.location_kind_share = dict(cov.location_share_by_kind)
-        self.competitor: dict[str, np.ndarray] = {}
-        self.competitor_min_price: np.ndarray | None = None
+        self.competitor: OthersInGroup | None = None
         if cov.location_code is not None:
             if self.location_share is None:
                 self.location_share = mean_of_others(cov.campaign_active, cov.location_code)
@@ -394,19 +393,14 @@ class _State:
             category = np.asarray(cov.category, dtype=np.int64)
             code = cov.location_code.astype(np.int64) * (int(category.max()) + 1) + category
             code = np.unique(code, return_inverse=True)[1]
-            self.competitor = {
-                "competitor_campaign_share": mean_of_others(
-                    cov.campaign_active, code, share
-                ),
-                "competitor_relative_price": mean_of_others(
-                    self.relative_price, code, share
-                ),
-                **{
-                    f"competitor_share_{k}": mean_of_others(by_kind[k], code, share)
-                    for k in self.campaign_kinds
-                },
-            }
-            self.competitor_min_price = min_of_others(self.relative_price, code)
+            # Per-group sums, read per row (a (series x periods) array per feature and fit
+            # took the 10,000-series scale run over its memory budget).
+            others = OthersInGroup(code, share)
+            others.add("competitor_campaign_share", cov.campaign_active, minimum=False)
+            others.add("competitor_relative_price", self.relative_price)
+            for k in self.campaign_kinds:
+                others.add(f"competitor_share_{k}", by_kind[k], minimum=False)
+            self.competitor = others
 
     def categorical_mask(self) -> list[bool]:
         return [name in self.categorical for name in self.feature_names]
@@ -517,10 +511,13 @@ class _State:
         for name in self.campaign_kinds:
             if name in self.location_kind_share:
                 cols[f"location_share_{name}"] = self.location_kind_share[name][i, t]
-        for name, values in self.competitor.items():
-            cols[name] = values[i, t]
-        if self.competitor_min_price is not None:
-            cols["competitor_min_relative_price"] = self.competitor_min_price[i, t]
+        others = self.competitor
+        if others is not None:
+            cols["competitor_campaign_share"] = others.mean("competitor_campaign_share", i, t)
+            cols["competitor_relative_price"] = others.mean("competitor_relative_price", i, t)
+            for name in self.campaign_kinds:
+                cols[f"competitor_share_{name}"] = others.mean(f"competitor_share_{name}", i, t)
+            cols["competitor_min_relative_price"] = others.min("competitor_relative_price", i, t)
         total, _ = self._window(i, o, self.scale_window, self.ccamp)
         cols["campaign_share_origin"] = total / np.minimum(self.scale_window, o + 1)
         cols["campaign_active_origin"] = cov.campaign_active[i, o]
