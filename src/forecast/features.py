@@ -492,40 +492,25 @@ def regular_price_matrix(price: np.ndarray, window: int) -> np.ndarray:
     return np.where(np.isfinite(high), high, np.nan).astype(np.float32)
 
 
-def mean_of_others(
-    values: np.ndarray, group: np.ndarray, weights: np.ndarray | None = None
-) -> np.ndarray:
+def mean_of_others(values: np.ndarray, group: np.ndarray) -> np.ndarray:
     """Mean of each column over the *other* rows of the same group (NaN-aware; NaN when the
     row has no other observed member), by per-group sums: ``(sum_g - own) / (count_g - 1)``.
-    With ``weights`` (one per row, >= 0) the mean is weighted: ``(sum_g w x - w_i x_i) /
-    (sum_g w - w_i)`` (NaN when the others weigh nothing), e.g. by each series' mean demand, so
-    that a competing brand with a large share counts more than a small one.
 
     >>> mean_of_others(np.array([[1.0], [3.0], [5.0]]), np.array([0, 0, 1])).ravel().tolist()
     [3.0, 1.0, nan]
-    >>> x = np.array([[1.0], [0.0], [0.0]])
-    >>> mean_of_others(x, np.zeros(3, int), np.array([1.0, 3.0, 1.0])).ravel().tolist()
-    [0.0, 0.5, 0.25]
     """
     values = np.asarray(values, dtype=np.float64)
     known = ~np.isnan(values)
-    weight = np.ones(values.shape[0]) if weights is None else np.asarray(weights, np.float64)
-    mass = known * weight[:, None]
-    filled = np.where(known, values, 0.0) * weight[:, None]
+    filled = np.where(known, values, 0.0)
     n_groups = int(group.max()) + 1 if group.size else 0
     sums = np.zeros((n_groups, values.shape[1]))
     counts = np.zeros((n_groups, values.shape[1]))
     np.add.at(sums, group, filled)
-    np.add.at(counts, group, mass)
+    np.add.at(counts, group, known)
     other_sum = sums[group] - filled
-    other_count = counts[group] - mass
-    # Differences of float sums: a weight left over by rounding is no weight.
-    scale = np.maximum(counts[group], 1e-300)
+    other_count = counts[group] - known
     out = np.divide(
-        other_sum,
-        other_count,
-        out=np.full(values.shape, np.nan),
-        where=other_count > 1e-9 * scale,
+        other_sum, other_count, out=np.full(values.shape, np.nan), where=other_count > 0
     )
     return out.astype(np.float32)
 
