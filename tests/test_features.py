@@ -11,10 +11,10 @@ import pytest
 
 from forecast.demo import generate_demo
 from forecast.features import (
+    OthersInGroup,
     build_covariates,
     calendar_features,
     estimate_campaign_uplift,
-    OthersInGroup,
     mean_of_others,
 )
 from forecast.series import DAILY, Frequency, build_panel

@@ -31,11 +31,11 @@ from forecast.series import Frequency, detect_frequency
 
 __all__ = [
     "Covariates",
+    "OthersInGroup",
     "build_covariates",
     "calendar_features",
     "estimate_campaign_uplift",
     "mean_of_others",
-    "OthersInGroup",
     "regular_price_matrix",
 ]
 

@@ -65,8 +65,8 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from forecast.features import (
     REGULAR_PRICE_DAYS,
     Covariates,
-    calendar_features,
     OthersInGroup,
+    calendar_features,
     mean_of_others,
     regular_price_matrix,
 )
