@@ -536,6 +536,10 @@ class OthersInGroup:
         n = self.group.size
         self.weights = np.ones(n) if weights is None else np.asarray(weights, np.float64)
         self.n_groups = int(self.group.max()) + 1 if n else 0
+        # Rows sorted by group once: per-group reductions by reduceat (ufunc.at took seconds
+        # per feature at 10,000 series x 758 periods).
+        self._order = np.argsort(self.group, kind="stable")
+        self._starts = np.flatnonzero(np.r_[True, np.diff(self.group[self._order]) != 0])
         self._values: dict[str, np.ndarray] = {}
         self._sums: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._mins: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
@@ -543,23 +547,23 @@ class OthersInGroup:
     def add(self, name: str, values: np.ndarray, mean: bool = True, minimum: bool = True) -> None:
         """Register ``values`` (rows x T, kept by reference) under ``name``."""
         self._values[name] = values
-        g, w = self.group, self.weights
+        if not values.size:
+            return
+        order, starts = self._order, self._starts
+        v = np.asarray(values, dtype=np.float64)[order]
+        known = ~np.isnan(v)
         if mean:
-            sums = np.zeros((self.n_groups, values.shape[1]))
-            mass = np.zeros_like(sums)
-            known = ~np.isnan(values)
-            np.add.at(sums, g, np.where(known, values, 0.0) * w[:, None])
-            np.add.at(mass, g, known * w[:, None])
+            w = self.weights[order][:, None]
+            sums = np.add.reduceat(np.where(known, v, 0.0) * w, starts, axis=0)
+            mass = np.add.reduceat(known * w, starts, axis=0)
             self._sums[name] = (sums, mass)
         if minimum:
-            first = np.full((self.n_groups, values.shape[1]), np.inf)
-            v = np.where(np.isnan(values), np.inf, values)
-            np.minimum.at(first, g, v)
-            is_first = v == first[g]
-            count = np.zeros(first.shape, dtype=np.int32)
-            np.add.at(count, g, is_first)
-            second = np.full_like(first, np.inf)
-            np.minimum.at(second, g, np.where(is_first, np.inf, v))
+            v = np.where(known, v, np.inf)
+            first = np.minimum.reduceat(v, starts, axis=0)
+            member = self.group[order]
+            is_first = v == first[member]
+            count = np.add.reduceat(is_first.astype(np.int32), starts, axis=0)
+            second = np.minimum.reduceat(np.where(is_first, np.inf, v), starts, axis=0)
             self._mins[name] = (first, second, count)
 
     def mean(self, name: str, i: np.ndarray, t: np.ndarray) -> np.ndarray:

@@ -35,7 +35,8 @@ a deal shows as a price drop even when the campaigns carry no discount), campaig
 discount / kind / days into / days after / kind of the campaign just ended, one flag per
 campaign kind (overlapping campaigns each keep theirs), what the other series of the location
 run on ``t`` (share in a campaign, per kind, and their mean relative price, each also weighted
-by the series' mean demand, and the deepest competing deal: cross-effects),
+by the series' mean demand, the deepest competing deal and the own shelf price against the
+competitors' mean and cheapest: cross-effects),
 product category. Without covariates only the demand features and the seasonal position
 ``t mod m`` are used. Everything about ``t`` is known in advance: planned campaigns, planned
 prices, the calendar; nothing after ``o`` is read from the demand.
@@ -398,6 +399,7 @@ class _State:
             others = OthersInGroup(code, share)
             others.add("competitor_campaign_share", cov.campaign_active, minimum=False)
             others.add("competitor_relative_price", self.relative_price)
+            others.add("competitor_price", cov.price)
             for k in self.campaign_kinds:
                 others.add(f"competitor_share_{k}", by_kind[k], minimum=False)
             self.competitor = others
@@ -518,6 +520,16 @@ class _State:
             for name in self.campaign_kinds:
                 cols[f"competitor_share_{name}"] = others.mean(f"competitor_share_{name}", i, t)
             cols["competitor_min_relative_price"] = others.min("competitor_relative_price", i, t)
+            # Own shelf price against the competitors' (a price index): the cheapest brand on
+            # the shelf takes the week when every brand is featured (dominicks_oj, mean WAPE on
+            # campaign weeks over four 12-week windows 0.531 -> 0.522).
+            price = cov.price[i, t]
+            for name, theirs in (
+                ("competitor_price_index", others.mean("competitor_price", i, t)),
+                ("competitor_cheapest_gap", others.min("competitor_price", i, t)),
+            ):
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    cols[name] = np.where(theirs > 0, price / theirs, np.nan)
         total, _ = self._window(i, o, self.scale_window, self.ccamp)
         cols["campaign_share_origin"] = total / np.minimum(self.scale_window, o + 1)
         cols["campaign_active_origin"] = cov.campaign_active[i, o]
