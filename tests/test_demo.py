@@ -521,3 +521,30 @@ def test_flash_sale_is_planned_with_tight_stock(tables, truth):
         )
     ]
     assert near.empty
+
+
+def test_large_catalogue_order_lines_follow_the_same_distribution():
+    # The 10,000-SKU bench draws order lines by successive sampling instead of Gumbel top-k
+    # over an (order x SKU) array that would not fit in memory: same line counts, same SKU
+    # frequencies, never a SKU without demand, never a SKU twice in an order.
+    from forecast import demo as D
+
+    rng = np.random.default_rng(0)
+    n_skus, n_loc, days = 300, 2, 50
+    mu = rng.gamma(0.7, 5.0, size=(n_skus, n_loc, days))
+    mu[:20] = 0.0
+    o_day = np.repeat(np.arange(10, days), 3000)
+    loc = rng.integers(n_loc, size=o_day.size)
+    a_lines, a_top = D._lines_gumbel(np.random.default_rng(1), mu, loc, o_day)
+    b_lines, b_top = D._lines_successive(np.random.default_rng(2), mu, loc, o_day, 10)
+
+    def frequency(lines, top):
+        used = np.arange(top.shape[1])[None, :] < lines[:, None]
+        return np.bincount(top[used], minlength=n_skus) / used.sum(), used
+
+    fa, _ = frequency(a_lines, a_top)
+    fb, used = frequency(b_lines, b_top)
+    assert b_lines.mean() == pytest.approx(a_lines.mean(), rel=0.01)
+    assert np.corrcoef(fa, fb)[0, 1] > 0.95 and np.abs(fa - fb).max() < 0.002
+    assert fb[:20].sum() == 0.0
+    assert all(len(set(row[u])) == u.sum() for row, u in zip(b_top[:5000], used[:5000]))

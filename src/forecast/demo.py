@@ -1003,6 +1003,71 @@ def _open_book(
     return pd.DataFrame(rows, columns=_LINE_COLUMNS)
 
 
+#: Above this many (order x SKU) cells the order lines are drawn by successive sampling.
+_GUMBEL_CELLS = 500_000_000
+
+
+def _lines_gumbel(
+    rng: np.random.Generator, mu: np.ndarray, loc: np.ndarray, o_day: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lines per order and up to 4 distinct SKUs per order (Gumbel top-k over every SKU), in
+    blocks of orders (the Gumbel draws run block by block in the same order: the same bytes as
+    one draw)."""
+    n_skus, n_orders = mu.shape[0], o_day.size
+    block = max(1, 20_000_000 // max(n_skus, 1))
+    starts = range(0, n_orders, block)
+    live = np.concatenate(
+        [(mu[:, loc[a : a + block], o_day[a : a + block]] > 0).sum(axis=0) for a in starts]
+        or [np.zeros(0, dtype=np.int64)]
+    )
+    n_lines = np.minimum(1 + rng.binomial(3, 0.25, size=n_orders), live)
+    k = min(4, n_skus)
+    top = np.zeros((n_orders, k), dtype=np.int64)
+    for a in starts:
+        w = np.sqrt(mu[:, loc[a : a + block], o_day[a : a + block]].T)  # (order, sku)
+        with np.errstate(divide="ignore"):
+            keys = np.log(w) + rng.gumbel(size=w.shape)
+        part = np.argpartition(-keys, k - 1, axis=1)[:, :k]
+        best = np.take_along_axis(keys, part, axis=1)
+        rank = np.argsort(-best, axis=1, kind="stable")
+        top[a : a + block] = np.take_along_axis(part, rank, axis=1)
+    return n_lines, top
+
+
+def _lines_successive(
+    rng: np.random.Generator, mu: np.ndarray, loc: np.ndarray, o_day: np.ndarray, first: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The same distribution as :func:`_lines_gumbel` (successive sampling without
+    replacement: draws with replacement, duplicates skipped) without an (order x SKU) array:
+    8 draws per order by inverse CDF of the order's (day, location) weights; an order whose 8
+    draws hold fewer distinct SKUs than its lines gets fewer lines (rare)."""
+    n_skus, n_loc = mu.shape[:2]
+    n_orders = o_day.size
+    group = (o_day - first) * n_loc + loc
+    n_groups = (int(o_day.max()) - first + 1) * n_loc if n_orders else 0
+    days = first + np.arange(n_groups) // n_loc
+    w = np.sqrt(mu[:, np.arange(n_groups) % n_loc, days].T)  # (group, sku)
+    cum = np.cumsum(w, axis=1)
+    total = cum[:, -1:]
+    cum = np.divide(cum, total, out=np.zeros_like(cum), where=total > 0)
+    live = (w > 0).sum(axis=1)[group]
+    n_lines = np.minimum(1 + rng.binomial(3, 0.25, size=n_orders), live)
+    draws = rng.random((n_orders, 8))
+    flat = (cum + np.arange(n_groups)[:, None]).ravel()
+    pick = np.searchsorted(flat, draws + group[:, None], side="right")
+    pick = np.clip(pick - group[:, None] * n_skus, 0, n_skus - 1)
+    fresh = np.ones(pick.shape, dtype=bool)
+    for j in range(1, pick.shape[1]):
+        fresh[:, j] = ~(pick[:, :j] == pick[:, j : j + 1]).any(axis=1)
+    rank = np.cumsum(fresh, axis=1) - 1
+    k = min(4, n_skus)
+    top = np.zeros((n_orders, k), dtype=np.int64)
+    rows, cols = np.nonzero(fresh & (rank < k))
+    top[rows, rank[rows, cols]] = pick[rows, cols]
+    n_lines = np.minimum(n_lines, fresh.sum(axis=1))
+    return n_lines, top
+
+
 def _order_history(
     rng: np.random.Generator,
     days: int,
@@ -1042,12 +1107,11 @@ def _order_history(
     express = rng.random(n_orders) < 0.2
     promise = np.where(express, rng.integers(1, 3, n_orders), rng.integers(3, 8, n_orders))
 
-    # 1-4 distinct SKUs per order, weighted, without replacement (Gumbel top-k)
-    w = np.sqrt(mu[:, loc, o_day].T)  # (order, sku)
-    n_lines = np.minimum(1 + rng.binomial(3, 0.25, size=n_orders), (w > 0).sum(axis=1))
-    with np.errstate(divide="ignore"):
-        keys = np.log(w) + rng.gumbel(size=w.shape)
-    top = np.argsort(-keys, axis=1, kind="stable")[:, :4]
+    # 1-4 distinct SKUs per order, weighted by sqrt(mean demand), without replacement.
+    if n_orders * n_skus <= _GUMBEL_CELLS:
+        n_lines, top = _lines_gumbel(rng, mu, loc, o_day)
+    else:  # a large catalogue (the 10,000-SKU pipeline bench)
+        n_lines, top = _lines_successive(rng, mu, loc, o_day, first)
     order, slot = np.nonzero(np.arange(top.shape[1])[None, :] < n_lines[:, None])
     sku = top[order, slot]
     line = pd.DataFrame({"order": order, "sku": sku}).sort_values(["order", "sku"], kind="stable")

@@ -389,8 +389,9 @@ class _State:
             # one's. Weights from the whole history: a static share, nothing of the forecast
             # window is read. By category, because across categories (m5's stores) these are
             # noise: over the whole store they made the inner-fold error of m5_dev worse.
-            with np.errstate(invalid="ignore"):
-                share = np.nan_to_num(np.nanmean(self.y, axis=1, dtype=np.float64), nan=0.0)
+            seen = (~np.isnan(self.y)).sum(axis=1)
+            total = np.nansum(self.y, axis=1, dtype=np.float64)
+            share = np.divide(total, seen, out=np.zeros(len(seen)), where=seen > 0)
             category = np.asarray(cov.category, dtype=np.int64)
             code = cov.location_code.astype(np.int64) * (int(category.max()) + 1) + category
             code = np.unique(code, return_inverse=True)[1]
