@@ -394,7 +394,6 @@ class _State:
             share = np.divide(total, seen, out=np.zeros(len(seen)), where=seen > 0)
             category = np.asarray(cov.category, dtype=np.int64)
             code = cov.location_code.astype(np.int64) * (int(category.max()) + 1) + category
-            code = np.unique(code, return_inverse=True)[1]
             # Per-group sums, read per row (a (series x periods) array per feature and fit
             # took the 10,000-series scale run over its memory budget).
             others = OthersInGroup(code, share)
