@@ -5,7 +5,7 @@
 
 - m5_dev: history to 2016-03-27, forecast the 28 days to 2016-04-24 (the DATA.md split);
 - carparts: the last 12 months; dominicks_oj: the last 12 weeks.
-Each row is a model alone or the automatic choice ("auto"), scored by forecast.evaluation.
+Each row is a model alone or the automatic choice ("auto"), scored by forecast.forecasting.evaluation.
 For dominicks_oj it also compares the WAPE on campaign weeks (and on all weeks) of the
 gradient-boosting model with the campaign features, without the campaigns table, and without it
 or the promotional price: Dominick's campaigns carry no discount, a deal shows only as the lower
@@ -25,12 +25,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forecast.backtesting import _cut_panel, run_backtest
 from forecast.config import RunSettings
-from forecast.engine import _cut_covariates
-from forecast.forecasters.gbm import GlobalGBM
+from forecast.forecasting.backtesting import _cut_panel, run_backtest
+from forecast.forecasting.engine import _cut_covariates
+from forecast.forecasting.forecasters.gbm import GlobalGBM
+from forecast.ingest.warehouse import Warehouse
 from forecast.pipeline import engine_config, ingest, load_covariates, load_panel, resolve_as_of
-from forecast.warehouse import Warehouse
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 DATASETS = {  # name -> (as_of, horizon)

@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from forecast.forecasters import (
+from forecast.forecasting.forecasters import (
     SBA,
     TSB,
     Croston,

@@ -27,11 +27,11 @@ import time
 import numpy as np
 import pandas as pd
 
-from forecast.evaluation import dollar_weights, rmsse, wrmsse
-from forecast.features import build_covariates
-from forecast.forecasters import SeasonalNaive, SimpleExpSmoothing
-from forecast.forecasters.gbm import GlobalGBM
-from forecast.series import DAILY, build_panel
+from forecast.forecasting.evaluation import dollar_weights, rmsse, wrmsse
+from forecast.forecasting.features import build_covariates
+from forecast.forecasting.forecasters import SeasonalNaive, SimpleExpSmoothing
+from forecast.forecasting.forecasters.gbm import GlobalGBM
+from forecast.forecasting.series import DAILY, build_panel
 
 
 def synthetic(n_skus: int, n_locations: int, days: int, horizon: int, seed: int = 0):

@@ -17,8 +17,8 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from forecast.distribution import DemandForecast
-from forecast.planning import (
+from forecast.forecasting.distribution import DemandForecast
+from forecast.planning.policies import (
     PlanConfig,
     build_alerts,
     compute_policies,

@@ -7,7 +7,7 @@ Usage: python bench/replay.py [--data ../shared/data/m5_dev] [--start 2015-10-01
 Every ``--every`` days from ``--start`` the engine (seasonal naive, seasonal profile, ETS)
 forecasts from the sales before that date only, the planning step sets (s,Q) policies with the
 default fill-rate targets (A 98%, B 95%, C 90%), and the actual daily sales are played against
-them (forecast.replay). m5_dev has no lead times, costs or stock: lead time = ``--lead-time``
+them (forecast.scenarios.replay). m5_dev has no lead times, costs or stock: lead time = ``--lead-time``
 days for every item (deterministic), unit cost = the item's last price, backordered demand, and
 every series starts in the middle of a cycle (``--initial steady``: inventory position
 s + u (max - s) with u fixed per series, the last order in transit if it was placed less than a
@@ -37,9 +37,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from forecast.planning import PlanConfig
-from forecast.replay import ReplayConfig, engine_forecaster, replay
-from forecast.series import Panel, build_panel
+from forecast.forecasting.series import Panel, build_panel
+from forecast.planning.policies import PlanConfig
+from forecast.scenarios.replay import ReplayConfig, engine_forecaster, replay
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "m5_dev"
 

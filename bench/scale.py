@@ -21,10 +21,10 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _measure import Stages
 
-from forecast.distribution import QUANTILE_COLUMNS
-from forecast.engine import EngineConfig, forecast_panel
-from forecast.features import build_covariates
-from forecast.series import DAILY, Panel
+from forecast.forecasting.distribution import QUANTILE_COLUMNS
+from forecast.forecasting.engine import EngineConfig, forecast_panel
+from forecast.forecasting.features import build_covariates
+from forecast.forecasting.series import DAILY, Panel
 
 
 def synthetic(n: int, days: int, horizon: int, seed: int = 0):

@@ -1,4 +1,4 @@
-"""Time the backorder Monte Carlo (forecast.simulation.simulate) on synthetic SKUs.
+"""Time the backorder Monte Carlo (forecast.backorders.simulation.simulate) on synthetic SKUs.
 
 Usage: python bench/simulation.py [--skus 10000] [--paths 1000] [--days 90] [--workers 2]
                                   [--chunk 128] [--seed 0]
@@ -22,8 +22,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from forecast.distribution import DemandForecast
-from forecast.simulation import SimulationConfig, simulate
+from forecast.backorders.simulation import SimulationConfig, simulate
+from forecast.forecasting.distribution import DemandForecast
 
 
 def synthetic(n: int, days: int, seed: int) -> tuple:

@@ -72,9 +72,9 @@ def publish_task(settings: RunSettings, run_id: str) -> dict:
 @task(name="deliver", retries=2, retry_delay_seconds=10)
 def deliver_task(settings: RunSettings, run_id: str) -> dict:
     """The digest as Prefect artifacts (markdown + tables) and, if configured, the webhook."""
-    from forecast.backorders import filter_book
-    from forecast.digest import build_digest
-    from forecast.warehouse import Warehouse
+    from forecast.backorders.book import filter_book
+    from forecast.ingest.warehouse import Warehouse
+    from forecast.publish.digest import build_digest
 
     result = pipeline.deliver_step(settings, run_id)
     create_markdown_artifact(result["markdown"], key="plan-summary", description="Nightly plan")

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.allocation import (
+from forecast.backorders.allocation import (
     COLUMNS,
     POLICIES,
     STATUSES,
@@ -16,7 +16,7 @@ from forecast.allocation import (
     compare_policies,
     summarise_allocation,
 )
-from forecast.cancellation import DEFAULT_CURVE
+from forecast.backorders.cancellation import DEFAULT_CURVE
 
 AS_OF = date(2026, 11, 1)
 
@@ -311,7 +311,7 @@ def test_dropship_lines_go_to_the_supplier() -> None:
 
 
 def test_products_for_allocation_take_the_measured_lead_time_first() -> None:
-    from forecast.allocation import products_for_allocation
+    from forecast.backorders.allocation import products_for_allocation
 
     products = pd.DataFrame({"sku": ["A", "B", "C", "D"], "dropship": [True, True, True, False],
                              "lead_time_days": [5.0, None, None, 3.0],

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from forecast import analysis as an
-from forecast import inventory
-from forecast.report import open_results
+from forecast.planning import inventory
+from forecast.publish.report import open_results
 
 
 def _daily(values: list[float], start: str = "2024-01-01", **columns: object) -> pd.DataFrame:

@@ -9,16 +9,16 @@ import pandas as pd
 import pytest
 
 from forecast import pipeline
-from forecast.allocation import allocate, open_order_lines
-from forecast.backorders import (
+from forecast.backorders.allocation import allocate, open_order_lines
+from forecast.backorders.book import (
     BOOK_COLUMNS,
     backorder_book,
     book_summary,
     eta_history_rows,
     filter_book,
 )
-from forecast.notifications import customer_notices, history_rows
-from forecast.warehouse import Warehouse, read_snapshot
+from forecast.backorders.notifications import customer_notices, history_rows
+from forecast.ingest.warehouse import Warehouse, read_snapshot
 
 AS_OF = date(2026, 11, 1)
 CUSTOMERS = pd.DataFrame({"customer_id": ["C1", "C2", "C3"], "segment": ["vip", "regular", "new"],

@@ -1,12 +1,12 @@
 """The level error of the forecast distribution, estimated from backtest sums over a window
-(forecast.engine._window_level_var, _calibrate with a window, _level_window)."""
+(forecast.forecasting.engine._window_level_var, _calibrate with a window, _level_window)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from forecast.engine import EngineConfig, _calibrate, _level_window, _window_level_var
+from forecast.forecasting.engine import EngineConfig, _calibrate, _level_window, _window_level_var
 
 
 def _paths(v: float, k: float, n: int = 400, folds: int = 3, h: int = 28, seed: int = 0):

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast import cancellation as cx
-from forecast.cancellation import (
+from forecast.backorders import cancellation as cx
+from forecast.backorders.cancellation import (
     DEFAULT_CURVE,
     CancellationCurve,
     cancellation_durations,

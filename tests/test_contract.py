@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from forecast.contract import TABLES, ContractError, find_table_files
-from forecast.warehouse import Warehouse
+from forecast.ingest.contract import TABLES, ContractError, find_table_files
+from forecast.ingest.warehouse import Warehouse
 
 
 def write(path: Path, text: str) -> Path:
@@ -236,7 +236,7 @@ def test_an_older_warehouse_gains_new_contract_columns(tmp_path: Path) -> None:
 
 
 def test_readme_documents_the_contract() -> None:
-    from forecast.contract import describe_contract_markdown
+    from forecast.ingest.contract import describe_contract_markdown
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     section = readme.split("## Input data contract", 1)[1].split("\n## ", 1)[0]

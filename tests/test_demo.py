@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.contract import FLASH_SALE, ORDER_STATUSES
 from forecast.demo import _RELIABILITY, TABLE_FILES, generate_demo
+from forecast.ingest.contract import FLASH_SALE, ORDER_STATUSES
 
 END = "2026-10-31"
 SMALL = {"seed": 7, "n_skus": 20, "n_locations": 2, "days": 400, "end_date": END}
@@ -306,8 +306,8 @@ def _days_between(later: pd.Series, earlier: pd.Series) -> pd.Series:
 
 
 def test_the_demo_loads_with_no_rejects(demo, tmp_path):
-    from forecast.contract import LOAD_ORDER, TABLES, find_table_files
-    from forecast.warehouse import Warehouse
+    from forecast.ingest.contract import LOAD_ORDER, TABLES, find_table_files
+    from forecast.ingest.warehouse import Warehouse
 
     out, summary = demo
     files = find_table_files(out)

@@ -1,4 +1,4 @@
-"""Tests for forecast.evaluation: metrics against hand-computed answers, and backtest hygiene."""
+"""Tests for forecast.forecasting.evaluation: metrics against hand-computed answers, and backtest hygiene."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast import evaluation as ev
-from forecast.evaluation import (
+from forecast.forecasting import evaluation as ev
+from forecast.forecasting.evaluation import (
     backtest,
     bias,
     bias_total,

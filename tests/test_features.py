@@ -10,14 +10,14 @@ import pandas as pd
 import pytest
 
 from forecast.demo import generate_demo
-from forecast.features import (
+from forecast.forecasting.features import (
     OthersInGroup,
     build_covariates,
     calendar_features,
     estimate_campaign_uplift,
     mean_of_others,
 )
-from forecast.series import DAILY, Frequency, build_panel
+from forecast.forecasting.series import DAILY, Frequency, build_panel
 
 KEYS = pd.DataFrame(
     {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from forecast.warehouse import Warehouse
+from forecast.ingest.warehouse import Warehouse
 from tests.conftest import FAST_MODELS
 
 

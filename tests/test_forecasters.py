@@ -1,4 +1,4 @@
-"""Tests for the vectorised statistical forecasters (forecast.forecasters)."""
+"""Tests for the vectorised statistical forecasters (forecast.forecasting.forecasters)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import statsmodels.tsa.holtwinters as statsmodels_hw
 from statsmodels.tsa.forecasting.theta import ThetaModel
 
-from forecast.forecasters import (
+from forecast.forecasting.forecasters import (
     SBA,
     TSB,
     Croston,
@@ -422,7 +422,7 @@ def test_fitting_together_equals_fitting_alone(make):
 def test_docstring_examples():
     import doctest
 
-    from forecast.forecasters import baseline, ets, intermittent
+    from forecast.forecasting.forecasters import baseline, ets, intermittent
 
     for module in (baseline, ets, intermittent):
         result = doctest.testmod(module, extraglobs={"np": np}, optionflags=doctest.ELLIPSIS)

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.features import Covariates, build_covariates
-from forecast.forecasters import NotFittedError
-from forecast.forecasters.gbm import GlobalGBM
-from forecast.series import DAILY, Frequency
+from forecast.forecasting.features import Covariates, build_covariates
+from forecast.forecasting.forecasters import NotFittedError
+from forecast.forecasting.forecasters.gbm import GlobalGBM
+from forecast.forecasting.series import DAILY, Frequency
 
 H = 28
 T = 336

@@ -1,4 +1,4 @@
-"""Tests for forecast.inventory: textbook answers, brute-force cross-checks, vectorisation, edges.
+"""Tests for forecast.planning.inventory: textbook answers, brute-force cross-checks, vectorisation, edges.
 
 Three layers:
 1. every case of ../shared/reference/inventory_cases.json at its stated tolerance (skipped
@@ -20,7 +20,7 @@ import pytest
 from scipy import integrate
 from scipy.stats import norm, poisson
 
-from forecast import inventory as inv
+from forecast.planning import inventory as inv
 
 REFERENCE_FILE = (
     Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "inventory_cases.json"

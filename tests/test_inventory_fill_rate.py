@@ -1,5 +1,5 @@
 """Known answers for the negative binomial loss and the fill-rate levels built on it
-(forecast.inventory: negative_binomial_loss/sf, rq_fill_rate_reorder_point,
+(forecast.planning.inventory: negative_binomial_loss/sf, rq_fill_rate_reorder_point,
 rs_fill_rate_order_up_to, rq_pooled_fill_rate_reorder_points)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from forecast import inventory as inv
+from forecast.planning import inventory as inv
 
 
 def _pmf(mean: float, variance: float, top: int = 6000) -> tuple[np.ndarray, np.ndarray]:

@@ -6,15 +6,15 @@ from datetime import date, datetime
 
 import pandas as pd
 
-from forecast.allocation import allocate
-from forecast.notifications import (
+from forecast.backorders.allocation import allocate
+from forecast.backorders.notifications import (
     NOTICE_COLUMNS,
     customer_notices,
     history_rows,
     latest_told,
     write_notices_csv,
 )
-from forecast.warehouse import Warehouse
+from forecast.ingest.warehouse import Warehouse
 
 AS_OF = date(2026, 11, 1)
 CUSTOMERS = pd.DataFrame({"customer_id": ["C1", "C2", "C3"], "segment": "regular",

@@ -10,8 +10,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from forecast.distribution import QUANTILE_COLUMNS
-from forecast.warehouse import Warehouse, open_snapshot
+from forecast.forecasting.distribution import QUANTILE_COLUMNS
+from forecast.ingest.warehouse import Warehouse, open_snapshot
 from tests.conftest import FAST_MODELS
 
 
@@ -56,7 +56,7 @@ def test_as_of_ignores_later_history(demo_dir, tmp_path) -> None:
 
 def test_snapshot_reads_while_the_writer_holds_the_file(demo_run) -> None:
     settings, _ = demo_run
-    code = f"from forecast.warehouse import Warehouse; Warehouse({str(settings.warehouse_path)!r}, read_only=True)"
+    code = f"from forecast.ingest.warehouse import Warehouse; Warehouse({str(settings.warehouse_path)!r}, read_only=True)"
     with Warehouse(settings.warehouse_path):  # the pipeline holds the file for writing
         blocked = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
         con = open_snapshot(settings.snapshot_dir)  # the snapshot is readable all the same
@@ -149,8 +149,8 @@ def test_unchanged_rerun_reuses_the_forecast(demo_dir, tmp_path) -> None:
 
 
 def test_a_failing_model_is_recorded_and_the_run_goes_on(demo_dir, tmp_path, monkeypatch) -> None:
-    from forecast import engine
     from forecast.config import RunSettings
+    from forecast.forecasting import engine
     from forecast.pipeline import run_pipeline
 
     original = engine._predict_model

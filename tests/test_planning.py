@@ -1,4 +1,4 @@
-"""Tests for forecast.planning: policies, positions, recommendations, alerts and their exports.
+"""Tests for forecast.planning.policies: policies, positions, recommendations, alerts and their exports.
 
 Every number is hand-computed from a tiny forecast built here: constant means, Poisson demand
 (size = inf) and a negligible level error (1e-12), so lead-time demand over L days has mean
@@ -14,10 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast import inventory as inv
-from forecast.distribution import DemandForecast
-from forecast.export import EXPORTS, write_csv_exports, write_purchasing_workbook
-from forecast.planning import (
+from forecast.forecasting.distribution import DemandForecast
+from forecast.planning import inventory as inv
+from forecast.planning.policies import (
     PlanConfig,
     baseline_rate,
     build_alerts,
@@ -25,6 +24,7 @@ from forecast.planning import (
     recommend_orders,
     stock_positions,
 )
+from forecast.publish.exports import EXPORTS, write_csv_exports, write_purchasing_workbook
 
 AS_OF = date(2026, 3, 1)
 NO_SUPPLIERS = pd.DataFrame(

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.forecasters.base import NotFittedError
-from forecast.forecasters.prophet import REGRESSORS, ProphetForecaster
+from forecast.forecasting.forecasters.base import NotFittedError
+from forecast.forecasting.forecasters.prophet import REGRESSORS, ProphetForecaster
 
 START = "2023-01-02"
 HOLDOUT = 28

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.distribution import DemandForecast
-from forecast.planning import PlanConfig
-from forecast.replay import ReplayConfig, _Game, _start_fractions, replay
-from forecast.series import Panel
+from forecast.forecasting.distribution import DemandForecast
+from forecast.forecasting.series import Panel
+from forecast.planning.policies import PlanConfig
+from forecast.scenarios.replay import ReplayConfig, _Game, _start_fractions, replay
 
 RATES = np.array([0.5, 2.0, 5.0, 12.0, 1.0])
 DAYS = pd.date_range("2025-01-01", "2025-12-31")

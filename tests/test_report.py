@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from forecast.report import SECTION_TITLES, open_results, write_html_report
+from forecast.publish.report import SECTION_TITLES, open_results, write_html_report
 
 PNG = '<img src="data:image/png;base64,'
 

@@ -1,4 +1,4 @@
-"""Tests for forecast.sales_models: flash-sale caps and available-to-promise, pre-order
+"""Tests for forecast.planning.sales_models: flash-sale caps and available-to-promise, pre-order
 forecasts and first purchases, dropship items; and the pipeline on the demo that has all three.
 
 Small constructed forecasts (constant means, known dispersion) give hand-computable answers;
@@ -14,17 +14,17 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from forecast import sales_models as sm
-from forecast.contract import FLASH_SALE
-from forecast.distribution import DemandForecast
-from forecast.planning import (
+from forecast.forecasting.distribution import DemandForecast
+from forecast.forecasting.series import Frequency, Panel
+from forecast.ingest.contract import FLASH_SALE
+from forecast.planning import sales_models as sm
+from forecast.planning.policies import (
     PlanConfig,
     build_alerts,
     compute_policies,
     recommend_orders,
     stock_positions,
 )
-from forecast.series import Frequency, Panel
 
 AS_OF = date(2026, 3, 1)  # forecast period 0 is 2026-03-02
 NO_SUPPLIERS = pd.DataFrame(columns=["supplier", "lead_time_days", "lead_time_sd_days", "order_cost"])
@@ -193,7 +193,7 @@ def _promise(stock: float, recs: pd.DataFrame | None = None, lead_time_days: flo
 
 
 def test_flash_sale_promise_and_alert_on_frames() -> None:
-    from forecast.export import EXPORTS
+    from forecast.publish.exports import EXPORTS
 
     assert list(_promise(40.0).columns) == EXPORTS["flash_sales.csv"][1]
     row = _promise(40.0).iloc[0]
@@ -370,7 +370,7 @@ def test_config_rejects_bad_values() -> None:
 
 # -- the pipeline on the demo ------------------------------------------------------------------------
 def test_demo_run_has_flash_sales_preorders_and_dropship(demo_run) -> None:
-    from forecast.warehouse import read_snapshot
+    from forecast.ingest.warehouse import read_snapshot
 
     settings, summary = demo_run
     data = read_snapshot(settings.snapshot_dir, ("products", "campaigns", "forecasts", "policies",

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from forecast.config import RunSettings
+from forecast.ingest.warehouse import Warehouse
 from forecast.pipeline import forecast_step, ingest
-from forecast.warehouse import Warehouse
 from tests.conftest import FAST_MODELS, shared_folder
 
 CASES = [

@@ -1,6 +1,6 @@
 """The backorder Monte Carlo: exact demand draws, determinism, and agreement with theory.
 
-Timing convention of the simulator (see forecast.simulation): receipts arrive at the start of a
+Timing convention of the simulator (see forecast.backorders.simulation): receipts arrive at the start of a
 period, demand is served during it, orders are placed at its end and arrive L periods later.
 End-of-period averages therefore match the continuous-review formulas with lead time L; the
 unit fill rate sees L - 1 + u periods of lead-time demand for a unit demanded at fraction u of
@@ -16,15 +16,15 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from forecast import inventory
-from forecast.distribution import DemandForecast
-from forecast.simulation import (
+from forecast.backorders.simulation import (
     SimulationConfig,
     draw_demand,
     lead_time_pmf,
     series_keys,
     simulate,
 )
+from forecast.forecasting.distribution import DemandForecast
+from forecast.planning import inventory
 
 AS_OF = date(2026, 1, 1)
 NO_PO = pd.DataFrame(columns=["sku", "location", "quantity", "expected_date"])

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.distribution import DemandForecast
-from forecast.planning import PlanConfig, compute_policies
-from forecast.simulation import SimulationConfig, empirical_lead_time_pmf, simulate
-from forecast.suppliers import (
+from forecast.backorders.simulation import SimulationConfig, empirical_lead_time_pmf, simulate
+from forecast.forecasting.distribution import DemandForecast
+from forecast.planning.policies import PlanConfig, compute_policies
+from forecast.planning.suppliers import (
     MIN_RECEIPTS,
     ReliabilityConfig,
     estimate_lead_times,
@@ -279,8 +279,8 @@ def test_scorecard_without_any_supplier_data_is_empty() -> None:
 def test_demo_run_plans_with_receipts_and_its_scorecard_matches_the_truth(demo_run, demo_dir) -> None:
     import json
 
-    from forecast.suppliers import SCORECARD_COLUMNS
-    from forecast.warehouse import read_snapshot
+    from forecast.ingest.warehouse import read_snapshot
+    from forecast.planning.suppliers import SCORECARD_COLUMNS
 
     settings, summary = demo_run
     truth = json.loads((demo_dir / "truth.json").read_text())
@@ -330,7 +330,7 @@ def test_the_suppliers_command_prints_the_published_scorecard(demo_run) -> None:
     from typer.testing import CliRunner
 
     from forecast.cli import app
-    from forecast.warehouse import read_snapshot
+    from forecast.ingest.warehouse import read_snapshot
 
     settings, _ = demo_run
     card = read_snapshot(settings.snapshot_dir, ("supplier_scorecard",))["supplier_scorecard"]

@@ -1,6 +1,6 @@
 """The analyses behind the notebooks: snapshot readers, pure functions over frames, and plots.
 
-Readers take the connection of :func:`forecast.report.open_results` (views over the published
+Readers take the connection of :func:`forecast.publish.report.open_results` (views over the published
 Parquet snapshot), so a notebook never blocks, or waits for, a pipeline writing the warehouse.
 Computations take and return DataFrames in the long layout of the warehouse (one row per
 ``sku, location[, date]``); plot helpers draw on a matplotlib ``Axes`` (a new figure when none
@@ -14,7 +14,7 @@ Sections, in the order of the notebooks:
    segment, model choice, a holdout forecast and its quantile coverage, the worst series;
 3. stock policy and risk: policy by class, the service-level / safety-stock trade-off curve,
    the risk ranking, stock projection, allocation by customer segment;
-4. what-if: side-by-side tables and plots of :func:`forecast.whatif.what_if` results.
+4. what-if: side-by-side tables and plots of :func:`forecast.scenarios.whatif.what_if` results.
 """
 
 from __future__ import annotations
@@ -30,12 +30,12 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from forecast import inventory
-from forecast.allocation import summarise_allocation
-from forecast.distribution import QUANTILE_COLUMNS
-from forecast.report import plot_stock_projection  # noqa: F401 - notebooks call it from here
-from forecast.series import build_panel, detect_frequency
-from forecast.warehouse import SNAPSHOT_TABLES
+from forecast.backorders.allocation import summarise_allocation
+from forecast.forecasting.distribution import QUANTILE_COLUMNS
+from forecast.forecasting.series import build_panel, detect_frequency
+from forecast.ingest.warehouse import SNAPSHOT_TABLES
+from forecast.planning import inventory
+from forecast.publish.report import plot_stock_projection  # noqa: F401 - notebooks call it from here
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -498,7 +498,7 @@ def _forecast_inputs(
     con: duckdb.DuckDBPyConnection, sales: pd.DataFrame, horizon: int, country: str | None
 ):
     """Panel of ``sales`` and its covariates (campaigns, events, prices) from the snapshot."""
-    from forecast.features import build_covariates
+    from forecast.forecasting.features import build_covariates
 
     panel = build_panel(sales[[c for c in sales if c not in ("stockout", "category")]])
     covariates = build_covariates(
@@ -518,7 +518,7 @@ def _forecast_inputs(
 def _series_or_top(
     con: duckdb.DuckDBPyConnection, series: pd.DataFrame | None, top_n: int
 ) -> pd.DataFrame:
-    from forecast.report import top_series
+    from forecast.publish.report import top_series
 
     return series[KEYS] if series is not None else top_series(con, top_n)[KEYS]
 
@@ -533,10 +533,10 @@ def snapshot_backtest(
     seed: int = 0,
     country: str | None = "US",
 ) -> Backtest:
-    """Rolling-origin backtest (:func:`forecast.backtesting.run_backtest`) of the snapshot's
+    """Rolling-origin backtest (:func:`forecast.forecasting.backtesting.run_backtest`) of the snapshot's
     ``series`` (default: the ``top_n`` sellers), for when no stored backtest exists."""
-    from forecast.backtesting import run_backtest
-    from forecast.engine import EngineConfig
+    from forecast.forecasting.backtesting import run_backtest
+    from forecast.forecasting.engine import EngineConfig
 
     chosen = _series_or_top(con, series, top_n)
     panel, covariates = _forecast_inputs(con, sales_frame(con, chosen), horizon, country)
@@ -566,8 +566,8 @@ def holdout_forecast(
     understate demand) and after the data ends. Campaign uplift is estimated, as in the nightly
     run, on every series of the snapshot, from their history up to the cutoff only.
     """
-    from forecast.engine import EngineConfig, forecast_panel
-    from forecast.features import estimate_campaign_uplift
+    from forecast.forecasting.engine import EngineConfig, forecast_panel
+    from forecast.forecasting.features import estimate_campaign_uplift
 
     chosen = _series_or_top(con, series, top_n)
     sales = sales_frame(con, chosen)
@@ -780,10 +780,10 @@ def service_level_curve(
 ) -> pd.DataFrame:
     """Safety stock (units and value) of ``policies`` if every series had each service level.
 
-    Same formulas as the plan (:func:`forecast.planning.compute_policies`), from the stored
+    Same formulas as the plan (:func:`forecast.planning.policies.compute_policies`), from the stored
     lead-time demand mean mu_P and s.d. sigma_P, order quantity Q and unit cost: for a
     ``cycle`` service level ss = max(z sigma_P, 0) with z = Phi^-1(level); for a ``fill_rate``
-    the exact negative binomial fill-rate level (:func:`forecast.planning.fill_rate_safety_stock`),
+    the exact negative binomial fill-rate level (:func:`forecast.planning.policies.fill_rate_safety_stock`),
     with the SKUs the plan pooled by class (``service_source`` "class", ``scope`` "class", not
     (R,S)) sharing their class's demand-weighted level; 0 for series without forecast demand.
     For (R,S) rows the lead-time part of the protection interval is taken as L/(L+R) of it.
@@ -828,7 +828,7 @@ def service_level_curve(
 
 def _fill_rate_curve_row(policies: pd.DataFrame, level: float, scope: str) -> np.ndarray:
     """Safety stock per series at fill rate ``level``, as the plan computes it."""
-    from forecast.planning import fill_rate_safety_stock
+    from forecast.planning.policies import fill_rate_safety_stock
 
     n = len(policies)
 
@@ -892,7 +892,7 @@ def allocation_by_segment(
     allocations: pd.DataFrame, orders: pd.DataFrame | None = None
 ) -> pd.DataFrame:
     """Outcome per customer segment under each allocation policy, side by side: the measures
-    of :func:`forecast.allocation.summarise_allocation` (lines, share on time, mean and
+    of :func:`forecast.backorders.allocation.summarise_allocation` (lines, share on time, mean and
     90th-percentile days late, lines without planned supply ...; ``orders`` gives it the unit
     prices for revenue at risk). Columns are (measure, policy); known segments come first."""
     frame = allocations.assign(
@@ -911,7 +911,7 @@ def allocation_by_segment(
 
 
 def scenario_table(results: Mapping[str, object], changes: bool = False) -> pd.DataFrame:
-    """The comparisons of several :func:`forecast.whatif.what_if` results side by side.
+    """The comparisons of several :func:`forecast.scenarios.whatif.what_if` results side by side.
 
     ``results`` maps a scenario name to a result with a ``comparison`` frame (sku, location,
     metric, before, after, change). Returns one row per sku, location and metric with the
@@ -1174,7 +1174,7 @@ def plot_holdout(
     history: pd.DataFrame, holdout: pd.DataFrame, title: str = "", ax: Axes | None = None
 ) -> Axes:
     """One series' history (through the holdout) against the forecast made at the cutoff."""
-    from forecast.report import plot_series
+    from forecast.publish.report import plot_series
 
     ax = plot_series(history, holdout, title=title, ax=_axes(ax))
     if len(holdout):
@@ -1329,7 +1329,7 @@ def plot_what_if(
 ) -> np.ndarray:
     """Grid of :func:`plot_before_after`: one row per series, one column per scenario.
 
-    ``results`` maps scenario names to :func:`forecast.whatif.what_if` results; ``sales`` holds
+    ``results`` maps scenario names to :func:`forecast.scenarios.whatif.what_if` results; ``sales`` holds
     the series' sales rows (the last ``history_days`` before the forecast are drawn);
     ``windows`` maps a scenario name to the (start, end) to shade."""
     import matplotlib.pyplot as plt

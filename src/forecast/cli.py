@@ -20,9 +20,9 @@ from rich.table import Table
 
 from forecast import pipeline
 from forecast.config import DEFAULT_OUT_DIR, DEMO_DATA_DIR, RunSettings
-from forecast.contract import ContractError
+from forecast.ingest.contract import ContractError
+from forecast.ingest.warehouse import Warehouse, WarehouseLockedError
 from forecast.pipeline import PipelineBusyError
-from forecast.warehouse import Warehouse, WarehouseLockedError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console()
@@ -43,7 +43,7 @@ ProphetOpt = Annotated[int, typer.Option("--prophet-series", help="fit Prophet o
 def _models(value: str | None) -> tuple[str, ...] | None:
     if not value:
         return None
-    from forecast.engine import KNOWN_MODELS
+    from forecast.forecasting.engine import KNOWN_MODELS
 
     names = tuple(v.strip() for v in value.split(",") if v.strip())
     unknown = [n for n in names if n not in KNOWN_MODELS]
@@ -227,7 +227,7 @@ def simulate(
     """Allocation of scarce stock to waiting customers under a policy (or all, side by side):
     service by segment, delays, revenue at risk, expected revenue lost to cancellations; and
     the SKUs most at risk of a backorder."""
-    from forecast.allocation import POLICIES
+    from forecast.backorders.allocation import POLICIES
 
     if policy not in POLICIES:
         _fail(f"--policy must be one of {', '.join(POLICIES)}")
@@ -301,7 +301,7 @@ def what_if_cmd(
     """Add a planned campaign (or a supplier delay, or a demand shock) for SKUs and show the
     change in forecast, reorder point, recommended order and backorder risk, and the waiting
     customer lines whose date it moves. `--supplier NAME --delay-days N` delays one supplier."""
-    from forecast.whatif import Scenario, what_if
+    from forecast.scenarios.whatif import Scenario, what_if
 
     skus = list(sku or [])
     if not skus and not supplier:
@@ -513,7 +513,7 @@ def backorders_cmd(
 ) -> None:
     """The backorder book: every waiting order line with its status, days waiting, ETA and its
     change since the last run, delay, cancellation risk and what the customer was last told."""
-    from forecast.backorders import book_summary, filter_book
+    from forecast.backorders.book import book_summary, filter_book
 
     book = filter_book(_read_table(out, "backorders"), sku, customer, segment, late_only)
     if book.empty:
@@ -557,7 +557,7 @@ def flash_sales_cmd(out: OutOpt = DEFAULT_OUT_DIR) -> None:
     chance it sells out, and the largest quantity each can promise without backordering other
     orders (ATP: with the recommended orders; ATP POs: stock and open POs only); then the
     pre-order first purchases and the dropship SKUs (no stock policy)."""
-    from forecast.sales_models import dropship_skus, first_purchases
+    from forecast.planning.sales_models import dropship_skus, first_purchases
 
     flash = _read_table(out, "flash_sales")
     if flash.empty:
@@ -596,7 +596,7 @@ def export_cmd(
     format: Annotated[str, typer.Option("--format", help="csv or xlsx")] = "csv",
 ) -> None:
     """Write the purchasing exports of the latest plan again."""
-    from forecast import export
+    from forecast.publish import exports as export
 
     recs = _read_table(out, "recommendations")
     target = Path(out) / "exports"
@@ -612,7 +612,7 @@ def export_cmd(
 def _read_table(out: Path, name: str):
     """A table for a read command: from the warehouse when no run holds it (the freshest), else
     from the published snapshot, so read commands never wait for a running pipeline."""
-    from forecast.warehouse import OUTPUT_TABLES, read_snapshot
+    from forecast.ingest.warehouse import OUTPUT_TABLES, read_snapshot
 
     path = Path(out) / "warehouse.duckdb"
     if not path.exists():

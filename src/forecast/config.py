@@ -27,7 +27,7 @@ class RunSettings(BaseModel):
     service_levels: dict[str, float] = {"A": 0.98, "B": 0.95, "C": 0.90}
     service_kind: Literal["cycle", "fill_rate"] = "fill_rate"
     # "class": a class's demand-weighted fill rate meets its level with the least stock;
-    # "sku": every SKU is held to its class's level (see forecast.planning.PlanConfig).
+    # "sku": every SKU is held to its class's level (see forecast.planning.policies.PlanConfig).
     service_scope: Literal["class", "sku"] = "class"
     review_period_days: float = Field(0.0, ge=0)
     policy: Literal["sQ", "sS", "RS"] = "sQ"  # RS when review_period_days > 0

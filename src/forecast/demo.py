@@ -98,7 +98,7 @@ import holidays
 import numpy as np
 import pandas as pd
 
-from forecast.contract import FLASH_SALE
+from forecast.ingest.contract import FLASH_SALE
 
 __all__ = ["TABLE_FILES", "generate_demo"]
 

@@ -22,11 +22,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forecast import allocation, backorders, cancellation, export, notifications, sales_models
+from forecast.backorders import allocation, cancellation, notifications
+from forecast.backorders import book as backorders
+from forecast.backorders.simulation import SimulationConfig, SimulationResult, simulate
 from forecast.config import RunSettings
-from forecast.contract import LOAD_ORDER, TABLES, find_table_files
-from forecast.distribution import DemandForecast
-from forecast.engine import (
+from forecast.forecasting.distribution import DemandForecast
+from forecast.forecasting.engine import (
     EngineConfig,
     _take_rows,
     chunk_rows,
@@ -34,17 +35,19 @@ from forecast.engine import (
     estimate_uplift,
     forecast_panel,
 )
-from forecast.planning import (
+from forecast.forecasting.series import Frequency, Panel, build_panel
+from forecast.ingest.contract import LOAD_ORDER, TABLES, find_table_files
+from forecast.ingest.warehouse import LoadResult, Warehouse
+from forecast.planning import sales_models
+from forecast.planning.policies import (
     PlanConfig,
     build_alerts,
     compute_policies,
     recommend_orders,
     stock_positions,
 )
-from forecast.series import Frequency, Panel, build_panel
-from forecast.simulation import SimulationConfig, SimulationResult, simulate
-from forecast.suppliers import estimate_lead_times, supplier_scorecard
-from forecast.warehouse import LoadResult, Warehouse
+from forecast.planning.suppliers import estimate_lead_times, supplier_scorecard
+from forecast.publish import exports as export
 
 Progress = Callable[[str], None]
 #: Runs ``fn(*args)`` for every args tuple and returns the results in order: sequentially here,
@@ -120,7 +123,7 @@ def engine_config(settings: RunSettings) -> EngineConfig:
 
 def load_covariates(wh: Warehouse, panel: Panel, horizon: int, settings: RunSettings):
     """Campaign, event, holiday and price covariates over the history and ``horizon``."""
-    from forecast.features import build_covariates
+    from forecast.forecasting.features import build_covariates
 
     return build_covariates(
         panel.keys, panel.dates, horizon, panel.freq,
@@ -132,7 +135,7 @@ def load_covariates(wh: Warehouse, panel: Panel, horizon: int, settings: RunSett
 def forecast_step(settings: RunSettings, run_id: str, mapper: Mapper = sequential_map) -> dict:
     """Fit, choose and forecast every series; write ``forecasts``, ``forecast_models`` and
     ``campaign_uplift``, and the model artifacts under ``settings.models_dir``."""
-    from forecast.artifacts import write_model_artifacts
+    from forecast.forecasting.artifacts import write_model_artifacts
 
     cfg = engine_config(settings)
     with Warehouse(settings.warehouse_path) as wh:
@@ -159,7 +162,7 @@ def forecast_step(settings: RunSettings, run_id: str, mapper: Mapper = sequentia
     result = concat_results(mapper(forecast_panel, chunks))
     with Warehouse(settings.warehouse_path) as wh:
         # Pre-order products join with an early forecast; flash sales are capped by the stock
-        # set aside for them (forecast.sales_models).
+        # set aside for them (forecast.planning.sales_models).
         fc, flash_sales = sales_models.adjust_forecast(
             result.forecast, _inputs(wh), as_of, panel.freq.period_days, sales_model_config(settings),
             panel)
@@ -210,7 +213,7 @@ def forecast_cache_key(settings: RunSettings, as_of: date, cfg: EngineConfig) ->
 def backtest_step(settings: RunSettings, run_id: str, folds: int, progress: Progress | None = None) -> pd.DataFrame:
     """Rolling-origin backtest of every candidate and the automatic choice; writes
     ``backtest_series`` / ``backtest_summary`` and ``exports/backtest_*.csv``."""
-    from forecast.backtesting import run_backtest
+    from forecast.forecasting.backtesting import run_backtest
 
     with Warehouse(settings.warehouse_path) as wh:
         as_of = resolve_as_of(wh, settings.as_of)
@@ -321,7 +324,7 @@ def plan_step(settings: RunSettings, run_id: str) -> dict:
         history = _align_history(panel, fc.keys)
         stock = _stock(wh, as_of, fc.keys, inputs)
         # Lead times measured from received purchase orders replace the configured ones where
-        # a supplier delivered enough of them (forecast.suppliers).
+        # a supplier delivered enough of them (forecast.planning.suppliers).
         lead_times = estimate_lead_times(inputs["receipts"], inputs["products"], as_of)
         policies = compute_policies(
             fc, history, inputs["products"], inputs["suppliers"], cfg, freq.period_days,
@@ -396,7 +399,7 @@ def simulate_step(settings: RunSettings, run_id: str, mapper: Mapper = sequentia
             ignore_index=True,
         )
         # Cancellation curve fitted on shipped/cancelled lines (else the default); pre-order
-        # lines wait for launch, dropship lines go to the supplier (forecast.allocation).
+        # lines wait for launch, dropship lines go to the supplier (forecast.backorders.allocation).
         curve = cancellation.curve_from_history(inputs["order_history"], as_of)
         products = allocation.products_for_allocation(
             inputs["products"], inputs["suppliers"],
@@ -465,7 +468,7 @@ def publish_step(settings: RunSettings, run_id: str) -> dict:
 
 def write_run_report(settings: RunSettings, run_id: str) -> Path:
     """The HTML report of a published run, from the snapshot (never blocks the warehouse)."""
-    from forecast.report import write_snapshot_report
+    from forecast.publish.report import write_snapshot_report
 
     return write_snapshot_report(settings.snapshot_dir, settings.reports_dir / f"run_{run_id}.html", run_id=run_id)
 
@@ -473,7 +476,7 @@ def write_run_report(settings: RunSettings, run_id: str) -> Path:
 def deliver_step(settings: RunSettings, run_id: str) -> dict:
     """The run digest (orders today, new alerts, SKUs at risk, customers to tell), posted to the
     configured webhook. A delivery failure is reported, not raised: the plan is published."""
-    from forecast.digest import build_digest, post_webhook
+    from forecast.publish.digest import build_digest, post_webhook
 
     with Warehouse(settings.warehouse_path) as wh:
         digest = build_digest(wh, run_id)
@@ -492,7 +495,7 @@ def allocation_summary(
     """Allocation outcome per policy and segment (with the expected revenue lost to
     cancellations), the SKUs most at risk, and the cancellation curve the run used, from the
     snapshot (every run allocates under every policy)."""
-    from forecast.warehouse import read_snapshot
+    from forecast.ingest.warehouse import read_snapshot
 
     data = read_snapshot(snapshot_dir, ("allocations", "customer_orders", "risk",
                                         "cancellation_curve"))
@@ -511,9 +514,9 @@ def allocation_summary(
 
 def replay_history(data_dir: Path, start: date, end: date, every: int, lead_time_days: float,
                    out_dir: Path, progress: Progress | None = None):
-    """Historical replay of a data folder (see :mod:`forecast.replay`); per-SKU results and the
+    """Historical replay of a data folder (see :mod:`forecast.scenarios.replay`); per-SKU results and the
     plans go to ``OUT/exports/replay_*.csv``."""
-    from forecast.replay import ReplayConfig, replay
+    from forecast.scenarios.replay import ReplayConfig, replay
 
     files = find_table_files(data_dir)
     read = {name: (pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path))

@@ -1,0 +1,161 @@
+"""The probabilistic forecast: per-period negative-binomial demand with a shared level error.
+
+Demand of series i in period t is modelled as ``D_it ~ NegBin(mean = m_it * G_i, size = k_i)``
+where ``m_it`` is the point forecast, ``k_i`` the series' over-dispersion (``k = inf`` is
+Poisson) and ``G_i ~ Gamma(shape 1/v_i, scale v_i)`` a level error shared by every period of a
+path (mean 1, variance ``v_i``): a forecast that is too high on day 1 is too high on day 20 too,
+which is what makes the sum over a lead time wider than independent days would suggest.
+
+Moments used by the planning step (Var of a sum over a window W):
+    E[sum] = sum_t m_t
+    Var[sum] = sum_t (m_t + m_t^2 / k) * (1 + v) + v * (sum_t m_t)^2 ... (law of total variance)
+Quantiles of a single period use an NB with the same mean and variance; quantiles of sums come
+from sample paths (the sum of daily quantiles is not a quantile of the sum).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from forecast.forecasting.series import to_long
+
+#: Quantiles written to the forecast table (column name -> level).
+QUANTILE_COLUMNS = {
+    "q05": 0.05,
+    "q10": 0.10,
+    "q25": 0.25,
+    "q50": 0.50,
+    "q75": 0.75,
+    "q90": 0.90,
+    "q95": 0.95,
+    "q99": 0.99,
+}
+_K_MAX = 1e6  # size above this is Poisson for all practical purposes
+
+
+@dataclass
+class DemandForecast:
+    """Point forecasts plus the dispersion that makes them a distribution."""
+
+    keys: pd.DataFrame
+    dates: pd.DatetimeIndex
+    mean: np.ndarray  # (n, h) expected demand per period
+    size: np.ndarray  # (n,) negative-binomial size k (np.inf = Poisson)
+    level_var: np.ndarray  # (n,) variance of the shared level factor G
+    model: np.ndarray  # (n,) name of the model behind each series
+
+    def take(self, rows: np.ndarray) -> DemandForecast:
+        """The forecast of a subset of series."""
+        return DemandForecast(
+            self.keys.iloc[rows].reset_index(drop=True), self.dates, self.mean[rows],
+            self.size[rows], self.level_var[rows], self.model[rows],
+        )
+
+    @staticmethod
+    def concat(parts: list[DemandForecast]) -> DemandForecast:
+        """Series of several forecasts (same dates) stacked in order."""
+        return DemandForecast(
+            pd.concat([p.keys for p in parts], ignore_index=True), parts[0].dates,
+            np.vstack([p.mean for p in parts]), np.concatenate([p.size for p in parts]),
+            np.concatenate([p.level_var for p in parts]), np.concatenate([p.model for p in parts]),
+        )
+
+    def variance(self) -> np.ndarray:
+        """Per-period variance, level error included (law of total variance)."""
+        m, k, v = self.mean, self.size[:, None], self.level_var[:, None]
+        second = m**2 * (1 + v)  # E[(mG)^2]
+        return m * 1.0 + np.where(np.isinf(k), 0.0, second / np.minimum(k, _K_MAX)) + m**2 * v
+
+    def quantiles(self, levels: list[float] | tuple[float, ...]) -> dict[float, np.ndarray]:
+        """Per-period quantiles from an NB matched to each period's mean and variance."""
+        m = self.mean
+        var = self.variance()
+        excess = np.maximum(var - m, 1e-12)
+        size = np.where(var - m > 1e-9 * np.maximum(m, 1), m**2 / excess, np.inf)
+        out: dict[float, np.ndarray] = {}
+        poisson = ~np.isfinite(size)
+        for q in levels:
+            val = np.zeros_like(m)
+            pos = m > 0
+            pois = pos & poisson
+            val[pois] = stats.poisson.ppf(q, m[pois])
+            nb = pos & ~poisson
+            p = size[nb] / (size[nb] + m[nb])
+            val[nb] = stats.nbinom.ppf(q, size[nb], p)
+            val[np.isnan(m)] = np.nan
+            out[q] = val
+        return out
+
+    def sample_paths(self, n_paths: int, rng: np.random.Generator, horizon: int | None = None) -> np.ndarray:
+        """Draw demand paths, shape (n, n_paths, h): Gamma level error x NB (Poisson-Gamma) noise."""
+        h = self.mean.shape[1] if horizon is None else horizon
+        mean = self._extend(h)
+        n = mean.shape[0]
+        v = np.maximum(self.level_var, 1e-12)[:, None]
+        level = rng.gamma(1.0 / v, v, size=(n, n_paths))
+        rate = mean[:, None, :] * level[:, :, None]
+        k = np.minimum(self.size, _K_MAX)[:, None, None]
+        finite = np.isfinite(self.size)[:, None, None] & (k < _K_MAX)
+        mix = np.where(finite, rng.gamma(np.broadcast_to(k, rate.shape), 1.0 / k), 1.0)
+        return rng.poisson(rate * mix).astype(np.float64)
+
+    def _extend(self, h: int) -> np.ndarray:
+        """Mean for h periods; beyond the forecast horizon the last week/season repeats."""
+        have = self.mean.shape[1]
+        if h <= have:
+            return self.mean[:, :h]
+        reps = int(np.ceil(h / have))
+        return np.tile(self.mean, reps)[:, :h]
+
+    def window_moments(self, start: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and s.d. of demand summed over periods [start, start + length) per series.
+
+        ``length`` may be fractional (a lead time of 4.5 days counts half of the 5th day).
+        """
+        length = np.asarray(length, dtype=float)
+        h_needed = int(np.ceil(np.nanmax(start + length))) if len(length) else 1
+        mean = self._extend(max(h_needed, 1))
+        t = np.arange(mean.shape[1])[None, :]
+        s = np.asarray(start, dtype=float)[:, None]
+        weight = np.clip(np.minimum(t + 1, s + length[:, None]) - np.maximum(t, s), 0.0, 1.0)
+        k = np.minimum(self.size, _K_MAX)[:, None]
+        v = self.level_var[:, None]
+        total = (weight * mean).sum(axis=1)
+        noise = (weight * (mean + np.where(np.isfinite(self.size)[:, None], mean**2 * (1 + v) / k, 0.0))).sum(axis=1)
+        var = noise + v[:, 0] * total**2
+        return total, np.sqrt(var)
+
+    def window_quantiles(
+        self, start: np.ndarray, length: np.ndarray, levels: list[float] | tuple[float, ...]
+    ) -> dict[float, np.ndarray]:
+        """Quantiles of demand summed over ``[start, start + length)`` per series, from a
+        negative binomial matched to the window's mean and variance (level error included), so
+        the correlation between periods is kept (unlike a sum of per-period quantiles)."""
+        total, sd = self.window_moments(np.asarray(start, dtype=float), np.asarray(length, dtype=float))
+        var = sd**2
+        out = {}
+        with np.errstate(all="ignore"):
+            excess = var - total
+            size = np.where(excess > 1e-9 * np.maximum(total, 1), total**2 / np.maximum(excess, 1e-12), np.inf)
+            for q in levels:
+                val = np.zeros_like(total)
+                pos = total > 0
+                pois = pos & ~np.isfinite(size)
+                val[pois] = stats.poisson.ppf(q, total[pois])
+                nb = pos & np.isfinite(size)
+                val[nb] = stats.nbinom.ppf(q, size[nb], size[nb] / (size[nb] + total[nb]))
+                val[np.isnan(total)] = np.nan
+                out[q] = val
+        return out
+
+    def to_frame(self) -> pd.DataFrame:
+        qs = self.quantiles(list(QUANTILE_COLUMNS.values()))
+        cols = {"mean": self.mean}
+        cols.update({name: qs[q] for name, q in QUANTILE_COLUMNS.items()})
+        frame = to_long(self.keys, self.dates, **cols)
+        frame["model"] = np.repeat(self.model, len(self.dates))
+        return frame

@@ -1,0 +1,664 @@
+"""The forecast engine: fits every candidate model on all series at once, chooses among them by
+rolling-origin backtest, and returns a calibrated probabilistic forecast.
+
+1. **Candidates** (``EngineConfig.models``): statistical models from
+   :mod:`forecast.forecasting.forecasters` (seasonal naive, seasonal profile, exponential smoothing, Theta,
+   Croston/SBA/TSB), the global gradient-boosting model, and Prophet on the series the
+   configuration selects (the top sellers). Statistical models fit the *campaign-adjusted*
+   history (demand divided by the estimated campaign uplift and post-campaign dip) and their
+   forecasts are multiplied back by the uplift of planned campaigns; the gradient-boosting model
+   and Prophet see campaigns as features.
+2. **Selection** uses only the inner backtest folds (the last ``folds x horizon`` periods of the
+   history handed to the engine). Four ways of combining the candidates compete: per series, the
+   ``top_k`` models with the lowest scaled squared error with inverse-error weights
+   (``ensemble``) or the single best (``best``); for all series alike, the model with the lowest
+   mean error (``global``) or the ``top_k`` best on average (``global_ensemble``). With ``auto``
+   (the default) the way is itself chosen by cross-fitting over the inner folds: weights learned
+   on the other folds are scored on each fold, so per-series choices that only fit noise lose.
+3. **Distribution**: a negative-binomial size ``k`` and a shared level-error variance ``v`` per
+   series (see :mod:`forecast.forecasting.distribution`), estimated from the history. For daily data the
+   level error is then re-estimated from the inner backtest folds: the errors of the combined
+   forecast over sums of ``calibration_window_days`` (a week: the order of a lead time), shrunk
+   towards the history's estimate (:func:`_window_level_var`), because the stock policy
+   protects sums over a lead time and their spread comes mostly from the level error, which
+   daily values hardly show. Last, one factor per demand class (smooth / intermittent) scales
+   the noise ``k`` so that the central 90% interval covers 90% of the daily actuals in the
+   folds (weekly and monthly data: the factor scales ``k`` and ``v`` together).
+
+Censored periods (stockouts) are NaN in the panel: no model reads them as zero demand.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from forecast.forecasting.distribution import DemandForecast
+from forecast.forecasting.series import Panel
+
+log = logging.getLogger(__name__)
+
+STAT_MODELS = ("seasonal_naive", "seasonal_profile", "ets", "theta", "croston", "sba", "tsb")
+DEFAULT_MODELS = ("seasonal_naive", "seasonal_profile", "ets", "theta", "croston", "sba", "tsb", "gbm")
+KNOWN_MODELS = (*STAT_MODELS, "moving_average", "damped", "gbm", "prophet")
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Parameters of the engine (all with defaults; see the module docstring)."""
+
+    models: tuple[str, ...] = DEFAULT_MODELS
+    selection: str = "auto"  # auto | ensemble | best | global | global_ensemble (module doc)
+    top_k: int = 3
+    folds: int = 3
+    prophet_series: int = 0  # Prophet on the top-N sellers (0 = off); it is the slow one
+    prophet_jobs: int = 2
+    gbm_backtest_rows: int = 200_000  # training rows of the gradient-boosting model in inner folds
+    calibrate: bool = True
+    coverage_target: float = 0.90
+    level_window: int | None = None  # seasonal profile: periods in the recent level
+    profile_seasons: int = 8
+    min_level_var: float = 0.002
+    max_level_var: float = 1.0
+    calibration_window_days: float = 7.0  # level error from backtest sums over this many days
+    level_prior_blocks: float = 12.0  # weight of the history-based level error, in blocks
+    dip_periods: int = 7  # post-campaign dip length in days (converted to periods)
+    keep_all: bool = False  # also return every candidate's own forecast (backtests use it)
+    seed: int = 0
+
+
+@dataclass
+class EngineResult:
+    """What the engine produced, beyond the forecast itself."""
+
+    forecast: DemandForecast
+    weights: pd.DataFrame  # series x model weights
+    backtest_scores: pd.DataFrame  # series x model mean scaled squared error (inner folds)
+    uplift: pd.DataFrame  # estimated campaign uplift per kind and category
+    calibration: dict[str, float] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    model_forecasts: dict[str, DemandForecast] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # candidates that failed and were dropped
+
+
+# -- the first, simple model kept as a candidate ----------------------------------------------
+def _nanmean(a: np.ndarray, axis: int) -> np.ndarray:
+    count = np.sum(~np.isnan(a), axis=axis)
+    total = np.nansum(a, axis=axis)
+    return np.divide(total, count, out=np.full(total.shape, np.nan), where=count > 0)
+
+
+def seasonal_profile_forecast(y: np.ndarray, m: int, h: int, cfg: EngineConfig) -> np.ndarray:
+    """Level of the last ``level_window`` observed periods x seasonal index of the last seasons.
+
+    The seasonal index of position j is mean(y at position j) / mean(y) over the last
+    ``profile_seasons`` seasons (1 when the history is shorter than two seasons or m == 1).
+    """
+    n, t = y.shape
+    window = cfg.level_window or (4 * m if m <= 12 else 13)
+    window = min(window, t)
+    level = _nanmean(y[:, t - window :], axis=1)
+    level = np.where(np.isnan(level), _nanmean(y, axis=1), level)
+    level = np.nan_to_num(level, nan=0.0)
+    index = np.ones((n, m))
+    if m > 1 and t >= 2 * m:
+        span = min(cfg.profile_seasons * m, (t // m) * m)
+        recent = y[:, t - span :].reshape(n, span // m, m)
+        pos_mean = _nanmean(recent, axis=1)
+        overall = _nanmean(recent.reshape(n, -1), axis=1)[:, None]
+        enough = np.sum(~np.isnan(recent), axis=1) >= 2
+        raw = np.divide(pos_mean, overall, out=np.ones_like(pos_mean), where=overall > 0)
+        index = np.where(enough & ~np.isnan(raw), raw, 1.0)
+        index = index / index.mean(axis=1, keepdims=True)
+        pos = (np.arange(t - window, t)) % m
+        seen = ~np.isnan(y[:, t - window :])
+        mix = np.divide(
+            (index[:, pos] * seen).sum(axis=1), seen.sum(axis=1),
+            out=np.ones(n), where=seen.sum(axis=1) > 0,
+        )
+        level = level / np.where(mix > 0, mix, 1.0)
+    future_pos = np.arange(t, t + h) % m
+    return np.maximum(level[:, None] * index[:, future_pos], 0.0)
+
+
+def dispersion(y: np.ndarray, m: int, h: int, cfg: EngineConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Negative-binomial size ``k`` and level-error variance ``v`` per series.
+
+    ``sigma^2 = mean((y_t - y_{t-m})^2) / 2`` over the last year and ``k = mu^2 / (sigma^2 - mu)``
+    (Poisson when ``sigma^2 <= mu``); ``v`` from how well the recent level predicted the next
+    ``h`` periods at past origins, net of the noise already in ``k`` (median over origins).
+    Series without enough history take the median of the others.
+    """
+    n, t = y.shape
+    tail = y[:, max(0, t - 365) :]
+    mu = _nanmean(tail, axis=1)
+    lag = m if tail.shape[1] > 2 * m else 1
+    diff = tail[:, lag:] - tail[:, :-lag] if tail.shape[1] > lag else np.full((n, 1), np.nan)
+    sigma2 = _nanmean(diff**2, axis=1) / 2
+    excess = sigma2 - mu
+    k = np.where(excess > 1e-9, mu**2 / np.maximum(excess, 1e-12), np.inf)
+    finite = np.isfinite(k) & ~np.isnan(k)
+    pooled = np.nanmedian(k[finite]) if finite.any() else np.inf
+    k = np.where(np.isnan(k), pooled, k)
+
+    window = 4 * m if m <= 12 else 13
+    errs = []
+    for origin in range(t - h, max(window, t - 365) - 1, -max(h, 1)):
+        pred = _nanmean(y[:, origin - window : origin], axis=1)
+        act = _nanmean(y[:, origin : origin + h], axis=1)
+        seen = np.sum(~np.isnan(y[:, origin : origin + h]), axis=1)
+        noise = np.divide(pred, seen, out=np.full(n, np.nan), where=seen > 0)
+        noise = noise + np.where(np.isfinite(k), pred**2 / np.maximum(seen, 1) / k, 0.0)
+        rel = np.divide((act - pred) ** 2 - noise, pred**2, out=np.full(n, np.nan), where=pred > 0)
+        errs.append(rel)
+    if errs:
+        stack = np.vstack(errs)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: pooled below
+            v = np.nanmedian(stack, axis=0) if len(errs) > 2 else _nanmean(stack, axis=0)
+    else:
+        v = np.full(n, np.nan)
+    pooled_v = np.nanmedian(v) if np.isfinite(v).any() else 0.05
+    v = np.where(np.isnan(v), pooled_v, v)
+    return k, np.clip(v, cfg.min_level_var, cfg.max_level_var)
+
+
+# -- candidate models ---------------------------------------------------------------------------
+@dataclass
+class _Context:
+    """What a model may look at when it is fitted on the first ``t`` periods."""
+
+    y: np.ndarray  # (n, t) demand, NaN = not observed
+    season_length: int
+    dates: pd.DatetimeIndex  # (t,)
+    covariates: object | None  # features.Covariates covering t + h periods, or None
+    factors: np.ndarray  # (n, t + h) campaign multipliers for statistical models
+    prophet_rows: np.ndarray  # indices of series Prophet fits
+
+
+def _stat_model(name: str, cfg: EngineConfig):
+    from forecast.forecasting import forecasters as f
+
+    return {
+        "seasonal_naive": lambda: f.SeasonalNaive(),
+        "moving_average": lambda: f.MovingAverage(window=28),
+        "ets": lambda: f.HoltWinters(trend=None, seasonal="add"),
+        "damped": lambda: f.DampedTrend(seasonal="add"),
+        "theta": lambda: f.Theta(),
+        "croston": lambda: f.Croston(),
+        "sba": lambda: f.SBA(),
+        "tsb": lambda: f.TSB(),
+    }[name]()
+
+
+def _predict_model(name: str, ctx: _Context, h: int, cfg: EngineConfig, max_rows: int | None = None) -> np.ndarray:
+    """Mean forecast (n, h) of one candidate fitted on ``ctx``."""
+    n, t = ctx.y.shape
+    if name in STAT_MODELS or name in ("moving_average", "damped"):
+        adjusted = ctx.y / ctx.factors[:, :t]
+        if name == "seasonal_profile":
+            base = seasonal_profile_forecast(adjusted, ctx.season_length, h, cfg)
+        else:
+            base = _stat_model(name, cfg).fit(adjusted, ctx.season_length).predict(h)
+        return base * ctx.factors[:, t : t + h]
+    if name == "gbm":
+        from forecast.forecasting.forecasters.gbm import GlobalGBM
+
+        model = GlobalGBM(random_state=cfg.seed, max_rows=max_rows or 400_000)
+        return model.fit(ctx.y, ctx.season_length, covariates=ctx.covariates).predict(h)
+    if name == "prophet":
+        from forecast.forecasting.forecasters.prophet import ProphetForecaster
+
+        out = np.full((n, h), np.nan)
+        rows = ctx.prophet_rows
+        if len(rows):
+            cov = _take_rows(ctx.covariates, rows) if ctx.covariates is not None else None
+            model = ProphetForecaster(n_jobs=cfg.prophet_jobs, max_horizon=h)
+            model.fit(ctx.y[rows], ctx.season_length, dates=ctx.dates, covariates=cov)
+            out[rows] = model.predict(h)
+        return out
+    raise ValueError(f"unknown model {name!r}")
+
+
+def _map_arrays(cov: object, change: Callable[[np.ndarray], np.ndarray | None], **extra: object) -> object:
+    """A copy of a covariates dataclass with ``change`` applied to every array field (and to the
+    arrays inside dict fields); ``change`` returns None to keep an array as it is."""
+    changes: dict[str, object] = dict(extra)
+    for f in dataclasses.fields(cov):
+        if f.name in changes or f.name == "dates":
+            continue
+        value = getattr(cov, f.name)
+        if isinstance(value, np.ndarray):
+            new = change(value)
+            if new is not None:
+                changes[f.name] = new
+        elif isinstance(value, dict) and value and all(isinstance(v, np.ndarray) for v in value.values()):
+            mapped = {key: change(v) for key, v in value.items()}
+            changes[f.name] = {key: value[key] if new is None else new for key, new in mapped.items()}
+    return dataclasses.replace(cov, **changes)
+
+
+def _take_rows(cov: object, rows: np.ndarray) -> object:
+    """The covariates of a subset of series (every per-series array sliced on axis 0)."""
+    n = cov.category.shape[0]
+    return _map_arrays(cov, lambda a: a[rows] if a.ndim >= 1 and a.shape[0] == n else None)
+
+
+def _cut_covariates(cov: object | None, t: int, h: int) -> object | None:
+    """Covariates as seen from an origin after period ``t``: history ``t``, future ``h``."""
+    if cov is None:
+        return None
+    total = len(cov.dates)
+    return _map_arrays(
+        cov, lambda a: a[:, : t + h] if a.ndim == 2 and a.shape[1] == total else None,
+        dates=cov.dates[: t + h], n_history=t,
+    )
+
+
+# -- campaign adjustment ------------------------------------------------------------------------
+def campaign_factors(cov: object | None, uplift: pd.DataFrame, n: int, length: int, dip_periods: int) -> np.ndarray:
+    """(n, length) multipliers: the estimated uplift of each campaign's kind and category inside
+    campaigns, the post-campaign dip for ``dip_periods`` after, 1 elsewhere."""
+    factors = np.ones((n, length))
+    if cov is None or uplift is None or uplift.empty:
+        return factors
+    kinds = {name: i for i, name in enumerate(cov.kind_names)}
+    cats = {name: i for i, name in enumerate(cov.category_names)}
+    up = np.ones((len(cov.kind_names), max(len(cov.category_names), 1)))
+    dip = np.ones_like(up)
+    for r in uplift.itertuples(index=False):  # a few dozen (kind, category) rows
+        if r.kind in kinds and r.category in cats and np.isfinite(r.uplift):
+            up[kinds[r.kind], cats[r.category]] = max(r.uplift, 0.05)
+            if np.isfinite(getattr(r, "post_dip", np.nan)):
+                dip[kinds[r.kind], cats[r.category]] = max(r.post_dip, 0.05)
+    kind = cov.campaign_kind[:, :length].astype(int)
+    cat = np.broadcast_to(cov.category[:, None], kind.shape).astype(int)
+    active = cov.campaign_active[:, :length] > 0
+    factors = np.where(active, up[kind, cat], 1.0)
+    # Post-campaign dip: the kind of the campaign that just ended is not kept per cell, so the
+    # strongest dip estimated for the series' category applies.
+    after = (cov.days_after_campaign[:, :length] >= 1) & (cov.days_after_campaign[:, :length] <= dip_periods)
+    category_dip = dip.min(axis=0)[cov.category.astype(int)]
+    return np.where(after & ~active, category_dip[:, None], factors)
+
+
+def estimate_uplift(panel: Panel, covariates: object | None) -> pd.DataFrame:
+    """Campaign uplift per kind and category from the panel's past campaigns (empty without)."""
+    t = panel.demand.shape[1]
+    if covariates is None or not (covariates.campaign_active[:, :t] > 0).any():
+        return pd.DataFrame(columns=["kind", "category", "campaigns", "uplift", "post_dip"])
+    from forecast.forecasting.features import estimate_campaign_uplift
+
+    return estimate_campaign_uplift(panel.demand, _cut_covariates(covariates, t, 0))
+
+
+# -- the engine -----------------------------------------------------------------------------------
+def forecast_panel(
+    panel: Panel,
+    horizon: int,
+    cfg: EngineConfig | None = None,
+    covariates: object | None = None,
+    progress: Callable[[str], None] | None = None,
+    uplift: pd.DataFrame | None = None,
+) -> EngineResult:
+    """Probabilistic forecast of every series in ``panel`` for ``horizon`` periods.
+
+    ``uplift``: campaign uplift per kind and category estimated elsewhere (e.g. on all series
+    when only a few are forecast here); by default it is estimated from this panel."""
+    cfg = cfg or EngineConfig()
+    say = progress or (lambda message: None)
+    y = panel.demand
+    n, t = y.shape
+    m = panel.freq.season_length
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    if uplift is None:
+        uplift = estimate_uplift(panel, covariates)
+    dip = max(round(cfg.dip_periods / panel.freq.period_days), 1)
+    factors = campaign_factors(covariates, uplift, n, t + horizon, dip)
+    seconds["uplift"] = time.perf_counter() - clock
+
+    models = [name for name in cfg.models if name != "prophet" or cfg.prophet_series > 0]
+    if "gbm" in models and covariates is None:
+        models.remove("gbm")
+    prophet_rows = _top_rows(y, cfg.prophet_series) if "prophet" in models else np.array([], int)
+
+    def context(end: int, h: int) -> _Context:
+        return _Context(y[:, :end], m, panel.dates[:end], _cut_covariates(covariates, end, h),
+                        factors[:, : end + h], prophet_rows)
+
+    # Inner backtest: only the history handed to the engine.
+    folds = _inner_folds(t, horizon, cfg.folds, m)
+    warnings: list[str] = []
+
+    def attempt(name: str, ctx: _Context, h: int, max_rows: int | None = None) -> np.ndarray | None:
+        """A candidate that fails is dropped and recorded; the run goes on with the others."""
+        try:
+            return _predict_model(name, ctx, h, cfg, max_rows)
+        except Exception as exc:  # noqa: BLE001 - isolate one model's failure, keep the reason
+            log.warning("model %s failed: %s", name, exc)
+            warnings.append(f"model {name} failed and was left out: {type(exc).__name__}: {exc}")
+            models.remove(name)
+            return None
+
+    errors = {name: [] for name in models}
+    fold_scales: list[np.ndarray] = []
+    fold_preds: list[dict[str, np.ndarray]] = []
+    fold_actuals: list[np.ndarray] = []
+    for end in folds:
+        say(f"backtest fold ending {panel.dates[end - 1]:%Y-%m-%d}")
+        ctx = context(end, horizon)
+        actual = y[:, end : end + horizon]
+        scale = _scale(y[:, :end])
+        fold_scales.append(scale)
+        preds = {}
+        for name in list(models):
+            start = time.perf_counter()
+            pred = attempt(name, ctx, actual.shape[1], cfg.gbm_backtest_rows)
+            if pred is None:
+                errors.pop(name, None)
+                continue
+            seconds[f"backtest:{name}"] = seconds.get(f"backtest:{name}", 0) + time.perf_counter() - start
+            preds[name] = pred
+            errors[name].append(_nan_mse(actual, pred) / scale)
+        fold_preds.append(preds)
+        fold_actuals.append(actual)
+
+    if not models:
+        raise RuntimeError("every forecast model failed: " + "; ".join(warnings))
+    scores = pd.DataFrame({name: _nanmean(np.vstack(errors[name]), axis=0) if errors[name] else np.full(n, np.nan)
+                           for name in models})
+    fold_errors = {name: errors[name] for name in models}
+    selection, selection_scores = _choose_selection(fold_preds, fold_actuals, fold_scales, fold_errors, cfg)
+    weights = _weights(scores, cfg, selection)
+
+    say("final fit")
+    ctx = context(t, horizon)
+    mean = np.zeros((n, horizon))
+    final = {}
+    for name in list(models):
+        if not (weights[name] > 0).any() and not cfg.keep_all:
+            continue
+        start = time.perf_counter()
+        pred = attempt(name, ctx, horizon)
+        if pred is None:  # failed now although it worked in the folds: renormalise without it
+            weights = weights.drop(columns=name)
+            total = weights.sum(axis=1)
+            orphan = total <= 0  # series that relied on it alone: spread over the rest
+            weights.loc[orphan] = 1.0
+            weights = weights.div(weights.sum(axis=1), axis=0).fillna(0.0)
+            continue
+        final[name] = pred
+        seconds[f"fit:{name}"] = time.perf_counter() - start
+    if weights.shape[1] == 0:
+        raise RuntimeError("every forecast model failed: " + "; ".join(warnings))
+    for name, pred in final.items():
+        mean += weights[name].to_numpy()[:, None] * np.nan_to_num(pred)
+    never = np.isnan(y).all(axis=1)
+    mean[never] = 0.0
+
+    k, v = dispersion(y, m, horizon, cfg)
+    window = _level_window(cfg, panel.freq.period_days, horizon)
+    calibration: dict[str, float] = {}
+    if cfg.calibrate and fold_actuals:
+        combined = [sum(weights[name].to_numpy()[:, None] * np.nan_to_num(p[name])
+                        for name in weights.columns if name in p) for p in fold_preds]
+        k, v, calibration = _calibrate(combined, fold_actuals, k, v, y, cfg, window)
+    dates = panel.future_dates(horizon)
+    singles: dict[str, DemandForecast] = {}
+    if cfg.keep_all:
+        k0, v0 = dispersion(y, m, horizon, cfg)
+        for name, pred in final.items():
+            k1, v1 = k0, v0
+            if cfg.calibrate and fold_actuals:
+                k1, v1, _ = _calibrate([np.nan_to_num(p[name]) for p in fold_preds], fold_actuals, k0, v0, y, cfg, window)
+            single = pred.copy()  # NaN rows: series the model did not fit (Prophet's subset)
+            single[never] = 0.0
+            singles[name] = DemandForecast(panel.keys, dates, single, k1, v1, np.full(n, name, dtype=object))
+    chosen = weights.idxmax(axis=1).to_numpy(dtype=object)
+    label = np.where(weights.gt(0).sum(axis=1).to_numpy() > 1,
+                     np.char.add("ensemble:", chosen.astype(str)), chosen)
+    label[never] = "zero"
+    seconds["total"] = time.perf_counter() - clock
+    fc = DemandForecast(
+        keys=panel.keys, dates=dates, mean=mean, size=k, level_var=v, model=label.astype(object),
+    )
+    calibration["selection"] = selection
+    calibration.update({f"selection_score:{k}": v for k, v in selection_scores.items()})
+    return EngineResult(fc, weights, scores, uplift, calibration, seconds, singles, warnings)
+
+
+def _top_rows(y: np.ndarray, count: int) -> np.ndarray:
+    if count <= 0:
+        return np.array([], dtype=int)
+    volume = np.nansum(y[:, -min(365, y.shape[1]) :], axis=1)
+    return np.sort(np.argsort(-volume, kind="stable")[:count])
+
+
+def _inner_folds(t: int, h: int, folds: int, m: int) -> list[int]:
+    """Training ends of the inner folds: the last ``folds`` windows of ``h`` periods, keeping at
+    least two seasons of history in the first, or half the history when that is shorter (the
+    seasonal models then fit without a season), and never fewer than 8 periods."""
+    ends = [t - h * (folds - i) for i in range(folds)]
+    return [e for e in ends if e >= max(min(2 * m, t // 2), 8)]
+
+
+def _scale(y: np.ndarray) -> np.ndarray:
+    """RMSSE-style scale: mean squared one-step difference of the history (NaN-aware)."""
+    diff = np.diff(y, axis=1)
+    scale = _nanmean(diff**2, axis=1)
+    return np.where(np.isfinite(scale) & (scale > 0), scale, np.nan)
+
+
+def _nan_mse(actual: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    return _nanmean((actual - pred) ** 2, axis=1)
+
+
+def _choose_selection(
+    fold_preds: list[dict[str, np.ndarray]],
+    fold_actuals: list[np.ndarray],
+    fold_scales: list[np.ndarray],
+    fold_errors: dict[str, list[np.ndarray]],
+    cfg: EngineConfig,
+) -> tuple[str, dict[str, float]]:
+    """The combination to use: ``cfg.selection``, or with ``auto`` the one whose weights, learned
+    on the other inner folds, give the lowest mean scaled squared error on each held-out fold."""
+    if cfg.selection != "auto":
+        return cfg.selection, {}
+    names = list(fold_errors)
+    if len(fold_preds) < 2 or len(names) < 2:
+        return "ensemble", {}
+    totals: dict[str, float] = {}
+    for selection in SELECTIONS:
+        errs = []
+        for f, (preds, actual, scale) in enumerate(zip(fold_preds, fold_actuals, fold_scales)):
+            others = [np.vstack([fold_errors[m][g] for g in range(len(fold_preds)) if g != f])
+                      for m in names]
+            train = pd.DataFrame({m: _nanmean(o, axis=0) for m, o in zip(names, others)})
+            w = _weights(train, cfg, selection).to_numpy()
+            combined = sum(w[:, j][:, None] * np.nan_to_num(preds[m]) for j, m in enumerate(names))
+            errs.append(_nan_mse(actual, combined) / scale)
+        totals[selection] = float(np.nanmean(np.vstack(errs)))
+    return min(totals, key=totals.get), totals
+
+
+SELECTIONS = ("ensemble", "best", "global", "global_ensemble")
+
+
+def _weights(scores: pd.DataFrame, cfg: EngineConfig, selection: str | None = None) -> pd.DataFrame:
+    """Per series: inverse-score weights over its ``top_k`` models (or the best one).
+
+    A series without a usable score (no test-window observations) takes the models that did
+    best across all series."""
+    selection = selection or ("ensemble" if cfg.selection == "auto" else cfg.selection)
+    values = scores.to_numpy(dtype=float)
+    n, k = values.shape
+    overall = np.nanmean(np.where(np.isfinite(values), values, np.nan), axis=0)
+    fallback = np.where(np.isfinite(overall), overall, np.inf)
+    values = np.where(np.isfinite(values), values, fallback[None, :])
+    values = np.where(np.isfinite(values), values, np.inf)
+    if selection in ("global", "global_ensemble"):
+        top = 1 if selection == "global" else min(cfg.top_k, k)
+        best = np.argsort(overall_inf := np.where(np.isfinite(overall), overall, np.inf), kind="stable")[:top]
+        inv = 1.0 / np.maximum(overall_inf[best], 1e-9)
+        inv = np.where(np.isfinite(inv), inv, 0.0)
+        inv = inv / inv.sum() if inv.sum() > 0 else np.eye(1, top).ravel()
+        weights = np.zeros((n, k))
+        weights[:, best] = inv[None, :]
+        return pd.DataFrame(weights, columns=scores.columns)
+    top = 1 if selection == "best" else min(cfg.top_k, k)
+    order = np.argsort(values, axis=1, kind="stable")[:, :top]
+    weights = np.zeros((n, k))
+    rows = np.arange(n)[:, None]
+    chosen = values[rows, order]
+    inv = 1.0 / np.maximum(chosen, 1e-9)
+    inv = np.where(np.isfinite(chosen), inv, 0.0)
+    inv[:, 0] = np.where(inv.sum(axis=1) == 0, 1.0, inv[:, 0])
+    weights[rows, order] = inv / inv.sum(axis=1, keepdims=True)
+    return pd.DataFrame(weights, columns=scores.columns)
+
+
+def _level_window(cfg: EngineConfig, period_days: float, horizon: int) -> int:
+    """Periods per block for the level-error estimate: ``calibration_window_days`` in periods,
+    at most the horizon; 0 (off) when that is under 2 periods (weekly, monthly data), where a
+    block of one period cannot tell the level error from the noise of the period."""
+    periods = round(cfg.calibration_window_days / period_days)
+    periods = min(periods, horizon)
+    return periods if periods >= 2 else 0
+
+
+def _window_level_var(
+    preds: list[np.ndarray], actuals: list[np.ndarray], k: np.ndarray, v_prior: np.ndarray,
+    window: int, cfg: EngineConfig,
+) -> np.ndarray:
+    """Level-error variance ``v`` per series from the backtest errors of ``window``-period sums.
+
+    The inner folds are cut into blocks of ``window`` periods (fully observed ones count). For a
+    block with forecast m_t and sum M = sum_t m_t the model of :mod:`forecast.forecasting.distribution` gives
+    E[(A - M)^2] = N + v (M^2 + sum_t m_t^2 / k) with N = sum_t (m_t + m_t^2 / k), so over a
+    series' blocks b
+        v = (sum_b (A_b - M_b)^2 - sum_b N_b + n0 v0 D / B) / (D + n0 D / B),
+        D = sum_b (M_b^2 + sum_t m_t^2 / k),
+    the moment estimate shrunk towards the history-based ``v_prior`` (v0) with the weight of
+    ``cfg.level_prior_blocks`` (n0) blocks (B = the series' number of blocks). This is the error
+    of the forecast actually used (the combination of models), over the sums the stock policy
+    protects, where :func:`dispersion` only knows how well a moving average would have done.
+    """
+    kk = np.where(np.isfinite(k), np.minimum(k, 1e6), np.inf)[:, None]
+    n = len(k)
+    sse, noise, denom, blocks = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+    for pred, act in zip(preds, actuals):
+        h = min(pred.shape[1], act.shape[1]) // window * window
+        if h == 0:
+            continue
+        m = np.nan_to_num(pred[:, :h]).reshape(n, -1, window)
+        a = act[:, :h].reshape(n, -1, window)
+        seen = ~np.isnan(a).any(axis=2)
+        big_m = m.sum(axis=2)
+        square = (m**2 / kk[:, :, None]).sum(axis=2)
+        sse += np.where(seen, (np.nan_to_num(a).sum(axis=2) - big_m) ** 2, 0.0).sum(axis=1)
+        noise += np.where(seen, big_m + square, 0.0).sum(axis=1)
+        denom += np.where(seen, big_m**2 + square, 0.0).sum(axis=1)
+        blocks += seen.sum(axis=1)
+    prior = cfg.level_prior_blocks * np.divide(denom, blocks, out=np.zeros(n), where=blocks > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v = (sse - noise + prior * v_prior) / (denom + prior)
+    v = np.where((denom > 0) & np.isfinite(v), v, v_prior)
+    return np.clip(v, cfg.min_level_var, cfg.max_level_var)
+
+
+def _calibrate(
+    preds: list[np.ndarray], actuals: list[np.ndarray], k: np.ndarray, v: np.ndarray,
+    y: np.ndarray, cfg: EngineConfig, window: int = 0,
+) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+    """Scale the dispersion per demand class so the central interval hits its coverage in the
+    inner folds (discrete-aware: an actual is covered when F(y-1) < upper and F(y) >= lower).
+
+    With a ``window`` (periods, see :func:`_level_window`) the level error ``v`` comes from the
+    folds' errors of window sums (:func:`_window_level_var`) and the per-class factor scales the
+    noise ``k`` only, then ``v`` is estimated again with the scaled ``k``: sums over a lead time
+    get the spread the forecast showed over such sums, single periods their coverage. Without
+    one, the factor scales both (1/k and v)."""
+    lower_q = (1 - cfg.coverage_target) / 2
+    upper_q = 1 - lower_q
+    mean = np.concatenate(preds, axis=1)
+    act = np.concatenate(actuals, axis=1)
+    zero_share = np.nanmean(np.where(np.isnan(y[:, -365:]), np.nan, y[:, -365:] == 0), axis=1)
+    intermittent = np.nan_to_num(zero_share, nan=1.0) > 0.5
+    grid = np.array([0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.5, 6.0, 9.0])
+    prior = v
+    if window:
+        v = _window_level_var(preds, actuals, k, prior, window, cfg)
+    k_out, v_out = k.copy(), v.copy()
+    report: dict[str, float] = {}
+    for label, rows in (("smooth", ~intermittent), ("intermittent", intermittent)):
+        if not rows.any():
+            continue
+        m_r, a_r = mean[rows], act[rows]
+        seen = ~np.isnan(a_r)
+        best, best_gap, best_cov = 1.0, np.inf, np.nan
+        for s in grid:
+            v_s = v[rows] if window else np.minimum(v[rows] * s, cfg.max_level_var)
+            cov = _coverage(m_r, a_r, k[rows] / s, v_s, lower_q, upper_q)
+            covered = cov[seen].mean() if seen.any() else np.nan
+            gap = abs(covered - cfg.coverage_target)
+            if gap < best_gap - 1e-9:
+                best, best_gap, best_cov = s, gap, covered
+        k_out[rows] = k[rows] / best
+        if not window:
+            v_out[rows] = np.minimum(v[rows] * best, cfg.max_level_var)
+        report[f"{label}_scale"] = float(best)
+        report[f"{label}_coverage"] = float(best_cov)
+    if window:
+        v_out = _window_level_var(preds, actuals, k_out, prior, window, cfg)
+        report["level_var_median"] = float(np.median(v_out))
+    return k_out, v_out, report
+
+
+def _coverage(mean, actual, k, v, lower_q, upper_q) -> np.ndarray:
+    """Whether each actual lies in the central interval of the NB matched to mean and variance."""
+    kk = np.minimum(k, 1e6)[:, None]
+    var = mean + mean**2 * (1 + v[:, None]) / kk + mean**2 * v[:, None]
+    excess = np.maximum(var - mean, 1e-12)
+    yv = np.nan_to_num(actual)
+    with np.errstate(all="ignore"):
+        size = mean**2 / excess
+        p = size / (size + mean)
+        cdf = stats.nbinom.cdf(yv, size, p)
+        below = stats.nbinom.cdf(yv - 1, size, p)
+    covered = (cdf >= lower_q) & (below < upper_q)
+    return np.where(mean > 0, covered, yv == 0)
+
+
+def concat_results(parts: list[EngineResult]) -> EngineResult:
+    """One result from the results of chunks of series (forecast each chunk, then stack)."""
+    if len(parts) == 1:
+        return parts[0]
+    from forecast.forecasting.distribution import DemandForecast
+
+    forecast = DemandForecast.concat([p.forecast for p in parts])
+    weights = pd.concat([p.weights for p in parts], ignore_index=True).fillna(0.0)
+    scores = pd.concat([p.backtest_scores for p in parts], ignore_index=True)
+    calibration = {f"chunk{i}:{k}": v for i, p in enumerate(parts) for k, v in p.calibration.items()}
+    seconds: dict[str, float] = {}
+    for p in parts:
+        for k, v in p.seconds.items():
+            seconds[k] = seconds.get(k, 0.0) + v
+    warnings = sorted({w for p in parts for w in p.warnings})
+    return EngineResult(forecast, weights, scores, parts[0].uplift, calibration, seconds, {}, warnings)
+
+
+def chunk_rows(n: int, chunk_size: int) -> list[np.ndarray]:
+    """Row indices of consecutive chunks (one chunk when chunk_size is 0 or covers all)."""
+    if chunk_size <= 0 or chunk_size >= n:
+        return [np.arange(n)]
+    return [np.arange(i, min(i + chunk_size, n)) for i in range(0, n, chunk_size)]
