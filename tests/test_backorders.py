@@ -18,7 +18,8 @@ from forecast.backorders.book import (
     filter_book,
 )
 from forecast.backorders.notifications import customer_notices, history_rows
-from forecast.ingest.warehouse import Warehouse, read_snapshot
+from forecast.ingest.published import read_snapshot
+from forecast.ingest.warehouse import Warehouse
 
 AS_OF = date(2026, 11, 1)
 CUSTOMERS = pd.DataFrame({"customer_id": ["C1", "C2", "C3"], "segment": ["vip", "regular", "new"],

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from forecast.forecasting.distribution import QUANTILE_COLUMNS
-from forecast.ingest.warehouse import Warehouse, open_snapshot
+from forecast.ingest.published import open_snapshot
+from forecast.ingest.warehouse import Warehouse
 from tests.conftest import FAST_MODELS
 
 

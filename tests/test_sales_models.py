@@ -370,7 +370,7 @@ def test_config_rejects_bad_values() -> None:
 
 # -- the pipeline on the demo ------------------------------------------------------------------------
 def test_demo_run_has_flash_sales_preorders_and_dropship(demo_run) -> None:
-    from forecast.ingest.warehouse import read_snapshot
+    from forecast.ingest.published import read_snapshot
 
     settings, summary = demo_run
     data = read_snapshot(settings.snapshot_dir, ("products", "campaigns", "forecasts", "policies",

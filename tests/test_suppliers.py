@@ -279,7 +279,7 @@ def test_scorecard_without_any_supplier_data_is_empty() -> None:
 def test_demo_run_plans_with_receipts_and_its_scorecard_matches_the_truth(demo_run, demo_dir) -> None:
     import json
 
-    from forecast.ingest.warehouse import read_snapshot
+    from forecast.ingest.published import read_snapshot
     from forecast.planning.suppliers import SCORECARD_COLUMNS
 
     settings, summary = demo_run
@@ -330,7 +330,7 @@ def test_the_suppliers_command_prints_the_published_scorecard(demo_run) -> None:
     from typer.testing import CliRunner
 
     from forecast.cli import app
-    from forecast.ingest.warehouse import read_snapshot
+    from forecast.ingest.published import read_snapshot
 
     settings, _ = demo_run
     card = read_snapshot(settings.snapshot_dir, ("supplier_scorecard",))["supplier_scorecard"]

@@ -14,7 +14,7 @@ from tests.conftest import FAST_MODELS
 
 
 def _pick_sku_without_planned_campaign(snapshot_dir) -> str:
-    from forecast.ingest.warehouse import read_snapshot
+    from forecast.ingest.published import read_snapshot
 
     data = read_snapshot(snapshot_dir, ("sales", "campaigns", "products"))
     last = pd.to_datetime(data["sales"]["date"]).max()
@@ -28,7 +28,7 @@ def _pick_sku_without_planned_campaign(snapshot_dir) -> str:
 def test_a_planned_campaign_raises_the_forecast_inside_its_window(demo_run) -> None:
     settings, _ = demo_run
     sku = _pick_sku_without_planned_campaign(settings.snapshot_dir)
-    from forecast.ingest.warehouse import read_snapshot
+    from forecast.ingest.published import read_snapshot
 
     last = pd.to_datetime(read_snapshot(settings.snapshot_dir, ("sales",))["sales"]["date"]).max()
     start, end = (last + pd.Timedelta(days=5)).date(), (last + pd.Timedelta(days=12)).date()
@@ -211,7 +211,7 @@ def test_the_cli_prints_the_skus_lines_and_segments_a_supplier_delay_hits(suppli
 
 
 def test_delaying_the_least_reliable_demo_supplier(demo_run) -> None:
-    from forecast.ingest.warehouse import read_snapshot
+    from forecast.ingest.published import read_snapshot
 
     settings, _ = demo_run
     card = read_snapshot(settings.snapshot_dir, ("supplier_scorecard",))["supplier_scorecard"]

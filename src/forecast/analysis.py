@@ -33,7 +33,7 @@ import pandas as pd
 from forecast.backorders.allocation import summarise_allocation
 from forecast.forecasting.distribution import QUANTILE_COLUMNS
 from forecast.forecasting.series import build_panel, detect_frequency
-from forecast.ingest.warehouse import SNAPSHOT_TABLES
+from forecast.ingest.published import SNAPSHOT_TABLES
 from forecast.planning import inventory
 from forecast.publish.report import plot_stock_projection  # noqa: F401 - notebooks call it from here
 

@@ -612,7 +612,8 @@ def export_cmd(
 def _read_table(out: Path, name: str):
     """A table for a read command: from the warehouse when no run holds it (the freshest), else
     from the published snapshot, so read commands never wait for a running pipeline."""
-    from forecast.ingest.warehouse import OUTPUT_TABLES, read_snapshot
+    from forecast.ingest.published import read_snapshot
+    from forecast.ingest.warehouse import OUTPUT_TABLES
 
     path = Path(out) / "warehouse.duckdb"
     if not path.exists():

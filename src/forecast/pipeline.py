@@ -495,7 +495,7 @@ def allocation_summary(
     """Allocation outcome per policy and segment (with the expected revenue lost to
     cancellations), the SKUs most at risk, and the cancellation curve the run used, from the
     snapshot (every run allocates under every policy)."""
-    from forecast.ingest.warehouse import read_snapshot
+    from forecast.ingest.published import read_snapshot
 
     data = read_snapshot(snapshot_dir, ("allocations", "customer_orders", "risk",
                                         "cancellation_curve"))

@@ -8,7 +8,7 @@ loading the same folder twice changes nothing and a newer row replaces an older 
 
 SQL text is built only from the contract's own identifiers; every data value is a bound parameter.
 DuckDB lets one process hold a file for writing; readers that must not block the pipeline use the
-Parquet snapshot written by :meth:`Warehouse.publish_snapshot` (see :func:`open_snapshot`).
+Parquet snapshot written by :meth:`Warehouse.publish_snapshot` (read by :mod:`forecast.ingest.published`).
 """
 
 from __future__ import annotations
@@ -48,8 +48,10 @@ PLAN_TABLES = (
 #: Backtest results: the latest backtest run's rows (see ``drop_other_runs``).
 BACKTEST_TABLES = ("backtest_series", "backtest_summary")
 OUTPUT_TABLES = PLAN_TABLES + BACKTEST_TABLES
-SNAPSHOT_TABLES = tuple(TABLES) + OUTPUT_TABLES + ("rejects", "runs", "notifications",
-                                                   "eta_history")
+#: Every table the published snapshot holds: inputs, plan outputs and the bookkeeping tables.
+SNAPSHOT_TABLES = tuple(TABLES) + OUTPUT_TABLES + (
+    "rejects", "runs", "notifications", "eta_history",
+)
 
 _RUN_ID = re.compile(r"[0-9A-Za-z_.:-]+")
 _SQL_TYPES = {"str": "VARCHAR", "date": "DATE", "float": "DOUBLE", "int": "BIGINT", "bool": "BOOLEAN"}
@@ -703,46 +705,3 @@ def _column_checks(
             )
         )
     return checks
-
-
-def open_snapshot(snapshot_dir: str | Path) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection with one view per table of a published snapshot.
-
-    Never touches the warehouse file, so it neither blocks nor waits for a running pipeline.
-    """
-    snapshot_dir = Path(snapshot_dir)
-    if not snapshot_dir.is_dir():
-        raise FileNotFoundError(
-            f"{snapshot_dir}: no snapshot yet; run `forecast demo` or `forecast run` first"
-        )
-    con = duckdb.connect()
-    for file in sorted(snapshot_dir.glob("*.parquet")):
-        con.execute(
-            f"CREATE VIEW {_ident(file.stem)} AS SELECT * FROM read_parquet('{_sql_path(file)}')"
-        )
-    return con
-
-
-def read_snapshot(
-    snapshot_dir: str | Path, names: tuple[str, ...], skus: list[str] | None = None
-) -> dict[str, pd.DataFrame]:
-    """Tables of a published snapshot, optionally only the rows of ``skus`` (tables with a sku
-    column); tables missing from the snapshot come back empty."""
-    con = open_snapshot(snapshot_dir)
-    try:
-        present = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views()").fetchall()}
-        frames = {}
-        for name in names:
-            if name not in present:
-                frames[name] = pd.DataFrame()
-                continue
-            cols = {r[0] for r in con.execute(f"DESCRIBE {_ident(name)}").fetchall()}
-            if skus is not None and "sku" in cols:
-                frames[name] = con.execute(
-                    f"SELECT * FROM {_ident(name)} WHERE list_contains(?, sku)", [list(skus)]
-                ).df()
-            else:
-                frames[name] = con.execute(f"SELECT * FROM {_ident(name)}").df()
-        return frames
-    finally:
-        con.close()

@@ -30,7 +30,7 @@ import pandas as pd
 
 from forecast.backorders.allocation import summarise_allocation
 from forecast.backorders.book import book_summary
-from forecast.ingest.warehouse import open_snapshot
+from forecast.ingest.published import open_snapshot
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

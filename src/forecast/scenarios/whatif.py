@@ -36,7 +36,7 @@ from forecast.forecasting.distribution import DemandForecast
 from forecast.forecasting.engine import EngineConfig, forecast_panel
 from forecast.forecasting.features import build_covariates
 from forecast.forecasting.series import build_panel
-from forecast.ingest.warehouse import read_snapshot
+from forecast.ingest.published import read_snapshot
 from forecast.planning.policies import (
     PlanConfig,
     compute_policies,
@@ -303,7 +303,7 @@ def _planned_skus(keys: pd.DataFrame, products: pd.DataFrame) -> set[str]:
 
 def _last_sales_date(snapshot_dir: str | Path) -> date:
     """The as-of date the snapshot stands at (its last sales date)."""
-    from forecast.ingest.warehouse import open_snapshot
+    from forecast.ingest.published import open_snapshot
 
     con = open_snapshot(snapshot_dir)
     try:
