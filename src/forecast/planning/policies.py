@@ -4,7 +4,7 @@ Formulas live in :mod:`forecast.planning.inventory`; this module gathers the inp
 supplier, stock, open orders), applies them to every SKU at once (no per-SKU Python loop) and
 explains the result in one line a buyer can read.
 
-Policies (``PlanConfig.policy``):
+Policies (``PlanConfig.policy``; the parameters live in :mod:`forecast.planning.plan_config`):
 
 - ``"sQ"`` continuous review (s, Q): when the inventory position reaches the reorder point s,
   order the smallest multiple of Q that lifts it back above s. max = s + Q.
@@ -33,110 +33,18 @@ order the same units twice.
 
 from __future__ import annotations
 
-import math
 import warnings
-from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal, get_args
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from forecast.forecasting.distribution import DemandForecast
 from forecast.planning import inventory
-
-ServiceKind = Literal["cycle", "fill_rate"]
-PolicyKind = Literal["sQ", "sS", "RS"]
-OrderQuantityMethod = Literal["eoq", "days_of_cover", "fixed"]
-ServiceScope = Literal["class", "sku"]
-PooledStock = Literal["units", "value"]
+from forecast.planning.plan_config import PlanConfig
 
 KEYS = ["sku", "location"]
-
-
-@dataclass(frozen=True)
-class PlanConfig:
-    """Planning parameters with their documented defaults.
-
-    ``policy`` is "sQ" by default; a ``review_period_days`` > 0 with the default policy selects
-    "RS" (what a review period meant before ``policy`` existed). "RS" needs a review period;
-    "sS" is continuous review and refuses one. ``max_cover_days`` caps a computed order quantity
-    (EOQ or days of cover; not a fixed one) at that many days of mean demand, before MOQ and pack
-    rounding: EOQ of a cheap fast mover would otherwise buy half a year of stock.
-
-    ``service_scope`` says what a class's fill rate promises. "class" (the default): the
-    class's demand-weighted fill rate (units served from stock / units demanded over its
-    SKUs) reaches the level, and the stock is spread over the class's (s,Q)/(s,S) SKUs so as to
-    hold the least of it (``pooled_stock``: units, or value at unit cost), see
-    :func:`forecast.planning.inventory.rq_pooled_fill_rate_reorder_points`; each SKU's own expected fill
-    rate is then ``planned_fill_rate`` (at least 50%). "sku": every SKU is held to its class's
-    level. A product's own ``service_level`` always holds for that SKU alone, and (R,S)
-    policies and cycle service levels are per SKU.
-    """
-
-    service_levels: dict[str, float] = field(
-        default_factory=lambda: {"A": 0.98, "B": 0.95, "C": 0.90}
-    )
-    service_kind: ServiceKind = "fill_rate"
-    abc_thresholds: tuple[float, float] = (0.8, 0.95)
-    xyz_thresholds: tuple[float, float] = (0.5, 1.0)
-    default_lead_time_days: float = 14.0
-    default_lead_time_cv: float = 0.25  # lead-time s.d. = cv x lead time when nothing is given
-    review_period_days: float = 0.0  # > 0 with the default policy = periodic review (R,S)
-    order_quantity_method: OrderQuantityMethod = "eoq"
-    days_of_cover: float = 14.0
-    fixed_quantity: float = 0.0
-    holding_cost_rate: float = 0.25  # per year, fraction of unit cost
-    default_order_cost: float = 50.0
-    default_unit_cost: float = 1.0
-    lookahead_days: int = 14  # recommend orders whose order-by date falls within this window
-    policy: PolicyKind = "sQ"
-    max_cover_days: float = 120.0
-    service_scope: ServiceScope = "class"
-    pooled_stock: PooledStock = "units"
-
-    def __post_init__(self) -> None:
-        for cls, level in self.service_levels.items():
-            if not 0 < level < 1:
-                raise ValueError(f"service level for class {cls} must be in (0, 1), got {level}")
-        missing = sorted({"A", "B", "C"} - set(self.service_levels))
-        if missing:
-            raise ValueError(
-                f"service_levels needs a level for classes A, B and C; missing {missing}"
-            )
-        _choice(self.service_kind, ServiceKind, "service_kind")
-        _choice(self.order_quantity_method, OrderQuantityMethod, "order_quantity_method")
-        _choice(self.policy, PolicyKind, "policy")
-        _choice(self.service_scope, ServiceScope, "service_scope")
-        _choice(self.pooled_stock, PooledStock, "pooled_stock")
-        if not self.review_period_days >= 0:
-            raise ValueError(f"review_period_days must be >= 0, got {self.review_period_days}")
-        if self.policy == "sQ" and self.review_period_days > 0:
-            object.__setattr__(self, "policy", "RS")  # backward compatible: a review period = (R,S)
-        if self.policy == "RS" and not self.review_period_days > 0:
-            raise ValueError("policy 'RS' needs review_period_days > 0")
-        if self.policy == "sS" and self.review_period_days > 0:
-            raise ValueError(
-                "policy 'sS' is continuous review: set review_period_days=0, or use policy 'RS'"
-            )
-        if not (self.max_cover_days > 0 and math.isfinite(self.max_cover_days)):
-            raise ValueError(f"max_cover_days must be a positive number, got {self.max_cover_days}")
-        if self.order_quantity_method == "fixed" and not self.fixed_quantity > 0:
-            raise ValueError("order_quantity_method 'fixed' needs fixed_quantity > 0")
-        if self.order_quantity_method == "days_of_cover" and not self.days_of_cover > 0:
-            raise ValueError(f"days_of_cover must be > 0, got {self.days_of_cover}")
-        for name in ("holding_cost_rate", "default_unit_cost"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        for name in ("default_lead_time_days", "default_lead_time_cv", "default_order_cost"):
-            if not getattr(self, name) >= 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-
-
-def _choice(value: str, options: object, name: str) -> None:
-    allowed = get_args(options)
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
 
 
 def _check_unique(frame: pd.DataFrame, key: str, table: str) -> None:
@@ -277,7 +185,6 @@ def compute_policies(
     SKUs with no forecast demand get zeros.
     """
     frame = series_inputs(forecast.keys, products, suppliers, cfg, lead_times)
-    n = len(frame)
     mean_period = forecast.mean.mean(axis=1)
     sd_period = np.sqrt(forecast.variance().mean(axis=1))
     daily = mean_period / period_days
@@ -287,13 +194,69 @@ def compute_policies(
     ).to_numpy(dtype=float)
 
     annual_demand = daily * 365.0
-    frame["abc_class"] = inventory.abc_classes(annual_demand * unit_cost, cfg.abc_thresholds)
+    frame["abc_class"], frame["xyz_class"] = _abc_xyz_classes(
+        annual_demand * unit_cost, history, period_days, cfg
+    )
+    level, service_source = _service_levels(frame, cfg)
+    protection = _protection_demand(forecast, frame, mean_period, period_days, cfg)
+    order_q, basis = _order_quantities(
+        frame, daily, annual_demand, unit_cost, demand, protection.review_days, cfg
+    )
+    safety, planned_fill, reorder_point, max_level = _stock_levels(
+        forecast, frame, level, service_source, order_q, demand, daily, unit_cost, protection,
+        period_days, cfg,
+    )
+
+    return pd.DataFrame(
+        {
+            "sku": frame["sku"],
+            "location": frame["location"],
+            "abc_class": frame["abc_class"],
+            "xyz_class": frame["xyz_class"],
+            "service_level": level,
+            "planned_fill_rate": np.where(demand, planned_fill, np.nan),
+            "service_kind": cfg.service_kind,
+            "service_source": service_source,
+            "policy": cfg.policy,
+            "review_period_days": protection.review_days,
+            "lead_time_days": protection.lead_days,
+            "lead_time_sd_days": protection.lead_sd_days,
+            "lead_time_source": frame["lead_time_source"],
+            "mean_daily_demand": daily,
+            "sd_daily_demand": sd_period / np.sqrt(period_days),
+            "lead_time_demand": protection.mean,
+            "lead_time_demand_sd": protection.sd,
+            "campaign_uplift_pct": 100 * protection.uplift,
+            "safety_stock": safety,
+            "reorder_point": reorder_point,
+            "order_quantity": order_q,
+            "max_level": max_level,
+            "unit_cost": unit_cost,
+            "supplier": frame["supplier"],
+            "moq": frame["moq"].to_numpy(dtype=float),
+            "pack_size": frame["pack_size"].to_numpy(dtype=float),
+            "lead_time_sd_source": frame["lead_time_sd_source"],
+            "order_quantity_basis": basis,
+        }
+    )
+
+
+def _abc_xyz_classes(
+    annual_value: np.ndarray, history: np.ndarray, period_days: float, cfg: PlanConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """ABC class by annual value; XYZ class by the coefficient of variation of the last year of
+    ``history`` (NaN, hence "Z", for a series without history)."""
+    abc = inventory.abc_classes(annual_value, cfg.abc_thresholds)
     recent = history[:, -min(history.shape[1], max(round(364 / period_days), 4)) :]
     with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # no history (a pre-order series): NaN
         cv = np.nanstd(recent, axis=1) / np.nanmean(recent, axis=1)
-    frame["xyz_class"] = inventory.xyz_classes(cv, cfg.xyz_thresholds)
+    return abc, inventory.xyz_classes(cv, cfg.xyz_thresholds)
 
+
+def _service_levels(frame: pd.DataFrame, cfg: PlanConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Service level per series, the product's else its ABC class's, and which it is
+    (``service_source``); a product level outside (0, 1) raises ValueError."""
     class_level = frame["abc_class"].map(cfg.service_levels).astype(float)
     product_level = frame["service_level"].astype(float)
     bad = product_level.notna() & ~product_level.between(0, 1, inclusive="neither")
@@ -305,7 +268,32 @@ def compute_policies(
         )
     level = product_level.fillna(class_level).to_numpy(dtype=float)
     service_source = np.where(product_level.notna(), "product", "class")
+    return level, service_source
 
+
+class _ProtectionDemand(NamedTuple):
+    """Lead time and the demand over the protection interval P of every series."""
+
+    lead_days: np.ndarray
+    lead_sd_days: np.ndarray
+    review_days: float  # R for (R,S), else 0
+    lead_p: np.ndarray  # the lead time in forecast periods
+    mean: np.ndarray  # mu_P
+    sd: np.ndarray  # sigma_P, lead-time spread included
+    rate: np.ndarray  # d_P = mu_P / P, the demand rate inside P
+    uplift: np.ndarray  # mu_P / (baseline rate x P) - 1
+
+
+def _protection_demand(
+    forecast: DemandForecast,
+    frame: pd.DataFrame,
+    mean_period: np.ndarray,
+    period_days: float,
+    cfg: PlanConfig,
+) -> _ProtectionDemand:
+    """Demand over P = L (+ R for (R,S)) from the forecast, with the lead-time spread:
+    sigma_P = sqrt(sigma_demand^2 + d_P^2 sigma_L^2); and its campaign uplift."""
+    n = len(frame)
     lead_days = frame["lead_time_days"].to_numpy(dtype=float)
     lead_sd_days = frame["lead_time_sd_days"].to_numpy(dtype=float)
     periodic = cfg.policy == "RS"
@@ -318,7 +306,25 @@ def compute_policies(
     flat = baseline_rate(forecast.mean, period_days) * protect
     uplift = np.divide(ltd_mean, flat, out=np.ones(n), where=flat > 0) - 1.0
     uplift = np.where(np.abs(uplift) < 1e-9, 0.0, uplift)  # float noise, not a campaign
+    return _ProtectionDemand(
+        lead_days, lead_sd_days, review_days, lead_p, ltd_mean, ltd_sd, rate_p, uplift
+    )
 
+
+def _order_quantities(
+    frame: pd.DataFrame,
+    daily: np.ndarray,
+    annual_demand: np.ndarray,
+    unit_cost: np.ndarray,
+    demand: np.ndarray,
+    review_days: float,
+    cfg: PlanConfig,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Order quantity per series (EOQ or days of cover capped at ``max_cover_days``, fixed, or
+    one review's demand for (R,S)), raised to the MOQ and rounded up to the pack size; and
+    ``order_quantity_basis``, which of them it is."""
+    n = len(frame)
+    periodic = cfg.policy == "RS"
     cap = daily * cfg.max_cover_days
     if periodic:
         raw_q = daily * review_days
@@ -349,9 +355,33 @@ def compute_policies(
         ),
         dtype=float,
     )
+    return order_q, basis
 
+
+def _stock_levels(
+    forecast: DemandForecast,
+    frame: pd.DataFrame,
+    level: np.ndarray,
+    service_source: np.ndarray,
+    order_q: np.ndarray,
+    demand: np.ndarray,
+    daily: np.ndarray,
+    unit_cost: np.ndarray,
+    protection: _ProtectionDemand,
+    period_days: float,
+    cfg: PlanConfig,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Safety stock, planned fill rate, reorder point (min) and max per series.
+
+    Cycle service: ss = z sigma_P floored at 0; fill rate: :func:`fill_rate_safety_stock`
+    (pooled per class with ``service_scope`` "class", (s,Q)/(s,S) only). (s,Q), (s,S):
+    min = mu_P + ss, max = min + Q; (R,S): max = mu_{L+R} + ss, min = mu_L + ss."""
+    n = len(frame)
+    periodic = cfg.policy == "RS"
+    ltd_mean, ltd_sd, rate_p = protection.mean, protection.sd, protection.rate
+    lead_sd_days = protection.lead_sd_days
     if periodic:
-        lead_mean, lead_sd_demand = forecast.window_moments(np.zeros(n), lead_p)
+        lead_mean, lead_sd_demand = forecast.window_moments(np.zeros(n), protection.lead_p)
     if cfg.service_kind == "cycle":
         z = np.asarray(inventory.safety_factor_cycle_service(level), dtype=float)
         safety = np.where(demand, np.maximum(z * ltd_sd, 0.0), 0.0)
@@ -374,39 +404,7 @@ def compute_policies(
     else:
         reorder_point = np.where(demand, ltd_mean + safety, 0.0)
         max_level = reorder_point + order_q
-
-    return pd.DataFrame(
-        {
-            "sku": frame["sku"],
-            "location": frame["location"],
-            "abc_class": frame["abc_class"],
-            "xyz_class": frame["xyz_class"],
-            "service_level": level,
-            "planned_fill_rate": np.where(demand, planned_fill, np.nan),
-            "service_kind": cfg.service_kind,
-            "service_source": service_source,
-            "policy": cfg.policy,
-            "review_period_days": review_days,
-            "lead_time_days": lead_days,
-            "lead_time_sd_days": lead_sd_days,
-            "lead_time_source": frame["lead_time_source"],
-            "mean_daily_demand": daily,
-            "sd_daily_demand": sd_period / np.sqrt(period_days),
-            "lead_time_demand": ltd_mean,
-            "lead_time_demand_sd": ltd_sd,
-            "campaign_uplift_pct": 100 * uplift,
-            "safety_stock": safety,
-            "reorder_point": reorder_point,
-            "order_quantity": order_q,
-            "max_level": max_level,
-            "unit_cost": unit_cost,
-            "supplier": frame["supplier"],
-            "moq": frame["moq"].to_numpy(dtype=float),
-            "pack_size": frame["pack_size"].to_numpy(dtype=float),
-            "lead_time_sd_source": frame["lead_time_sd_source"],
-            "order_quantity_basis": basis,
-        }
-    )
+    return safety, planned_fill, reorder_point, max_level
 
 
 def fill_rate_safety_stock(
