@@ -1,0 +1,293 @@
+"""Output tables and run bookkeeping: staging, publishing and reading a run's results.
+
+A run stages its outputs under its own ``run_id`` (:meth:`WarehouseOutputs.replace_outputs`, or
+:meth:`WarehouseOutputs.copy_outputs` for a cached step); :meth:`WarehouseOutputs.publish` moves
+the pointer readers follow and prunes old runs; :meth:`WarehouseOutputs.output` reads a table for
+a run. Also here: the ``runs`` history (start, finish, forecast cache keys), the Parquet snapshot
+(:meth:`WarehouseOutputs.publish_snapshot`, swapped in whole), and the append-only customer
+notifications and ETA history.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+
+from forecast.ingest.warehouse.connection import (
+    OUTPUT_TABLES,
+    PLAN_TABLES,
+    SNAPSHOT_TABLES,
+    WarehouseConnection,
+    _ident,
+    _sql_path,
+)
+
+_RUN_ID = re.compile(r"[0-9A-Za-z_.:-]+")
+
+
+class WarehouseOutputs(WarehouseConnection):
+    """Output tables of a run, the published pointer, the run history and the snapshot."""
+
+    # -- writes ---------------------------------------------------------------------------
+    def replace_outputs(self, frames: dict[str, pd.DataFrame], run_id: str) -> None:
+        """Stage output tables under ``run_id`` in one transaction (replacing that run's rows).
+
+        Readers keep seeing the published run until :meth:`publish` moves the pointer. Columns
+        of a frame that the table does not have are left out."""
+        for name in frames:
+            if name not in OUTPUT_TABLES:
+                raise KeyError(f"{name!r} is not an output table")
+        try:
+            self.con.execute("BEGIN TRANSACTION")
+            for name, frame in frames.items():
+                staged = frame.assign(run_id=run_id)
+                table_cols = [r[0] for r in self.con.execute(f"DESCRIBE {name}").fetchall()]
+                cols = ", ".join(_ident(c) for c in table_cols if c in staged.columns)
+                self.con.register("_staged", staged)
+                self.con.execute(f"DELETE FROM {name} WHERE run_id = ?", [run_id])
+                self.con.execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM _staged")
+                self.con.unregister("_staged")
+            self.con.execute("COMMIT")
+        except Exception:
+            self.con.execute("ROLLBACK")
+            raise
+
+    def copy_outputs(self, names: tuple[str, ...], from_run: str, to_run: str) -> None:
+        """Stage another run's rows of ``names`` under ``to_run`` (a cached step)."""
+        try:
+            self.con.execute("BEGIN TRANSACTION")
+            for name in names:
+                if name not in OUTPUT_TABLES:
+                    raise KeyError(f"{name!r} is not an output table")
+                self.con.execute(f"DELETE FROM {name} WHERE run_id = ?", [to_run])
+                self.con.execute(
+                    f"INSERT INTO {name} SELECT * REPLACE (?::VARCHAR AS run_id) FROM {name} "
+                    "WHERE run_id = ?",
+                    [to_run, from_run],
+                )
+            self.con.execute("COMMIT")
+        except Exception:
+            self.con.execute("ROLLBACK")
+            raise
+
+    def publish(self, run_id: str, keep: int = 3) -> None:
+        """Make ``run_id`` the run readers see, in one transaction, and drop the rows of runs
+        older than the last ``keep`` published ones (staged rows of unpublished runs too)."""
+        try:
+            self.con.execute("BEGIN TRANSACTION")
+            self.con.execute("INSERT INTO published VALUES (?, ?)", [run_id, datetime.now()])
+            keep_ids = [
+                r[0] for r in self.con.execute(
+                    "SELECT run_id FROM published GROUP BY run_id ORDER BY max(published_at) DESC "
+                    "LIMIT ?", [keep],
+                ).fetchall()
+            ]
+            for name in PLAN_TABLES:
+                self.con.execute(
+                    f"DELETE FROM {name} WHERE NOT list_contains(?, run_id)", [keep_ids]
+                )
+            self.con.execute("DELETE FROM published WHERE NOT list_contains(?, run_id)", [keep_ids])
+            self.con.execute("COMMIT")
+        except Exception:
+            self.con.execute("ROLLBACK")
+            raise
+
+    def drop_other_runs(self, names: tuple[str, ...], run_id: str) -> None:
+        """Keep only ``run_id``'s rows in ``names`` (backtest tables hold the latest backtest)."""
+        for name in names:
+            if name not in OUTPUT_TABLES:
+                raise KeyError(f"{name!r} is not an output table")
+            self.con.execute(f"DELETE FROM {name} WHERE run_id <> ?", [run_id])
+
+    def previous_published_run(self, run_id: str) -> str | None:
+        """The run published before ``run_id`` (whose rows are still kept), if any."""
+        rows = self.con.execute(
+            "SELECT run_id FROM published WHERE published_at < "
+            "(SELECT coalesce(max(published_at), now()::TIMESTAMP) FROM published WHERE run_id = ?) "
+            "AND run_id <> ? ORDER BY published_at DESC LIMIT 1",
+            [run_id, run_id],
+        ).fetchall()
+        return rows[0][0] if rows else None
+
+    def published_run(self) -> str | None:
+        rows = self.con.execute(
+            "SELECT run_id FROM published ORDER BY published_at DESC LIMIT 1"
+        ).fetchall()
+        return rows[0][0] if rows else None
+
+    def output(self, name: str, run_id: str | None = None) -> pd.DataFrame:
+        """Rows of an output table for ``run_id``; by default the published run's.
+
+        A run that has no rows of its own in the table (a step run alone) reads the published
+        run's, and failing that the most recent run that has rows."""
+        if name not in OUTPUT_TABLES:
+            raise KeyError(f"{name!r} is not an output table")
+        source = self.output_run(name, run_id)
+        return self.con.execute(
+            f"SELECT * EXCLUDE (run_id) FROM {name} WHERE run_id = ?", [source]
+        ).df().assign(run_id=source)
+
+    def output_run(self, name: str, run_id: str | None = None) -> str | None:
+        """Which run's rows :meth:`output` reads for ``name``.
+
+        Plan tables: ``run_id``'s own rows when it has some, else the published run's; a step
+        run alone (its run has no rows yet) before anything was published reads the most recent
+        run that has rows. Backtest tables: the latest backtest run's."""
+        published = self.published_run() if name in PLAN_TABLES else None
+        for candidate in (run_id, published):
+            if candidate is not None and self.con.execute(
+                f"SELECT count(*) FROM (SELECT 1 FROM {name} WHERE run_id = ? LIMIT 1)", [candidate]
+            ).fetchall()[0][0]:
+                return candidate
+        if name in PLAN_TABLES and run_id is None:
+            return published
+        rows = self.con.execute(
+            f"SELECT o.run_id FROM (SELECT DISTINCT run_id FROM {name}) o "
+            "LEFT JOIN runs r USING (run_id) ORDER BY r.started_at DESC NULLS LAST LIMIT 1"
+        ).fetchall()
+        return rows[0][0] if rows else None
+
+    # -- runs -------------------------------------------------------------------------------
+    def start_run(self, run_id: str, **fields: object) -> None:
+        self.con.execute(
+            "INSERT INTO runs (run_id, started_at, status, data_dir, as_of, horizon, parameters, "
+            "input_fingerprints) VALUES (?, ?, 'running', ?, ?, ?, ?, ?)",
+            [
+                run_id,
+                datetime.now(),
+                str(fields.get("data_dir")),
+                fields.get("as_of"),
+                fields.get("horizon"),
+                json.dumps(fields.get("parameters", {}), default=str),
+                json.dumps(fields.get("input_fingerprints", {})),
+            ],
+        )
+
+    def finish_run(self, run_id: str, *, status: str, **fields: object) -> None:
+        self.con.execute(
+            "UPDATE runs SET finished_at = ?, status = ?, frequency = ?, rows_loaded = ?, "
+            "rows_rejected = ?, step_seconds = ?, error = ?, as_of = coalesce(?, as_of), "
+            "input_fingerprints = coalesce(?, input_fingerprints), warnings = ? WHERE run_id = ?",
+            [
+                datetime.now(),
+                status,
+                fields.get("frequency"),
+                json.dumps(fields.get("rows_loaded", {})),
+                json.dumps(fields.get("rows_rejected", {})),
+                json.dumps(fields.get("step_seconds", {})),
+                fields.get("error"),
+                fields.get("as_of"),
+                json.dumps(fields["input_fingerprints"]) if "input_fingerprints" in fields else None,
+                json.dumps(fields.get("warnings", [])),
+                run_id,
+            ],
+        )
+
+    def set_forecast_key(self, run_id: str, key: str) -> None:
+        self.con.execute("UPDATE runs SET forecast_key = ? WHERE run_id = ?", [key, run_id])
+
+    def run_with_forecast_key(self, key: str, exclude: str) -> str | None:
+        """A succeeded run with this forecast cache key whose forecast rows are still kept."""
+        rows = self.con.execute(
+            "SELECT r.run_id FROM runs r WHERE r.forecast_key = ? AND r.run_id <> ? "
+            "AND r.status = 'succeeded' AND EXISTS (SELECT 1 FROM forecasts f WHERE f.run_id = r.run_id) "
+            "ORDER BY r.started_at DESC LIMIT 1",
+            [key, exclude],
+        ).fetchall()
+        return rows[0][0] if rows else None
+
+    def runs(self, limit: int = 20) -> pd.DataFrame:
+        return self.con.execute(
+            "SELECT * FROM runs ORDER BY started_at DESC LIMIT ?", [limit]
+        ).df()
+
+    # -- snapshot ---------------------------------------------------------------------------
+    def publish_snapshot(self, snapshot_dir: str | Path) -> Path:
+        """Write every table as Parquet into a new folder and swap it in place of the old one,
+        so readers (notebooks, read commands) never see a half-written snapshot."""
+        snapshot_dir = Path(snapshot_dir)
+        snapshot_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".snapshot-", dir=snapshot_dir.parent))
+        for name in SNAPSHOT_TABLES:
+            target = staging / f"{name}.parquet"
+            if name in OUTPUT_TABLES:
+                # COPY takes no bound parameters: the run id is ours (timestamp + hex), and
+                # checked to be exactly that before it goes into the statement.
+                source = self.output_run(name)
+                if source is not None and not _RUN_ID.fullmatch(source):
+                    raise ValueError(f"unexpected run id {source!r}")
+                where = f"WHERE run_id = '{source}'" if source else "WHERE false"
+                query = f"(SELECT * FROM {name} {where})"
+            else:
+                query = name
+            self.con.execute(f"COPY {query} TO '{_sql_path(target)}' (FORMAT parquet)")
+        old = snapshot_dir.with_name(snapshot_dir.name + ".old")
+        if snapshot_dir.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(snapshot_dir, old)
+        os.replace(staging, snapshot_dir)
+        shutil.rmtree(old, ignore_errors=True)
+        return snapshot_dir
+
+    # -- customer notifications (forecast.backorders.notifications) --------------------------------------
+    def notification_history(self) -> pd.DataFrame:
+        """The last notice per order line (order_id, sku, location): what the customer knows."""
+        return self.con.execute(
+            "SELECT * FROM notifications "
+            "QUALIFY row_number() OVER (PARTITION BY order_id, sku, location "
+            "ORDER BY notified_at DESC) = 1 ORDER BY order_id, sku, location"
+        ).df()
+
+    def notifications_sent(self, run_id: str | None) -> pd.DataFrame:
+        """The notices a run recorded (the customers that run said to tell)."""
+        return self.con.execute(
+            "SELECT * FROM notifications WHERE run_id = ? ORDER BY order_id, sku, location", [run_id]
+        ).df()
+
+    def record_notifications(self, rows: pd.DataFrame) -> int:
+        """Append notices sent (rows of ``forecast.backorders.notifications.history_rows``); returns rows."""
+        if rows.empty:
+            return 0
+        self.con.register("_notices", rows)
+        try:
+            self.con.execute("INSERT INTO notifications BY NAME SELECT * FROM _notices")
+        finally:
+            self.con.unregister("_notices")
+        return len(rows)
+
+    # -- ETA history of open order lines (forecast.backorders.book) ---------------------------------
+    def eta_history(self, exclude_run: str | None = None) -> pd.DataFrame:
+        """The latest recorded ETA per order line from runs other than ``exclude_run``."""
+        return self.con.execute(
+            "SELECT * FROM eta_history WHERE run_id IS DISTINCT FROM ? "
+            "QUALIFY row_number() OVER (PARTITION BY order_id, sku, location "
+            "ORDER BY recorded_at DESC) = 1 ORDER BY order_id, sku, location",
+            [exclude_run],
+        ).df()
+
+    def record_eta_history(self, rows: pd.DataFrame) -> int:
+        """Append a published run's ETAs (``forecast.backorders.book.eta_history_rows``); never
+        pruned with old runs, so a line's dates can be followed run to run."""
+        if rows.empty:
+            return 0
+        self.con.register("_etas", rows)
+        try:
+            self.con.execute("BEGIN TRANSACTION")
+            # A retried publish records its run once.
+            self.con.execute("DELETE FROM eta_history WHERE list_contains(?, run_id)",
+                             [sorted(rows["run_id"].astype(str).unique())])
+            self.con.execute("INSERT INTO eta_history BY NAME SELECT * FROM _etas")
+            self.con.execute("COMMIT")
+        except Exception:
+            self.con.execute("ROLLBACK")
+            raise
+        finally:
+            self.con.unregister("_etas")
+        return len(rows)
