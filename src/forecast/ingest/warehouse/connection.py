@@ -132,5 +132,8 @@ class WarehouseConnection:
     def table(self, name: str) -> pd.DataFrame:
         if name not in TABLES and name not in SNAPSHOT_TABLES:
             raise KeyError(f"unknown table {name!r}")
-        return self.con.execute(f"SELECT * FROM {name}").df()
+        # Input tables come back in key order: DuckDB's scan order varies between runs, and sums
+        # such as a lead-time s.d. would differ in their last digits (same inputs, same outputs).
+        order = f" ORDER BY {', '.join(TABLES[name].key)}" if name in TABLES else ""
+        return self.con.execute(f"SELECT * FROM {name}{order}").df()
 
