@@ -612,7 +612,7 @@ def export_cmd(
 def _read_table(out: Path, name: str):
     """A table for a read command: from the warehouse when no run holds it (the freshest), else
     from the published snapshot, so read commands never wait for a running pipeline."""
-    from forecast.ingest.published import read_snapshot
+    from forecast.ingest.published import read_snapshot_table
     from forecast.ingest.warehouse import OUTPUT_TABLES
 
     path = Path(out) / "warehouse.duckdb"
@@ -623,7 +623,7 @@ def _read_table(out: Path, name: str):
             return wh.output(name) if name in OUTPUT_TABLES else wh.table(name)
     except WarehouseLockedError:
         console.print("[yellow]a run is writing the warehouse: showing the published snapshot[/yellow]")
-        return read_snapshot(Path(out) / "snapshot", (name,))[name]
+        return read_snapshot_table(Path(out) / "snapshot", name)
 
 
 def main() -> None:  # pragma: no cover

@@ -36,7 +36,7 @@ from forecast.forecasting.distribution import DemandForecast
 from forecast.forecasting.engine import EngineConfig, forecast_panel
 from forecast.forecasting.features import build_covariates
 from forecast.forecasting.series import build_panel
-from forecast.ingest.published import read_snapshot
+from forecast.ingest.published import read_last_sales_date, read_snapshot
 from forecast.planning.policies import (
     PlanConfig,
     compute_policies,
@@ -303,13 +303,7 @@ def _planned_skus(keys: pd.DataFrame, products: pd.DataFrame) -> set[str]:
 
 def _last_sales_date(snapshot_dir: str | Path) -> date:
     """The as-of date the snapshot stands at (its last sales date)."""
-    from forecast.ingest.published import open_snapshot
-
-    con = open_snapshot(snapshot_dir)
-    try:
-        last = con.execute("SELECT max(date) FROM sales").fetchall()[0][0]
-    finally:
-        con.close()
+    last = read_last_sales_date(snapshot_dir)
     if last is None:
         raise ValueError(f"{snapshot_dir}: the snapshot holds no sales")
     return pd.Timestamp(last).date()
