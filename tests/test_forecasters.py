@@ -422,8 +422,8 @@ def test_fitting_together_equals_fitting_alone(make):
 def test_docstring_examples():
     import doctest
 
-    from forecast.forecasting.forecasters import baseline, ets, intermittent
+    from forecast.forecasting.forecasters import baseline, holt_winters, intermittent, ses
 
-    for module in (baseline, ets, intermittent):
+    for module in (baseline, ses, holt_winters, intermittent):
         result = doctest.testmod(module, extraglobs={"np": np}, optionflags=doctest.ELLIPSIS)
         assert result.failed == 0, module.__name__

@@ -581,19 +581,10 @@ def _simulate_chunk(ch: _Chunk, ws: _Workspace) -> dict[str, np.ndarray]:
     p = ch.n_paths
     demand = draw_demand(ch.mean, ch.size, ch.level_var, ch.keys, p,
                          out=ws.get("demand", (c, h, p), np.float32))
-    lead_max = ch.lead_cdf.shape[1]
-    ring_len = lead_max + 1  # orders in transit, by arrival period modulo ring_len
+    replenish = _Replenishment(ch)
+    ring_len = replenish.lead_max + 1  # orders in transit, by arrival period modulo ring_len
     ring = ws.get("ring", (c, ring_len, p), np.float64)
     ring.fill(0.0)
-    # A fixed lead time where the table is a step (0 = drawn per order).
-    deterministic = np.isin(ch.lead_cdf, (0.0, 1.0)).all(axis=1)
-    fixed_lead = np.where(deterministic, 1 + (ch.lead_cdf < 0.5).sum(axis=1), 0)
-    lead_cdf = np.ascontiguousarray(ch.lead_cdf).ravel()
-    # Guide table for the inverse transform: the answer for u in [g/G, (g+1)/G) is at least
-    # guide[row, g]; a step or two up the row's cdf finds it (searchsorted was 10x slower).
-    grid = np.arange(_LEAD_GUIDE) / _LEAD_GUIDE
-    guide = (ch.lead_cdf[:, None, :] < grid[None, :, None]).sum(axis=2)
-    guide += np.arange(c)[:, None] * lead_max  # flat index into lead_cdf
 
     net = np.repeat(ch.net0[:, None], p, axis=1).astype(float)
     position = net + (ch.receipts.sum(axis=1) + ch.on_order_later)[:, None]
@@ -605,12 +596,6 @@ def _simulate_chunk(ch: _Chunk, ws: _Workspace) -> dict[str, np.ndarray]:
     orders_warm = np.zeros(c)
     got = np.empty((c, p))
     day_demand = np.empty((c, p))
-
-    all_random = not deterministic.any()
-    only_sq = bool(np.all(ch.kind == 0))
-    trigger = np.where((ch.kind == 0) | (ch.kind == 1), ch.s, -np.inf)[:, None]
-    review_rows = np.flatnonzero(ch.kind == 2)
-    path_index = np.arange(p)
     for t in range(h):
         slot = t % ring_len
         net += ring[:, slot, :]
@@ -631,16 +616,64 @@ def _simulate_chunk(ch: _Chunk, ws: _Workspace) -> dict[str, np.ndarray]:
         net_end[:, t, :] = net
 
         # Replenishment decision at the end of the period.
-        cells = np.flatnonzero(position <= trigger)
+        orders = replenish.orders(position, t)
+        if orders is None:
+            continue
+        rows, paths, cells, qty = orders
+        lead = replenish.lead_times(t, rows, paths)
+        # (row, path) pairs are unique within a period, so a fancy += adds each order once.
+        ring.ravel()[(rows * ring_len + (t + lead) % ring_len) * p + paths] += qty
+        position.ravel()[cells] += qty
+        if t >= ch.warmup:
+            orders_warm += np.bincount(rows, minlength=c)
+
+    served_warm += served
+    return _chunk_statistics(ch, demand, served, served_warm, net_end, short, orders_warm, ws)
+
+
+class _Replenishment:
+    """The ordering rules and lead-time tables of one chunk, prepared once: which (series, path)
+    cells order at the end of a period, how much, and the lead time of each order."""
+
+    def __init__(self, ch: _Chunk) -> None:
+        c = ch.mean.shape[0]
+        p = ch.n_paths
+        self.ch = ch
+        lead_max = ch.lead_cdf.shape[1]
+        self.lead_max = lead_max
+        # A fixed lead time where the table is a step (0 = drawn per order).
+        deterministic = np.isin(ch.lead_cdf, (0.0, 1.0)).all(axis=1)
+        self.fixed_lead = np.where(deterministic, 1 + (ch.lead_cdf < 0.5).sum(axis=1), 0)
+        self.lead_cdf = np.ascontiguousarray(ch.lead_cdf).ravel()
+        # Guide table for the inverse transform: the answer for u in [g/G, (g+1)/G) is at least
+        # guide[row, g]; a step or two up the row's cdf finds it (searchsorted was 10x slower).
+        grid = np.arange(_LEAD_GUIDE) / _LEAD_GUIDE
+        guide = (ch.lead_cdf[:, None, :] < grid[None, :, None]).sum(axis=2)
+        guide += np.arange(c)[:, None] * lead_max  # flat index into lead_cdf
+        self.guide = guide
+        self.all_random = not deterministic.any()
+        self.only_sq = bool(np.all(ch.kind == 0))
+        self.trigger = np.where((ch.kind == 0) | (ch.kind == 1), ch.s, -np.inf)[:, None]
+        self.review_rows = np.flatnonzero(ch.kind == 2)
+        self.path_index = np.arange(p)
+
+    def orders(
+        self, position: np.ndarray, t: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """Orders placed at the end of period ``t``: rows, paths, flat cells (row * paths +
+        path) and quantities; None when no cell orders."""
+        ch, p = self.ch, self.ch.n_paths
+        cells = np.flatnonzero(position <= self.trigger)
+        review_rows = self.review_rows
         if review_rows.size:
             due = review_rows[t % ch.review[review_rows] == 0]
             if due.size:
-                cells = np.concatenate([cells, (due[:, None] * p + path_index).ravel()])
+                cells = np.concatenate([cells, (due[:, None] * p + self.path_index).ravel()])
         if cells.size == 0:
-            continue
+            return None
         rows, paths = np.divmod(cells, p)
         ip = position.ravel()[cells]
-        if only_sq:  # ip <= s, so at least one Q: every candidate orders
+        if self.only_sq:  # ip <= s, so at least one Q: every candidate orders
             q_rows = ch.q[rows]
             qty = (np.floor((ch.s[rows] - ip) / q_rows) + 1) * q_rows
         else:
@@ -652,22 +685,37 @@ def _simulate_chunk(ch: _Chunk, ws: _Workspace) -> dict[str, np.ndarray]:
             if not placed.all():
                 rows, paths, cells, qty = rows[placed], paths[placed], cells[placed], qty[placed]
             if qty.size == 0:
-                continue
-        if all_random:
-            lead = _draw_lead(ch.keys[rows], t * p + paths + 1, rows, guide, lead_cdf, lead_max)
-        else:
-            lead = fixed_lead[rows]
-            draw = np.flatnonzero(lead == 0)
-            if draw.size:
-                lead[draw] = _draw_lead(ch.keys[rows[draw]], t * p + paths[draw] + 1, rows[draw],
-                                        guide, lead_cdf, lead_max)
-        # (row, path) pairs are unique within a period, so a fancy += adds each order once.
-        ring.ravel()[(rows * ring_len + (t + lead) % ring_len) * p + paths] += qty
-        position.ravel()[cells] += qty
-        if t >= ch.warmup:
-            orders_warm += np.bincount(rows, minlength=c)
+                return None
+        return rows, paths, cells, qty
 
-    served_warm += served
+    def lead_times(self, t: int, rows: np.ndarray, paths: np.ndarray) -> np.ndarray:
+        """Lead time (whole periods) of each order placed at the end of period ``t``."""
+        keys, p = self.ch.keys, self.ch.n_paths
+        guide, lead_cdf, lead_max = self.guide, self.lead_cdf, self.lead_max
+        if self.all_random:
+            return _draw_lead(keys[rows], t * p + paths + 1, rows, guide, lead_cdf, lead_max)
+        lead = self.fixed_lead[rows]
+        draw = np.flatnonzero(lead == 0)
+        if draw.size:
+            lead[draw] = _draw_lead(keys[rows[draw]], t * p + paths[draw] + 1, rows[draw],
+                                    guide, lead_cdf, lead_max)
+        return lead
+
+
+def _chunk_statistics(
+    ch: _Chunk,
+    demand: np.ndarray,
+    served: np.ndarray,
+    served_warm: np.ndarray,
+    net_end: np.ndarray,
+    short: np.ndarray,
+    orders_warm: np.ndarray,
+    ws: _Workspace,
+) -> dict[str, np.ndarray]:
+    """Per-series statistics and the net-stock band of a simulated chunk (``short`` and the
+    demand buffer are reused as scratch, ``net_end`` is sorted in place)."""
+    h = ch.mean.shape[1]
+    p = ch.n_paths
     demanded = demand.sum(axis=1, dtype=np.float64)
     demanded_warm = demand[:, ch.warmup :, :].sum(axis=1, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -331,6 +331,7 @@ def forecast_panel(
     if "gbm" in models and covariates is None:
         models.remove("gbm")
     prophet_rows = _top_rows(y, cfg.prophet_series) if "prophet" in models else np.array([], int)
+    candidates = _Candidates(models, cfg)  # drops the models that fail from now on
 
     def context(end: int, h: int) -> _Context:
         return _Context(y[:, :end], m, panel.dates[:end], _cut_covariates(covariates, end, h),
@@ -338,58 +339,126 @@ def forecast_panel(
 
     # Inner backtest: only the history handed to the engine.
     folds = _inner_folds(t, horizon, cfg.folds, m)
-    warnings: list[str] = []
+    backtest = _inner_backtest(panel, horizon, folds, context, candidates, seconds, say)
+    if not candidates.names:
+        raise RuntimeError("every forecast model failed: " + "; ".join(candidates.failures))
+    scores = pd.DataFrame({name: _nanmean(np.vstack(backtest.errors[name]), axis=0)
+                           if backtest.errors[name] else np.full(n, np.nan)
+                           for name in candidates.names})
+    fold_errors = {name: backtest.errors[name] for name in candidates.names}
+    selection, selection_scores = _choose_selection(
+        backtest.preds, backtest.actuals, backtest.scales, fold_errors, cfg)
+    weights = _weights(scores, cfg, selection)
 
-    def attempt(name: str, ctx: _Context, h: int, max_rows: int | None = None) -> np.ndarray | None:
+    say("final fit")
+    final, weights = _final_fit(context(t, horizon), horizon, candidates, weights, seconds)
+    mean = np.zeros((n, horizon))
+    for name, pred in final.items():
+        mean += weights[name].to_numpy()[:, None] * np.nan_to_num(pred)
+    never = np.isnan(y).all(axis=1)
+    mean[never] = 0.0
+
+    k, v, calibration, singles = _distributions(
+        panel, horizon, cfg, weights, final, backtest, never)
+    chosen = weights.idxmax(axis=1).to_numpy(dtype=object)
+    label = np.where(weights.gt(0).sum(axis=1).to_numpy() > 1,
+                     np.char.add("ensemble:", chosen.astype(str)), chosen)
+    label[never] = "zero"
+    seconds["total"] = time.perf_counter() - clock
+    fc = DemandForecast(
+        keys=panel.keys, dates=panel.future_dates(horizon), mean=mean, size=k, level_var=v,
+        model=label.astype(object),
+    )
+    calibration["selection"] = selection
+    calibration.update({f"selection_score:{k}": v for k, v in selection_scores.items()})
+    return EngineResult(fc, weights, scores, uplift, calibration, seconds, singles,
+                        candidates.failures)
+
+
+@dataclass
+class _Candidates:
+    """The candidate models still in the run (``names``) and the reasons the others were
+    dropped (``failures``: the result's ``warnings``)."""
+
+    names: list[str]
+    cfg: EngineConfig
+    failures: list[str] = field(default_factory=list)
+
+    def attempt(
+        self, name: str, ctx: _Context, h: int, max_rows: int | None = None
+    ) -> np.ndarray | None:
         """A candidate that fails is dropped and recorded; the run goes on with the others."""
         try:
-            return _predict_model(name, ctx, h, cfg, max_rows)
+            return _predict_model(name, ctx, h, self.cfg, max_rows)
         except Exception as exc:  # noqa: BLE001 - isolate one model's failure, keep the reason
             log.warning("model %s failed: %s", name, exc)
-            warnings.append(f"model {name} failed and was left out: {type(exc).__name__}: {exc}")
-            models.remove(name)
+            self.failures.append(
+                f"model {name} failed and was left out: {type(exc).__name__}: {exc}")
+            self.names.remove(name)
             return None
 
-    errors = {name: [] for name in models}
-    fold_scales: list[np.ndarray] = []
-    fold_preds: list[dict[str, np.ndarray]] = []
-    fold_actuals: list[np.ndarray] = []
+
+@dataclass
+class _Backtest:
+    """Per inner fold: the scale of the errors, each model's forecast and the actuals; per model
+    the scaled squared errors of every fold it survived."""
+
+    errors: dict[str, list[np.ndarray]]
+    scales: list[np.ndarray] = field(default_factory=list)
+    preds: list[dict[str, np.ndarray]] = field(default_factory=list)
+    actuals: list[np.ndarray] = field(default_factory=list)
+
+
+def _inner_backtest(
+    panel: Panel,
+    horizon: int,
+    folds: list[int],
+    context: Callable[[int, int], _Context],
+    candidates: _Candidates,
+    seconds: dict[str, float],
+    say: Callable[[str], None],
+) -> _Backtest:
+    """Every candidate fitted on the history up to each fold's end and scored on the fold."""
+    y = panel.demand
+    models = candidates.names
+    backtest = _Backtest(errors={name: [] for name in models})
+    errors = backtest.errors
     for end in folds:
         say(f"backtest fold ending {panel.dates[end - 1]:%Y-%m-%d}")
         ctx = context(end, horizon)
         actual = y[:, end : end + horizon]
         scale = _scale(y[:, :end])
-        fold_scales.append(scale)
+        backtest.scales.append(scale)
         preds = {}
         for name in list(models):
             start = time.perf_counter()
-            pred = attempt(name, ctx, actual.shape[1], cfg.gbm_backtest_rows)
+            pred = candidates.attempt(name, ctx, actual.shape[1], candidates.cfg.gbm_backtest_rows)
             if pred is None:
                 errors.pop(name, None)
                 continue
             seconds[f"backtest:{name}"] = seconds.get(f"backtest:{name}", 0) + time.perf_counter() - start
             preds[name] = pred
             errors[name].append(_nan_mse(actual, pred) / scale)
-        fold_preds.append(preds)
-        fold_actuals.append(actual)
+        backtest.preds.append(preds)
+        backtest.actuals.append(actual)
+    return backtest
 
-    if not models:
-        raise RuntimeError("every forecast model failed: " + "; ".join(warnings))
-    scores = pd.DataFrame({name: _nanmean(np.vstack(errors[name]), axis=0) if errors[name] else np.full(n, np.nan)
-                           for name in models})
-    fold_errors = {name: errors[name] for name in models}
-    selection, selection_scores = _choose_selection(fold_preds, fold_actuals, fold_scales, fold_errors, cfg)
-    weights = _weights(scores, cfg, selection)
 
-    say("final fit")
-    ctx = context(t, horizon)
-    mean = np.zeros((n, horizon))
+def _final_fit(
+    ctx: _Context,
+    horizon: int,
+    candidates: _Candidates,
+    weights: pd.DataFrame,
+    seconds: dict[str, float],
+) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
+    """Each candidate with a weight (every one with ``keep_all``) fitted on the whole history:
+    the forecasts by model, and the weights renormalised without the models that failed."""
     final = {}
-    for name in list(models):
-        if not (weights[name] > 0).any() and not cfg.keep_all:
+    for name in list(candidates.names):
+        if not (weights[name] > 0).any() and not candidates.cfg.keep_all:
             continue
         start = time.perf_counter()
-        pred = attempt(name, ctx, horizon)
+        pred = candidates.attempt(name, ctx, horizon)
         if pred is None:  # failed now although it worked in the folds: renormalise without it
             weights = weights.drop(columns=name)
             total = weights.sum(axis=1)
@@ -400,12 +469,26 @@ def forecast_panel(
         final[name] = pred
         seconds[f"fit:{name}"] = time.perf_counter() - start
     if weights.shape[1] == 0:
-        raise RuntimeError("every forecast model failed: " + "; ".join(warnings))
-    for name, pred in final.items():
-        mean += weights[name].to_numpy()[:, None] * np.nan_to_num(pred)
-    never = np.isnan(y).all(axis=1)
-    mean[never] = 0.0
+        raise RuntimeError("every forecast model failed: " + "; ".join(candidates.failures))
+    return final, weights
 
+
+def _distributions(
+    panel: Panel,
+    horizon: int,
+    cfg: EngineConfig,
+    weights: pd.DataFrame,
+    final: dict[str, np.ndarray],
+    backtest: _Backtest,
+    never: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, dict[str, float], dict[str, DemandForecast]]:
+    """Size ``k`` and level variance ``v`` of the combined forecast, calibrated on the inner
+    folds (module docstring), the calibration figures, and with ``keep_all`` every model's own
+    forecast calibrated the same way."""
+    y = panel.demand
+    n = y.shape[0]
+    m = panel.freq.season_length
+    fold_preds, fold_actuals = backtest.preds, backtest.actuals
     k, v = dispersion(y, m, horizon, cfg)
     window = _level_window(cfg, panel.freq.period_days, horizon)
     calibration: dict[str, float] = {}
@@ -424,17 +507,7 @@ def forecast_panel(
             single = pred.copy()  # NaN rows: series the model did not fit (Prophet's subset)
             single[never] = 0.0
             singles[name] = DemandForecast(panel.keys, dates, single, k1, v1, np.full(n, name, dtype=object))
-    chosen = weights.idxmax(axis=1).to_numpy(dtype=object)
-    label = np.where(weights.gt(0).sum(axis=1).to_numpy() > 1,
-                     np.char.add("ensemble:", chosen.astype(str)), chosen)
-    label[never] = "zero"
-    seconds["total"] = time.perf_counter() - clock
-    fc = DemandForecast(
-        keys=panel.keys, dates=dates, mean=mean, size=k, level_var=v, model=label.astype(object),
-    )
-    calibration["selection"] = selection
-    calibration.update({f"selection_score:{k}": v for k, v in selection_scores.items()})
-    return EngineResult(fc, weights, scores, uplift, calibration, seconds, singles, warnings)
+    return k, v, calibration, singles
 
 
 def _top_rows(y: np.ndarray, count: int) -> np.ndarray:

@@ -9,9 +9,12 @@ from forecast.forecasting.forecasters.baseline import (
     SeasonalMovingAverage,
     SeasonalNaive,
 )
-from forecast.forecasting.forecasters.ets import DampedTrend, HoltWinters, SimpleExpSmoothing, Theta
+from forecast.forecasting.forecasters.damped import DampedTrend
+from forecast.forecasting.forecasters.holt_winters import HoltWinters
 from forecast.forecasting.forecasters.intermittent import SBA, TSB, Croston
 from forecast.forecasting.forecasters.prophet import ProphetForecaster
+from forecast.forecasting.forecasters.ses import SimpleExpSmoothing
+from forecast.forecasting.forecasters.theta import Theta
 
 __all__ = [
     "SBA",
