@@ -1,0 +1,26 @@
+"""Stage 1, ingest: the input contract, the DuckDB warehouse and the published snapshot.
+
+- ``contract``: every input table, its columns, types, rules and reject reasons;
+- ``warehouse/``: the only writer of DuckDB (connection and schema, loading and validation,
+  output reads and writes); SQL in ``sql/`` or constants with bound parameters;
+- ``published``: the one reader of the published Parquet snapshot (report, notebooks, read
+  commands, what-if), which never opens the warehouse file.
+
+Imports nothing from later stages.
+"""
+
+from forecast._lazy import lazy_exports
+
+_EXPORTS = {
+    "TABLES": "contract",
+    "LOAD_ORDER": "contract",
+    "ContractError": "contract",
+    "find_table_files": "contract",
+    "Warehouse": "warehouse",
+    "WarehouseLockedError": "warehouse",
+    "LoadResult": "warehouse",
+    "open_snapshot": "published",
+    "read_snapshot": "published",
+}
+__all__ = list(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

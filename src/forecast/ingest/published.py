@@ -284,6 +284,13 @@ def series_forecast(con: Connection, sku: str, location: str) -> pd.DataFrame:
     ).df()
 
 
+def series_policy(con: Connection, sku: str, location: str) -> pd.DataFrame:
+    """The published stock policy of one series (thresholds, order quantity, explanation)."""
+    return con.execute(
+        "SELECT * FROM policies WHERE sku = ? AND location = ?", [sku, location]
+    ).df()
+
+
 # -- the run report: which run, header counts ----------------------------------------------------
 
 #: The plan tables whose rows tell which run the snapshot's outputs come from, in order.

@@ -13,7 +13,8 @@ autoescape on), the figures in :mod:`forecast.publish.report_plots`, the cell fo
 :mod:`forecast.publish.report_format`.
 
 The notebooks also use :func:`open_results`, :func:`top_series`, :func:`series_history`,
-:func:`series_forecast`, :func:`plot_series` and :func:`plot_stock_projection` from here.
+:func:`series_forecast`, :func:`series_policy`, :func:`plot_series` and
+:func:`plot_stock_projection` from here.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from forecast.ingest.published import (
     open_snapshot,
     series_forecast,
     series_history,
+    series_policy,
     top_series,
 )
 from forecast.publish import report_plots
@@ -60,6 +62,7 @@ __all__ = [
     "plot_stock_projection",
     "series_forecast",
     "series_history",
+    "series_policy",
     "top_series",
     "write_html_report",
     "write_snapshot_report",

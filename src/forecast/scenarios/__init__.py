@@ -1,0 +1,20 @@
+"""Stage 6, scenarios: questions asked of the published plan.
+
+- ``whatif``: a planned campaign, a demand shock or a supplier delay on a few SKUs, before and
+  after;
+- ``replay`` (module; its function is ``replay.replay``): replan through a past period and play the actual demand against a simple ERP rule.
+
+Imports from every earlier stage.
+"""
+
+from forecast._lazy import lazy_exports
+
+_EXPORTS = {
+    "Scenario": "whatif",
+    "WhatIfResult": "whatif",
+    "what_if": "whatif",
+    "ReplayConfig": "replay",
+    "ReplayResult": "replay",
+}
+__all__ = list(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
