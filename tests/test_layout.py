@@ -75,3 +75,14 @@ def test_rooms_are_small_enough_to_read(path: Path) -> None:
             if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
             and n.end_lineno - n.lineno + 1 > MAX_FUNCTION_LINES]
     assert not long, f"{path.name}: functions over {MAX_FUNCTION_LINES} lines: {long}"
+
+
+@pytest.mark.parametrize("stage", sorted(STAGES))
+def test_each_stage_names_its_public_functions(stage: str) -> None:
+    import importlib
+
+    package = importlib.import_module(f"forecast.{stage}")
+    assert package.__all__, f"forecast.{stage} names no public function"
+    for name in package.__all__:
+        value = getattr(package, name)
+        assert getattr(value, "__module__", "").startswith(f"forecast.{stage}."), name

@@ -9,17 +9,18 @@ from collections.abc import Callable
 
 
 def lazy_exports(
-    package: str, exports: dict[str, str]
+    package: str, exports: dict[str, tuple[str, ...]]
 ) -> tuple[Callable[[str], object], Callable[[], list[str]]]:
-    """``__getattr__`` and ``__dir__`` for ``package`` whose public ``name`` lives in the
-    submodule ``exports[name]`` (relative to the package)."""
+    """``__getattr__`` and ``__dir__`` for ``package`` whose submodule ``module`` (relative to
+    the package) defines the public names ``exports[module]``."""
+    home = {name: module for module, names in exports.items() for name in names}
 
     def __getattr__(name: str) -> object:
-        if name not in exports:
+        if name not in home:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        return getattr(importlib.import_module(f"{package}.{exports[name]}"), name)
+        return getattr(importlib.import_module(f"{package}.{home[name]}"), name)
 
     def __dir__() -> list[str]:
-        return sorted(exports)
+        return sorted(home)
 
     return __getattr__, __dir__

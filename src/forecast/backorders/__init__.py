@@ -11,17 +11,13 @@ Imports from ingest, forecasting and planning only.
 
 from forecast._lazy import lazy_exports
 
+#: submodule -> the public names it defines
 _EXPORTS = {
-    "SimulationConfig": "simulation",
-    "SimulationResult": "simulation",
-    "simulate": "simulation",
-    "allocate": "allocation",
-    "compare_policies": "allocation",
-    "summarise_allocation": "allocation",
-    "CancellationCurve": "cancellation",
-    "backorder_book": "book",
-    "book_summary": "book",
-    "customer_notices": "notifications",
+    "simulation": ("SimulationConfig", "SimulationResult", "simulate"),
+    "allocation": ("allocate", "compare_policies", "summarise_allocation"),
+    "cancellation": ("CancellationCurve",),
+    "book": ("backorder_book", "book_summary"),
+    "notifications": ("customer_notices",),
 }
-__all__ = list(_EXPORTS)
+__all__ = [name for names in _EXPORTS.values() for name in names]
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -13,19 +13,14 @@ Imports from ingest only.
 
 from forecast._lazy import lazy_exports
 
+#: submodule -> the public names it defines
 _EXPORTS = {
-    "Panel": "series",
-    "Frequency": "series",
-    "build_panel": "series",
-    "detect_frequency": "series",
-    "build_covariates": "features",
-    "estimate_campaign_uplift": "features",
-    "EngineConfig": "engine",
-    "EngineResult": "engine",
-    "forecast_panel": "engine",
-    "DemandForecast": "distribution",
-    "run_backtest": "backtesting",
-    "write_model_artifacts": "artifacts",
+    "series": ("Panel", "Frequency", "build_panel", "detect_frequency"),
+    "features": ("build_covariates", "estimate_campaign_uplift"),
+    "engine": ("EngineConfig", "EngineResult", "forecast_panel"),
+    "distribution": ("DemandForecast",),
+    "backtesting": ("run_backtest",),
+    "artifacts": ("write_model_artifacts",),
 }
-__all__ = list(_EXPORTS)
+__all__ = [name for names in _EXPORTS.values() for name in names]
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -11,16 +11,11 @@ Imports nothing from later stages.
 
 from forecast._lazy import lazy_exports
 
+#: submodule -> the public names it defines
 _EXPORTS = {
-    "TABLES": "contract",
-    "LOAD_ORDER": "contract",
-    "ContractError": "contract",
-    "find_table_files": "contract",
-    "Warehouse": "warehouse",
-    "WarehouseLockedError": "warehouse",
-    "LoadResult": "warehouse",
-    "open_snapshot": "published",
-    "read_snapshot": "published",
+    "contract": ("TABLES", "LOAD_ORDER", "ContractError", "find_table_files"),
+    "warehouse": ("Warehouse", "WarehouseLockedError", "LoadResult"),
+    "published": ("open_snapshot", "read_snapshot"),
 }
-__all__ = list(_EXPORTS)
+__all__ = [name for names in _EXPORTS.values() for name in names]
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -12,14 +12,11 @@ Imports from ingest and forecasting only.
 
 from forecast._lazy import lazy_exports
 
+#: submodule -> the public names it defines
 _EXPORTS = {
-    "PlanConfig": "plan_config",
-    "compute_policies": "policies",
-    "recommend_orders": "policies",
-    "stock_positions": "policies",
-    "build_alerts": "policies",
-    "estimate_lead_times": "suppliers",
-    "supplier_scorecard": "suppliers",
+    "plan_config": ("PlanConfig",),
+    "policies": ("compute_policies", "recommend_orders", "stock_positions", "build_alerts"),
+    "suppliers": ("estimate_lead_times", "supplier_scorecard"),
 }
-__all__ = list(_EXPORTS)
+__all__ = [name for names in _EXPORTS.values() for name in names]
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -10,14 +10,11 @@ Imports from every earlier stage; nothing imports from here but scenarios and th
 
 from forecast._lazy import lazy_exports
 
+#: submodule -> the public names it defines
 _EXPORTS = {
-    "write_csv_exports": "exports",
-    "write_purchasing_workbook": "exports",
-    "write_rejects": "exports",
-    "write_html_report": "report",
-    "write_snapshot_report": "report",
-    "build_digest": "digest",
-    "post_webhook": "digest",
+    "exports": ("write_csv_exports", "write_purchasing_workbook", "write_rejects"),
+    "report": ("write_html_report", "write_snapshot_report"),
+    "digest": ("build_digest", "post_webhook"),
 }
-__all__ = list(_EXPORTS)
+__all__ = [name for names in _EXPORTS.values() for name in names]
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

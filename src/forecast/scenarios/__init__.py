@@ -9,12 +9,10 @@ Imports from every earlier stage.
 
 from forecast._lazy import lazy_exports
 
+#: submodule -> the public names it defines
 _EXPORTS = {
-    "Scenario": "whatif",
-    "WhatIfResult": "whatif",
-    "what_if": "whatif",
-    "ReplayConfig": "replay",
-    "ReplayResult": "replay",
+    "whatif": ("Scenario", "WhatIfResult", "what_if"),
+    "replay": ("ReplayConfig", "ReplayResult"),
 }
-__all__ = list(_EXPORTS)
+__all__ = [name for names in _EXPORTS.values() for name in names]
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
