@@ -84,5 +84,6 @@ def test_each_stage_names_its_public_functions(stage: str) -> None:
     package = importlib.import_module(f"forecast.{stage}")
     assert package.__all__, f"forecast.{stage} names no public function"
     for name in package.__all__:
-        value = getattr(package, name)
-        assert getattr(value, "__module__", "").startswith(f"forecast.{stage}."), name
+        value = getattr(package, name)  # raises if the name is not where the package says
+        if callable(value):  # functions and classes: defined in the stage itself
+            assert value.__module__.startswith(f"forecast.{stage}."), name
