@@ -12,9 +12,9 @@ from forecast.backorders.notifications import (
     customer_notices,
     history_rows,
     latest_told,
-    write_notices_csv,
 )
 from forecast.ingest.warehouse import Warehouse
+from forecast.publish.exports import write_notices
 
 AS_OF = date(2026, 11, 1)
 CUSTOMERS = pd.DataFrame({"customer_id": ["C1", "C2", "C3"], "segment": "regular",
@@ -104,7 +104,7 @@ def test_moves_of_one_day_or_more_and_supply_changes_are_told() -> None:
 
 def test_notices_csv(tmp_path) -> None:
     notices = customer_notices(_allocation(0.0, [(date(2026, 11, 14), 5.0)]))
-    path = write_notices_csv(notices, tmp_path / "exports" / "customer_notifications.csv")
+    path = write_notices(notices, tmp_path / "exports" / "customer_notifications.csv")
     written = pd.read_csv(path)
     assert len(written) == 3 and "message" in written.columns
 

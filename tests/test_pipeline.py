@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -64,7 +65,8 @@ def test_snapshot_reads_while_the_writer_holds_the_file(demo_run) -> None:
         assert con.execute("SELECT count(*) FROM forecasts").fetchone()[0] > 0
         con.close()
     assert blocked.returncode != 0
-    assert "WarehouseLockedError" in blocked.stderr and "in use by another process" in blocked.stderr
+    assert "WarehouseLockedError" in blocked.stderr
+    assert f"in use by PID {os.getpid()} (" in blocked.stderr  # names the real holder
 
 
 def test_same_inputs_same_outputs(demo_dir, tmp_path) -> None:

@@ -14,17 +14,48 @@ from typing import Annotated
 
 import pandas as pd
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from forecast import pipeline
-from forecast.config import DEFAULT_OUT_DIR, DEMO_DATA_DIR, RunSettings
+from forecast.config import DEFAULT_OUT_DIR, DEMO_DATA_DIR, MAX_HORIZON, RunSettings
 from forecast.ingest.contract import ContractError
 from forecast.ingest.warehouse import Warehouse, WarehouseLockedError
-from forecast.pipeline import PipelineBusyError
+from forecast.pipeline import OutputFolderError, PipelineBusyError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+#: Errors an operator causes and can fix (bad input, a busy or unwritable output folder, an
+#: option out of range): one line, no traceback. FORECAST_DEBUG=1 shows the traceback.
+OPERATOR_ERRORS = (ContractError, WarehouseLockedError, PipelineBusyError, OutputFolderError,
+                   ValidationError, OSError, ValueError)
+
+
+def operator_message(exc: BaseException) -> str:
+    """The one line shown for an operator error."""
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        option = "--" + str(first["loc"][0]).replace("_", "-") if first["loc"] else "a setting"
+        return f"{option} {first.get('input')!r}: {first['msg'][0].lower()}{first['msg'][1:]}"
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.filename}: {(exc.strerror or str(exc)).lower()}"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+class _OperatorErrors(typer.core.TyperGroup):
+    """Every command: an operator error ends in one red line and exit code 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except OPERATOR_ERRORS as exc:
+            if os.environ.get("FORECAST_DEBUG"):
+                raise
+            console.print(f"[red]error:[/red] {operator_message(exc)}", soft_wrap=True)
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__, cls=_OperatorErrors)
 console = Console()
 
 DataOpt = Annotated[Path, typer.Option("--data", help="folder with the input tables")]
@@ -32,7 +63,9 @@ OutOpt = Annotated[Path, typer.Option("--out", help="output folder (warehouse, e
 AsOfOpt = Annotated[
     datetime | None, typer.Option("--as-of", formats=["%Y-%m-%d"], help="ignore history after this date")
 ]
-HorizonOpt = Annotated[int, typer.Option("--horizon", help="forecast periods (days/weeks/months)")]
+HorizonOpt = Annotated[
+    int, typer.Option("--horizon", help=f"forecast periods (days/weeks/months), 1..{MAX_HORIZON}")
+]
 ModelsOpt = Annotated[
     str | None,
     typer.Option("--models", help="comma-separated candidates, e.g. ets,theta,tsb,gbm (default: all but prophet)"),
@@ -89,6 +122,8 @@ def _report(summary: pipeline.RunSummary, settings: RunSettings) -> None:
     for r in summary.ingest.results:
         table.add_row(r.table, f"{r.loaded:,}", f"{r.rejected:,}")
     console.print(table)
+    for message in summary.ingest.warnings:
+        console.print(f"[yellow]warning:[/yellow] {message}", soft_wrap=True)
     fc, plan, sim = (summary.steps[k] for k in ("forecast", "plan", "simulate"))
     console.print(
         f"Forecast: {fc['series']:,} series x {fc['horizon']} periods ({fc['frequency']}). "
@@ -117,7 +152,7 @@ def _report(summary: pipeline.RunSummary, settings: RunSettings) -> None:
 
 
 def _fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}")
+    console.print(f"[red]error:[/red] {message}", soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -474,6 +509,8 @@ def ingest(data: DataOpt, out: OutOpt = DEFAULT_OUT_DIR) -> None:
     for r in summary.results:
         extra = f" (ignored columns: {', '.join(r.ignored_columns)})" if r.ignored_columns else ""
         console.print(f"{r.table:16} {r.loaded:>10,} loaded {r.rejected:>8,} rejected  {r.file}{extra}")
+    for message in summary.warnings:
+        console.print(f"[yellow]warning:[/yellow] {message}", soft_wrap=True)
 
 
 @app.command()
@@ -618,12 +655,17 @@ def _read_table(out: Path, name: str):
     path = Path(out) / "warehouse.duckdb"
     if not path.exists():
         _fail(f"{path}: no warehouse yet; run `forecast demo` or `forecast run` first")
-    try:
-        with Warehouse(path, read_only=True) as wh:
-            return wh.output(name) if name in OUTPUT_TABLES else wh.table(name)
-    except WarehouseLockedError:
-        console.print("[yellow]a run is writing the warehouse: showing the published snapshot[/yellow]")
-        return read_snapshot_table(Path(out) / "snapshot", name)
+    # The warehouse only while no run writes (the shared hold makes a starting run wait a
+    # moment, never fail); else the snapshot, so a read never breaks the nightly run.
+    with pipeline.read_lock(Path(out)) as free:
+        if free:
+            try:
+                with Warehouse(path, read_only=True) as wh:
+                    return wh.output(name) if name in OUTPUT_TABLES else wh.table(name)
+            except WarehouseLockedError:
+                pass
+    console.print("[yellow]a run is writing the warehouse: showing the published snapshot[/yellow]")
+    return read_snapshot_table(Path(out) / "snapshot", name)
 
 
 def main() -> None:  # pragma: no cover

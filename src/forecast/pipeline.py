@@ -36,8 +36,8 @@ from forecast.forecasting.engine import (
     forecast_panel,
 )
 from forecast.forecasting.series import Frequency, Panel, build_panel
-from forecast.ingest.contract import LOAD_ORDER, TABLES, find_table_files
-from forecast.ingest.warehouse import LoadResult, Warehouse
+from forecast.ingest.contract import LOAD_ORDER, TABLES, ContractError, find_table_files
+from forecast.ingest.warehouse import LOCK_WAIT_SECONDS, LoadResult, Warehouse
 from forecast.planning import sales_models
 from forecast.planning.policies import (
     PlanConfig,
@@ -75,6 +75,8 @@ def file_fingerprint(path: Path) -> str:
 class IngestSummary:
     results: list[LoadResult]
     fingerprints: dict[str, str] = field(default_factory=dict)
+    #: Files of optional tables that could not load: one message each (the run went on).
+    skipped: dict[str, str] = field(default_factory=dict)
 
     @property
     def loaded(self) -> dict[str, int]:
@@ -84,17 +86,38 @@ class IngestSummary:
     def rejected(self) -> dict[str, int]:
         return {r.table: r.rejected for r in self.results}
 
+    @property
+    def warnings(self) -> list[str]:
+        columns = [f"{r.file}: {c}: every value has the wrong type; the column is ignored"
+                   for r in self.results for c in r.column_errors]
+        return [*self.skipped.values(), *columns]
+
 
 def ingest(settings: RunSettings, run_id: str | None = None) -> IngestSummary:
-    """Load every table file of ``settings.data_dir`` into the warehouse (validated, idempotent)."""
+    """Load every table file of ``settings.data_dir`` into the warehouse (validated, idempotent).
+
+    A file of an optional table that cannot load (a required column missing, an unreadable
+    body) is skipped with one reject and one warning; the run goes on with that table's
+    documented default (a snapshot table is emptied) and every other file is still loaded.
+    A ``sales`` file that cannot load stops the ingest (ContractError)."""
     files = find_table_files(settings.data_dir)
-    results = []
+    results, skipped = [], {}
     with Warehouse(settings.warehouse_path) as wh:
         for name in LOAD_ORDER:
-            if name in files:
-                results.append(wh.load_file(TABLES[name], files[name], run_id))
+            table = TABLES[name]
+            if name not in files:
+                wh.clear_snapshot_table(table)
+                continue
+            try:
+                results.append(wh.load_file(table, files[name], run_id))
+            except ContractError as exc:
+                if table.required:
+                    raise
+                skipped[name] = f"{exc}; skipped: the run goes on without {name} ({table.without})"
+                wh.clear_snapshot_table(table)
+                wh.record_skipped_file(table, files[name], exc, skipped[name], run_id)
     fingerprints = {str(p): file_fingerprint(p) for p in files.values()}
-    return IngestSummary(results, fingerprints)
+    return IngestSummary(results, fingerprints, skipped)
 
 
 def resolve_as_of(wh: Warehouse, as_of: date | None) -> date:
@@ -225,9 +248,8 @@ def backtest_step(settings: RunSettings, run_id: str, folds: int, progress: Prog
         wh.replace_outputs({"backtest_series": per_series, "backtest_summary": report.summary}, run_id)
         wh.drop_other_runs(("backtest_series", "backtest_summary"), run_id)
         wh.publish_snapshot(settings.snapshot_dir)  # notebooks read backtests from the snapshot
-    settings.exports_dir.mkdir(parents=True, exist_ok=True)
-    per_series.to_csv(settings.exports_dir / "backtest_series.csv", index=False, float_format="%.5g")
-    report.summary.to_csv(settings.exports_dir / "backtest_summary.csv", index=False, float_format="%.5g")
+    export.write_csv(per_series, settings.exports_dir / "backtest_series.csv", float_format="%.5g")
+    export.write_csv(report.summary, settings.exports_dir / "backtest_summary.csv", float_format="%.5g")
     return report.summary
 
 
@@ -447,7 +469,7 @@ def publish_step(settings: RunSettings, run_id: str) -> dict:
         paths.append(export.write_rejects(wh.rejects(), settings.exports_dir))
         # Customers to tell: lines newly backordered or whose date moved since they were last
         # told; recorded only once the file is written, so a rerun lists no one twice.
-        paths.append(notifications.write_notices_csv(notices, settings.exports_dir / "customer_notifications.csv"))
+        paths.append(export.write_notices(notices, settings.exports_dir / "customer_notifications.csv"))
         wh.record_notifications(told)
         # Each line's ETA in this run, kept for good (the book's "previous ETA" next time).
         wh.record_eta_history(backorders.eta_history_rows(in_use, run_id, as_of))
@@ -528,9 +550,8 @@ def replay_history(data_dir: Path, start: date, end: date, every: int, lead_time
                     config=ReplayConfig(lead_time_days=lead_time_days),
                     suppliers=read.get("suppliers"), progress=progress)
     exports = Path(out_dir) / "exports"
-    exports.mkdir(parents=True, exist_ok=True)
-    result.per_sku.to_csv(exports / "replay_per_sku.csv", index=False)
-    result.summary.to_csv(exports / "replay_summary.csv", index=False)
+    export.write_csv(result.per_sku, exports / "replay_per_sku.csv")
+    export.write_csv(result.summary, exports / "replay_summary.csv")
     return result
 
 
@@ -565,24 +586,42 @@ class PipelineBusyError(RuntimeError):
     """Another pipeline run is writing to the same output folder."""
 
 
+class OutputFolderError(RuntimeError):
+    """The output folder cannot be created or written (a file, read-only, under /proc ...)."""
+
+
+def output_folder_error(out_dir: Path, exc: OSError) -> OutputFolderError:
+    """One line an operator can act on, for an OSError met while preparing ``out_dir``."""
+    where = exc.filename or out_dir
+    if isinstance(exc, (FileExistsError, NotADirectoryError)):
+        return OutputFolderError(f"{out_dir}: not a folder ({where} is a file); give --out a folder")
+    reason = (exc.strerror or str(exc)).lower()
+    return OutputFolderError(
+        f"{out_dir}: cannot write the output folder ({reason}: {where}); give --out a folder you can write"
+    )
+
+
+def _lock_file(out_dir: Path) -> Path:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path = out_dir / ".pipeline.lock"
+        path.touch()
+        return path
+    except OSError as exc:
+        raise output_folder_error(out_dir, exc) from exc
+
+
 @contextmanager
-def run_lock(out_dir: Path, wait: bool = False) -> Iterator[None]:
+def run_lock(out_dir: Path, wait: bool = False, reader_wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
     """Hold ``OUT/.pipeline.lock`` for the whole run: one writer per output folder.
 
     A second run fails at once with :class:`PipelineBusyError` naming the holder, or waits for
-    the lock when ``wait`` is set. The operating system releases the lock when a run dies."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / ".pipeline.lock"
-    with open(path, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            raise PipelineBusyError(
-                f"{out_dir}: another pipeline run is writing here ({holder}); wait for it to "
-                "finish, or start this one with --wait"
-            ) from None
+    the lock when ``wait`` is set. A read command holding the lock shared for a moment (see
+    :func:`read_lock`) is waited for up to ``reader_wait`` seconds. The operating system
+    releases the lock when a run dies."""
+    path = _lock_file(out_dir)
+    with open(path, "r+") as handle:
+        _take_run_lock(handle, out_dir, wait, reader_wait)
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()} since {datetime.now():%Y-%m-%d %H:%M:%S}")
@@ -592,6 +631,53 @@ def run_lock(out_dir: Path, wait: bool = False) -> Iterator[None]:
         finally:
             handle.seek(0)
             handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _take_run_lock(handle, out_dir: Path, wait: bool, reader_wait: float) -> None:
+    if wait:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        return
+    deadline = time.monotonic() + reader_wait
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip()  # a run writes its pid; a reader writes nothing
+            if holder:
+                raise PipelineBusyError(
+                    f"{out_dir}: another pipeline run is writing here ({holder}); wait for it to "
+                    "finish, or start this one with --wait"
+                ) from None
+            if time.monotonic() >= deadline:
+                raise PipelineBusyError(
+                    f"{out_dir}: a read command has held the output folder for {reader_wait:g} s; "
+                    "wait for it to finish, or start this run with --wait"
+                ) from None
+            time.sleep(0.1)
+
+
+@contextmanager
+def read_lock(out_dir: Path) -> Iterator[bool]:
+    """For a read command: True (and the lock held shared) when no run is writing ``out_dir``,
+    so it may read the warehouse for a moment; False while a run writes (read the snapshot)."""
+    path = Path(out_dir) / ".pipeline.lock"
+    try:
+        handle = open(path)
+    except OSError:
+        yield True  # no run has ever written here
+        return
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
@@ -629,8 +715,9 @@ def _run_pipeline(settings: RunSettings, progress: Progress | None, call: StepCa
         raise
     summary: IngestSummary = outputs["ingest"]  # type: ignore[assignment]
     as_of = outputs["forecast"]["as_of"]  # type: ignore[index]
-    warnings = [w for name in ("forecast", "publish", "deliver")
-                for w in outputs[name].get("warnings", [])]  # type: ignore[union-attr]
+    warnings = [*outputs["ingest"].warnings] + [  # type: ignore[union-attr]
+        w for name in ("forecast", "publish", "deliver")
+        for w in outputs[name].get("warnings", [])]  # type: ignore[union-attr]
     with Warehouse(settings.warehouse_path) as wh:
         wh.finish_run(run_id, status="succeeded", as_of=as_of, warnings=warnings,
                       frequency=outputs["forecast"]["frequency"], step_seconds=seconds,  # type: ignore[index]

@@ -20,7 +20,6 @@ on unchanged data lists no one a second time.
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -169,12 +168,6 @@ def history_rows(
     )
 
 
-def write_notices_csv(notices: pd.DataFrame, path: str | Path) -> Path:
-    """``customer_notifications.csv``: one row per customer to tell, with the message."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    columns = ["customer_id", "order_id", "sku", "location", "quantity", "status", "promised_date",
-               "previous_eta", "eta", "kind", "message"]
-    notices[columns].to_csv(path, index=False)
-    return path
-
+#: Columns of ``customer_notifications.csv`` (written by forecast.publish.exports.write_notices).
+NOTICE_CSV_COLUMNS = ["customer_id", "order_id", "sku", "location", "quantity", "status",
+                      "promised_date", "previous_eta", "eta", "kind", "message"]

@@ -15,6 +15,7 @@ This module is pure description: the rules here are turned into SQL by the wareh
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -36,9 +37,31 @@ FALSE_WORDS = ("false", "no", "n", "0", "f")
 #: The campaign kind whose sale is limited to the stock set aside for it (``stock_quantity``).
 FLASH_SALE = "flash_sale"
 
+# -- plausibility limits, checked on every row at ingest (the README lists them) ------------
+#: Dates outside this window are rejected (a year-9999 or year-1 row would make a run build a
+#: daily calendar of thousands of years).
+DATE_MIN = date(1900, 1, 1)
+DATE_MAX = date(2100, 12, 31)
+#: How far after the day of the load a date may lie: planned dates (campaigns, purchase orders,
+#: promised dates, launches) up to about ten years; dates of things that already happened
+#: (sales, receipts: ``Table.max_days_ahead``) at most a week (clocks and time zones).
+MAX_DAYS_AHEAD = 3660
+PAST_DAYS_AHEAD = 7
+#: Only ISO dates load: ``YYYY-MM-DD``, optionally with an ISO time of day (Parquet timestamps).
+ISO_DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?$"
+#: Numbers beyond this magnitude are rejected (a quantity of 1e308 overflows the simulation).
+MAX_MAGNITUDE = 1e9
+#: Text longer than this is rejected (not cut in the exports).
+MAX_TEXT_LENGTH = 255
+
 
 class ContractError(ValueError):
-    """A file that cannot be loaded at all (wrong layout, unreadable, unknown format)."""
+    """A file that cannot be loaded at all (wrong layout, unreadable, unknown format);
+    ``column`` names the column at fault when there is one."""
+
+    def __init__(self, message: str, column: str | None = None) -> None:
+        super().__init__(message)
+        self.column = column
 
 
 @dataclass(frozen=True)
@@ -88,6 +111,16 @@ class Table:
     ordered: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     # Conditional requirements: a row whose ``when`` column equals ``value`` must fill ``column``.
     required_when: tuple[RequiredWhen, ...] = field(default_factory=tuple)
+    #: How far after the day of the load this table's dates may be (see MAX_DAYS_AHEAD).
+    max_days_ahead: int = MAX_DAYS_AHEAD
+    #: A snapshot table holds "the state now": each load of its file replaces the table as a
+    #: whole (rows missing from the file leave). ``snapshot_rows`` limits that to the rows
+    #: whose column equals the value (a customer order file replaces the open lines; shipped
+    #: and cancelled lines are history). Other tables are history: upserted on their key.
+    snapshot: bool = False
+    snapshot_rows: tuple[str, object] | None = None
+    #: What the run does without this table (said when its file is skipped).
+    without: str = ""
 
     @property
     def required_columns(self) -> list[str]:
@@ -116,6 +149,7 @@ TABLES: dict[str, Table] = {
             ),
             key=("sku", "location", "date"),
             required=True,
+            max_days_ahead=PAST_DAYS_AHEAD,
             doc="sales history, one row per sku, location and date",
         ),
         Table(
@@ -140,6 +174,8 @@ TABLES: dict[str, Table] = {
                        doc="shipped by the supplier: no stock policy, orders passed on"),
             ),
             key=("sku",),
+            snapshot=True,
+            without="unit cost 1, categories uncategorised, lead times from suppliers or the default",
             required_when=(
                 RequiredWhen("launch_date", "preorder", True, "pre-order product has no launch_date"),
             ),
@@ -155,6 +191,8 @@ TABLES: dict[str, Table] = {
                 Column("order_cost", "float", min_value=0),
             ),
             key=("supplier",),
+            snapshot=True,
+            without="products without a lead time use the default lead time",
             doc="supplier defaults for products that do not state their own lead time",
         ),
         Table(
@@ -172,6 +210,8 @@ TABLES: dict[str, Table] = {
             ),
             key=("sku", "category", "location", "start_date", "kind"),
             ordered=(("start_date", "end_date"),),
+            checks_sku=True,
+            without="no campaign features; campaigns loaded before are kept",
             required_when=(
                 RequiredWhen("stock_quantity", "kind", FLASH_SALE, "flash_sale campaign has no stock_quantity"),
             ),
@@ -186,6 +226,7 @@ TABLES: dict[str, Table] = {
                 Column("location", "str", default="", doc="empty = every location"),
             ),
             key=("date", "name", "location"),
+            without="no event features; events loaded before are kept",
             doc="calendar events and holidays",
         ),
         Table(
@@ -198,6 +239,8 @@ TABLES: dict[str, Table] = {
             ),
             key=("sku", "location"),
             checks_sku=True,
+            snapshot=True,
+            without="stock from the last on_hand in sales, else no order recommendations",
             doc="stock on hand (negative stock is loaded and flagged by the planning step)",
         ),
         Table(
@@ -212,6 +255,8 @@ TABLES: dict[str, Table] = {
             ),
             key=("po_id", "sku", "location", "expected_date"),
             checks_sku=True,
+            snapshot=True,
+            without="nothing counted as on order",
             doc="open purchase orders (not yet received)",
         ),
         Table(
@@ -233,6 +278,9 @@ TABLES: dict[str, Table] = {
             key=("order_id", "sku", "location"),
             checks_sku=True,
             ordered=(("order_date", "promised_date"), ("order_date", "status_date")),
+            snapshot=True,
+            snapshot_rows=("status", OPEN_STATUS),
+            without="no open customer orders: nothing allocated or backordered",
             doc="customer order lines: the open ones (waiting or backordered) and, optionally, "
             "past ones with their status (fits the cancellation curve)",
         ),
@@ -251,6 +299,8 @@ TABLES: dict[str, Table] = {
             key=("po_id", "sku", "location"),
             checks_sku=True,
             ordered=(("order_date", "received_date"), ("order_date", "expected_date")),
+            max_days_ahead=PAST_DAYS_AHEAD,
+            without="lead times from products and suppliers; receipts loaded before are kept",
             doc="received purchase orders: each supplier's real lead times and on-time rate",
         ),
         Table(
@@ -261,6 +311,8 @@ TABLES: dict[str, Table] = {
                 Column("lifetime_value", "float", min_value=0),
             ),
             key=("customer_id",),
+            snapshot=True,
+            without="every customer in the regular segment",
             doc="customers",
         ),
     )

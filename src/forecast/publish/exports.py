@@ -1,4 +1,11 @@
-"""Files for people: CSV exports with stable columns and the purchasing workbook."""
+"""Files for people: CSV exports with stable columns and the purchasing workbook.
+
+Every frame goes through :func:`neutralise_frame` at the write boundary (``write_csv``, the
+workbook's sheets): a text cell a spreadsheet would read as a formula (it starts with ``=``,
+``+``, ``-``, ``@``, a tab or a carriage return) gets a leading apostrophe, as the OWASP
+CSV-injection guidance recommends, so a supplier named ``=HYPERLINK(...)`` shows as text and
+runs nothing. Numbers, dates and booleans are written as they are.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +15,42 @@ from pathlib import Path
 import pandas as pd
 
 from forecast.backorders.book import BOOK_COLUMNS
+from forecast.backorders.notifications import NOTICE_CSV_COLUMNS
 from forecast.planning.sales_models import FLASH_SALE_COLUMNS
 from forecast.planning.suppliers import SCORECARD_COLUMNS
+
+#: First characters that make a spreadsheet read a text cell as a formula (OWASP CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(value: object) -> object:
+    """``value`` with a leading ``'`` when it is text that a spreadsheet would run as a formula.
+
+    >>> neutralise_cell('=HYPERLINK("http://evil.example","click")')
+    '\'=HYPERLINK("http://evil.example","click")'
+    >>> neutralise_cell("SKU0001"), neutralise_cell(-5.0)
+    ('SKU0001', -5.0)
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` with :func:`neutralise_cell` applied to every text column."""
+    text = [c for c in frame.columns
+            if pd.api.types.is_string_dtype(frame[c]) or frame[c].dtype == object]
+    if not text:
+        return frame
+    return frame.assign(**{c: frame[c].map(neutralise_cell) for c in text})
+
+
+def write_csv(frame: pd.DataFrame, path: Path, **options: object) -> Path:
+    """Write one CSV export, neutralised (the one place exports reach ``to_csv``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    neutralise_frame(frame).to_csv(path, index=False, **options)
+    return path
+
 
 #: Export file -> (output table, column order). Columns are part of the documented contract.
 EXPORTS: dict[str, tuple[str, list[str]]] = {
@@ -58,18 +99,18 @@ def write_csv_exports(tables: dict[str, pd.DataFrame], exports_dir: Path) -> lis
         if table not in tables:
             continue
         frame = tables[table].reindex(columns=columns)
-        path = exports_dir / filename
-        frame.to_csv(path, index=False, float_format="%.4g")
-        written.append(path)
+        written.append(write_csv(frame, exports_dir / filename, float_format="%.4g"))
     return written
 
 
 def write_rejects(rejects: pd.DataFrame, exports_dir: Path) -> Path:
-    path = exports_dir / "rejects.csv"
-    rejects.reindex(columns=["table_name", "file", "line", "column_name", "value", "reason"]).to_csv(
-        path, index=False
-    )
-    return path
+    columns = ["table_name", "file", "line", "column_name", "value", "reason"]
+    return write_csv(rejects.reindex(columns=columns), exports_dir / "rejects.csv")
+
+
+def write_notices(notices: pd.DataFrame, path: Path) -> Path:
+    """``customer_notifications.csv``: one row per customer to tell, with the message."""
+    return write_csv(notices[NOTICE_CSV_COLUMNS], path)
 
 
 def write_purchasing_workbook(
@@ -90,16 +131,17 @@ def write_purchasing_workbook(
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        summary.to_excel(writer, sheet_name="summary", index=False)
+        neutralise_frame(summary).to_excel(writer, sheet_name="summary", index=False)
         used: set[str] = {"summary"}
         if scorecard is not None and len(scorecard):
-            scorecard.reindex(columns=SCORECARD_COLUMNS).to_excel(
+            neutralise_frame(scorecard.reindex(columns=SCORECARD_COLUMNS)).to_excel(
                 writer, sheet_name="supplier scorecard", index=False
             )
             used.add("supplier scorecard")
         for supplier, lines in recs.groupby("supplier"):
             name = _sheet_name(str(supplier), used)
-            lines.drop(columns=["supplier"]).to_excel(writer, sheet_name=name, index=False)
+            neutralise_frame(lines.drop(columns=["supplier"])).to_excel(
+                writer, sheet_name=name, index=False)
         for sheet in writer.book.worksheets:
             for column in sheet.columns:
                 width = max(len(str(c.value or "")) for c in column[:50])

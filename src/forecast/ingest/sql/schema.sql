@@ -5,7 +5,7 @@ CREATE TABLE IF NOT EXISTS runs (
     run_id            VARCHAR PRIMARY KEY,
     started_at        TIMESTAMP NOT NULL,
     finished_at       TIMESTAMP,
-    status            VARCHAR NOT NULL,          -- running | succeeded | failed
+    status            VARCHAR NOT NULL,          -- running | succeeded | failed | abandoned
     data_dir          VARCHAR,
     as_of             DATE,
     horizon           INTEGER,
@@ -32,11 +32,14 @@ CREATE TABLE IF NOT EXISTS rejects (
     run_id      VARCHAR,
     table_name  VARCHAR NOT NULL,
     file        VARCHAR NOT NULL,
-    line        BIGINT,                          -- 1-based line in the file (header = line 1)
+    line        BIGINT,                          -- physical line in the file (header = line 1; Parquet: row, first = 1)
     column_name VARCHAR,
     value       VARCHAR,
-    reason      VARCHAR NOT NULL
+    reason      VARCHAR NOT NULL,
+    fingerprint VARCHAR                          -- sha256 of the file: its rejects are replaced on reload
 );
+-- A warehouse made before rejects were keyed by content.
+ALTER TABLE rejects ADD COLUMN IF NOT EXISTS fingerprint VARCHAR;
 
 CREATE TABLE IF NOT EXISTS forecasts (
     run_id   VARCHAR NOT NULL,

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from forecast.ingest.warehouse.connection import (
     BACKTEST_TABLES,
+    LOCK_WAIT_SECONDS,
     OUTPUT_TABLES,
     PLAN_TABLES,
     SNAPSHOT_TABLES,
@@ -38,6 +39,7 @@ from forecast.ingest.warehouse.outputs import WarehouseOutputs
 # ``_ident`` and ``_sql_path`` are the quoting helpers forecast.ingest.published shares.
 __all__ = [
     "BACKTEST_TABLES",
+    "LOCK_WAIT_SECONDS",
     "OUTPUT_TABLES",
     "PLAN_TABLES",
     "SNAPSHOT_TABLES",

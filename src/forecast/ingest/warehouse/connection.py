@@ -11,6 +11,8 @@ and paths that cannot be bound parameters.
 
 from __future__ import annotations
 
+import re
+import time
 from importlib import resources
 from pathlib import Path
 from typing import Self
@@ -47,8 +49,27 @@ SNAPSHOT_TABLES = tuple(TABLES) + OUTPUT_TABLES + (
 _SQL_TYPES = {"str": "VARCHAR", "date": "DATE", "float": "DOUBLE", "int": "BIGINT", "bool": "BOOLEAN"}
 
 
+#: How long a writer retries when another process holds the warehouse file (a notebook's
+#: read-only connection, a DuckDB shell): readers come and go, so the nightly run waits for
+#: them this long before it fails naming the holder.
+LOCK_WAIT_SECONDS = 30.0
+
+
 class WarehouseLockedError(RuntimeError):
-    """Another process holds the warehouse file for writing."""
+    """Another process holds the warehouse file."""
+
+
+def lock_holder(message: str) -> str:
+    """Who holds a DuckDB file lock, from DuckDB's message: ``PID 123 (python3 notebook.py)``."""
+    match = re.search(r"\(PID (\d+)\)", message)
+    if not match:
+        return "another process"
+    pid = match.group(1)
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+    except OSError:
+        command = ""
+    return f"PID {pid}" + (f" ({command[:120]})" if command else "")
 
 
 def _ident(name: str) -> str:
@@ -77,22 +98,36 @@ class WarehouseConnection:
     run their SQL on ``self.con``.
     """
 
-    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+    def __init__(
+        self, path: str | Path, *, read_only: bool = False, lock_wait: float | None = None
+    ) -> None:
+        """Open the file; a writer retries a held lock for ``lock_wait`` seconds (default
+        :data:`LOCK_WAIT_SECONDS`; a reader does not wait) and then fails naming the holder."""
         self.path = Path(path)
         self.read_only = read_only
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self.con = duckdb.connect(str(self.path), read_only=read_only)
-        except duckdb.IOException as exc:
-            if "lock" in str(exc).lower():
-                raise WarehouseLockedError(
-                    f"{self.path}: the warehouse is in use by another process (a pipeline run "
-                    "is writing). Read the published snapshot instead, or wait for the run to end."
-                ) from exc
-            raise
+        wait = (0.0 if read_only else LOCK_WAIT_SECONDS) if lock_wait is None else lock_wait
+        self.con = self._connect(wait)
         if not read_only:
             self._create_schema()
+
+    def _connect(self, wait: float) -> duckdb.DuckDBPyConnection:
+        deadline, pause = time.monotonic() + wait, 0.1
+        while True:
+            try:
+                return duckdb.connect(str(self.path), read_only=self.read_only)
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower():
+                    raise
+                if time.monotonic() >= deadline:
+                    raise WarehouseLockedError(
+                        f"{self.path}: the warehouse is in use by {lock_holder(str(exc))}"
+                        + (f" (waited {wait:g} s)" if wait else "")
+                        + "; close that connection, or read the published snapshot (OUT/snapshot)"
+                    ) from exc
+                time.sleep(pause)
+                pause = min(pause * 2, 1.0)
 
     def __enter__(self) -> Self:
         return self
