@@ -37,6 +37,8 @@ def operator_message(exc: BaseException) -> str:
         first = exc.errors()[0]
         option = "--" + str(first["loc"][0]).replace("_", "-") if first["loc"] else "a setting"
         return f"{option} {first.get('input')!r}: {first['msg'][0].lower()}{first['msg'][1:]}"
+    if isinstance(exc, (FileExistsError, NotADirectoryError)) and exc.filename:
+        return f"{exc.filename}: not a folder (a file is in the way)"
     if isinstance(exc, OSError) and exc.filename:
         return f"{exc.filename}: {(exc.strerror or str(exc)).lower()}"
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -95,7 +97,8 @@ def _run(settings: RunSettings, wait: bool = False) -> pipeline.RunSummary:
         "deliver": "Summarising the run for planners",
     }
     steps = ["ingest", *pipeline.STEPS]
-    with Progress(
+    # The output folder and its lock first: an unusable or busy folder is one line, no bar.
+    with pipeline.run_lock(settings.out_dir, wait), Progress(
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(), console=console, transient=False,
     ) as progress:
@@ -108,7 +111,7 @@ def _run(settings: RunSettings, wait: bool = False) -> pipeline.RunSummary:
             seen.append(step)
             progress.update(task, description=labels[step])
 
-        summary = pipeline.run_pipeline(settings, progress=advance, wait=wait)
+        summary = pipeline.run_pipeline(settings, progress=advance, lock=False)
         progress.advance(task)
         progress.update(task, description="Done")
     return summary
@@ -503,8 +506,9 @@ def ingest(data: DataOpt, out: OutOpt = DEFAULT_OUT_DIR) -> None:
     """Load and validate a data folder into the warehouse (idempotent)."""
     settings = RunSettings(data_dir=data, out_dir=out)
     try:
-        summary = pipeline.ingest(settings, pipeline.new_run_id())
-    except (ContractError, WarehouseLockedError) as exc:
+        with pipeline.run_lock(settings.out_dir):  # one writer per output folder
+            summary = pipeline.ingest(settings, pipeline.new_run_id())
+    except (ContractError, WarehouseLockedError, PipelineBusyError) as exc:
         _fail(str(exc))
     for r in summary.results:
         extra = f" (ignored columns: {', '.join(r.ignored_columns)})" if r.ignored_columns else ""

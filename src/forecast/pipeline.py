@@ -48,6 +48,7 @@ from forecast.planning.policies import (
 )
 from forecast.planning.suppliers import estimate_lead_times, supplier_scorecard
 from forecast.publish import exports as export
+from forecast.publish import staging
 
 Progress = Callable[[str], None]
 #: Runs ``fn(*args)`` for every args tuple and returns the results in order: sequentially here,
@@ -440,9 +441,16 @@ def simulate_step(settings: RunSettings, run_id: str, mapper: Mapper = sequentia
             "cancellation_curve": curve.source}
 
 
+EXPORTED_TABLES = ("forecasts", "policies", "recommendations", "alerts", "risk", "allocations",
+                   "supplier_scorecard", "backorders", "flash_sales")
+
+
 def publish_step(settings: RunSettings, run_id: str) -> dict:
-    """Publish the run (one transaction: readers switch from the previous plan to this one),
-    then write the exports for people and the read-only snapshot for analysts."""
+    """Publish the run: its exports, report and snapshot are written to a staging folder, then
+    one warehouse transaction moves the published pointer (with the notices sent and the ETAs
+    recorded) and the folder is swapped in as ``OUT/current`` (:mod:`forecast.publish.staging`),
+    so readers switch from the whole previous plan to the whole new one."""
+    warnings: list[str] = []
     with Warehouse(settings.warehouse_path) as wh:
         # The backorder book is staged with the run's other outputs, before the pointer moves;
         # what it says each customer was last told includes the notices this run sends.
@@ -457,42 +465,51 @@ def publish_step(settings: RunSettings, run_id: str) -> dict:
             pd.concat([f for f in (history, told) if len(f)] or [told]),
         )
         wh.replace_outputs({"backorders": book}, run_id)
-        wh.publish(run_id)
-        tables = {name: wh.output(name) for name in ("forecasts", "policies", "recommendations",
-                                                     "alerts", "risk", "allocations",
-                                                     "supplier_scorecard", "backorders",
-                                                     "flash_sales")}
-        tables["allocations"] = tables["allocations"][
-            tables["allocations"]["policy"] == settings.allocation_policy
-        ]
-        paths = export.write_csv_exports(tables, settings.exports_dir)
-        paths.append(export.write_rejects(wh.rejects(), settings.exports_dir))
-        # Customers to tell: lines newly backordered or whose date moved since they were last
-        # told; recorded only once the file is written, so a rerun lists no one twice.
-        paths.append(export.write_notices(notices, settings.exports_dir / "customer_notifications.csv"))
-        wh.record_notifications(told)
-        # Each line's ETA in this run, kept for good (the book's "previous ETA" next time).
-        wh.record_eta_history(backorders.eta_history_rows(in_use, run_id, as_of))
-        paths.append(
-            export.write_purchasing_workbook(
-                tables["recommendations"], settings.exports_dir / "reorder_recommendations.xlsx",
-                scorecard=tables["supplier_scorecard"],
-            )
-        )
-        wh.publish_snapshot(settings.snapshot_dir)
-    warnings = []
-    try:
-        paths.append(write_run_report(settings, run_id))
-    except Exception as exc:  # noqa: BLE001 - the plan is published; a report error is a warning
-        warnings.append(f"HTML report failed: {type(exc).__name__}: {exc}")
+        folder = staging.stage(settings.out_dir, run_id)
+        files = _write_exports(wh, settings, run_id, folder / "exports", notices)
+
+        def finish() -> None:  # inside the publish transaction, before its commit
+            try:
+                files.append(write_run_report(settings, run_id, folder))
+            except Exception as exc:  # noqa: BLE001 - the plan is published; a report error is a warning
+                warnings.append(f"HTML report failed: {type(exc).__name__}: {exc}")
+            staging.complete(settings.out_dir, folder)
+
+        # Customers to tell are recorded with the pointer, once their file is staged, so a
+        # rerun lists no one twice; each line's ETA is kept for good (the book's previous ETA).
+        kept = wh.publish_run(run_id, folder / "snapshot", notices=told,
+                              etas=backorders.eta_history_rows(in_use, run_id, as_of),
+                              before_commit=finish)
+    staging.swap(settings.out_dir, run_id, kept)
+    paths = [settings.out_dir / path.parent.name / path.name for path in files]
     return {"paths": paths, "warnings": warnings}
 
 
-def write_run_report(settings: RunSettings, run_id: str) -> Path:
-    """The HTML report of a published run, from the snapshot (never blocks the warehouse)."""
+def _write_exports(wh: Warehouse, settings: RunSettings, run_id: str, target: Path,
+                   notices: pd.DataFrame) -> list[Path]:
+    """The run's CSV exports, rejects, customer notices and purchasing workbook into ``target``."""
+    tables = {name: wh.run_rows(name, run_id) for name in EXPORTED_TABLES}
+    tables["allocations"] = tables["allocations"][
+        tables["allocations"]["policy"] == settings.allocation_policy
+    ]
+    paths = export.write_csv_exports(tables, target)
+    paths.append(export.write_rejects(wh.rejects(), target))
+    paths.append(export.write_notices(notices, target / "customer_notifications.csv"))
+    paths.append(export.write_purchasing_workbook(
+        tables["recommendations"], target / "reorder_recommendations.xlsx",
+        scorecard=tables["supplier_scorecard"],
+    ))
+    return paths
+
+
+def write_run_report(settings: RunSettings, run_id: str, folder: Path | None = None) -> Path:
+    """The HTML report of a published run, from the snapshot (never blocks the warehouse);
+    from a staged ``folder`` (its ``snapshot/`` into its ``reports/``) while publishing."""
     from forecast.publish.report import write_snapshot_report
 
-    return write_snapshot_report(settings.snapshot_dir, settings.reports_dir / f"run_{run_id}.html", run_id=run_id)
+    snapshot, reports = ((folder / "snapshot", folder / "reports") if folder is not None
+                         else (settings.snapshot_dir, settings.reports_dir))
+    return write_snapshot_report(snapshot, reports / f"run_{run_id}.html", run_id=run_id)
 
 
 def deliver_step(settings: RunSettings, run_id: str) -> dict:
@@ -664,12 +681,10 @@ def read_lock(out_dir: Path) -> Iterator[bool]:
     """For a read command: True (and the lock held shared) when no run is writing ``out_dir``,
     so it may read the warehouse for a moment; False while a run writes (read the snapshot)."""
     path = Path(out_dir) / ".pipeline.lock"
-    try:
-        handle = open(path)
-    except OSError:
+    if not path.is_file():
         yield True  # no run has ever written here
         return
-    with handle:
+    with open(path) as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -683,10 +698,13 @@ def read_lock(out_dir: Path) -> Iterator[bool]:
 
 def run_pipeline(
     settings: RunSettings, progress: Progress | None = None, call: StepCaller = call_directly,
-    wait: bool = False,
+    wait: bool = False, lock: bool = True,
 ) -> RunSummary:
     """The whole nightly pipeline under the run lock, recorded in the ``runs`` table (status,
-    timings, counts, warnings); outputs become visible only when the publish step succeeds."""
+    timings, counts, warnings); outputs become visible only when the publish step succeeds.
+    ``lock=False``: the caller holds :func:`run_lock` already."""
+    if not lock:
+        return _run_pipeline(settings, progress, call)
     with run_lock(settings.out_dir, wait):
         return _run_pipeline(settings, progress, call)
 
@@ -697,6 +715,10 @@ def _run_pipeline(settings: RunSettings, progress: Progress | None, call: StepCa
     seconds: dict[str, float] = {}
     outputs: dict[str, object] = {}
     with Warehouse(settings.warehouse_path) as wh:
+        # Under the run lock no other run is going: a run still "running" was killed. A plan
+        # it committed but did not swap in is swapped in now; what it staged is removed.
+        wh.abandon_running_runs(run_id)
+        staging.recover(settings.out_dir, wh.published_run(), wh.kept_runs())
         wh.start_run(run_id, data_dir=settings.data_dir, as_of=settings.as_of,
                      horizon=settings.horizon, parameters=settings.model_dump(mode="json"))
     try:
@@ -707,21 +729,28 @@ def _run_pipeline(settings: RunSettings, progress: Progress | None, call: StepCa
             seconds[name] = round(time.perf_counter() - start, 3)
     except Exception as exc:
         loaded = outputs.get("ingest")
-        with Warehouse(settings.warehouse_path) as wh:
-            wh.finish_run(run_id, status="failed", error=f"{type(exc).__name__}: {exc}",
-                          step_seconds=seconds,
-                          rows_loaded=loaded.loaded if loaded else {},
-                          rows_rejected=loaded.rejected if loaded else {})
+        _finish(settings, run_id, status="failed", error=f"{type(exc).__name__}: {exc}",
+                step_seconds=seconds,
+                rows_loaded=loaded.loaded if loaded else {},
+                rows_rejected=loaded.rejected if loaded else {},
+                warnings=loaded.warnings if loaded else [])
         raise
     summary: IngestSummary = outputs["ingest"]  # type: ignore[assignment]
     as_of = outputs["forecast"]["as_of"]  # type: ignore[index]
-    warnings = [*outputs["ingest"].warnings] + [  # type: ignore[union-attr]
+    warnings = [*summary.warnings] + [
         w for name in ("forecast", "publish", "deliver")
         for w in outputs[name].get("warnings", [])]  # type: ignore[union-attr]
-    with Warehouse(settings.warehouse_path) as wh:
-        wh.finish_run(run_id, status="succeeded", as_of=as_of, warnings=warnings,
-                      frequency=outputs["forecast"]["frequency"], step_seconds=seconds,  # type: ignore[index]
-                      rows_loaded=summary.loaded, rows_rejected=summary.rejected,
-                      input_fingerprints=summary.fingerprints)
+    _finish(settings, run_id, status="succeeded", as_of=as_of, warnings=warnings,
+            frequency=outputs["forecast"]["frequency"], step_seconds=seconds,  # type: ignore[index]
+            rows_loaded=summary.loaded, rows_rejected=summary.rejected,
+            input_fingerprints=summary.fingerprints)
     steps = {k: v for k, v in outputs.items() if k != "ingest"}
     return RunSummary(run_id, as_of, summary, steps, seconds, outputs["publish"]["paths"])  # type: ignore[arg-type]
+
+
+def _finish(settings: RunSettings, run_id: str, **fields: object) -> None:
+    """Record how the run ended, also in the published snapshot's run history (read commands
+    and notebooks read the snapshot)."""
+    with Warehouse(settings.warehouse_path) as wh:
+        wh.finish_run(run_id, **fields)  # type: ignore[arg-type]
+        wh.refresh_snapshot_table("runs", settings.snapshot_dir)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Self
@@ -66,7 +68,8 @@ def lock_holder(message: str) -> str:
         return "another process"
     pid = match.group(1)
     try:
-        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+        command = " ".join(Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+                           .replace("\0", " ").split())
     except OSError:
         command = ""
     return f"PID {pid}" + (f" ({command[:120]})" if command else "")
@@ -137,6 +140,17 @@ class WarehouseConnection:
 
     def close(self) -> None:
         self.con.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """BEGIN ... COMMIT around the block; ROLLBACK when it raises."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
 
     # -- schema -----------------------------------------------------------------------------
     def _create_schema(self) -> None:

@@ -63,6 +63,9 @@ class LoadResult:
 class WarehouseLoading(WarehouseConnection):
     """Loading and validating input files, and reading the input tables back."""
 
+    #: The last CSV read could not be read with standard quoting (see ``_read_csv``).
+    _quoting_fallback = False
+
     def load_file(
         self, table: Table, path: str | Path, run_id: str | None = None, today: date | None = None
     ) -> LoadResult:
@@ -288,6 +291,7 @@ class WarehouseLoading(WarehouseConnection):
         )
 
     def _read_parquet(self, path: Path) -> None:
+        self._quoting_fallback = False
         try:
             self.con.execute(
                 "CREATE OR REPLACE TEMP TABLE _raw AS SELECT COLUMNS(lambda c: c <> 'file_row_number')"
@@ -307,10 +311,12 @@ class WarehouseLoading(WarehouseConnection):
         query = ("CREATE OR REPLACE TEMP TABLE _raw0 AS SELECT * FROM read_csv(?, all_varchar = true, "
                  "header = true, store_rejects = true, rejects_table = '_rej_errors', "
                  "rejects_scan = '_rej_scans'{})")
+        self._quoting_fallback = False
         try:
             try:
                 self.con.execute(query.format(", quote = '\"', escape = '\"'"), [str(path)])
             except duckdb.InvalidInputException:
+                self._quoting_fallback = True
                 self.con.execute("DROP TABLE IF EXISTS _rej_errors")
                 self.con.execute("DROP TABLE IF EXISTS _rej_scans")
                 self.con.execute(query.format(""), [str(path)])
@@ -324,7 +330,7 @@ class WarehouseLoading(WarehouseConnection):
         select: list[str] = []
         errors: list[str] = []
         params: dict[str, object] = {}
-        key_text = {*table.key, "sku"}
+        stray_quotes = self._quoting_fallback
         for c in table.columns:
             src = by_lower.get(c.name)
             raw = f"NULLIF(trim({_ident(src)}), '')" if src else "NULL::VARCHAR"
@@ -335,7 +341,7 @@ class WarehouseLoading(WarehouseConnection):
                 select.append(f"COALESCE({typed}, ${p}) AS {c.name}")
             else:
                 select.append(f"{typed} AS {c.name}")
-            checks = _column_checks(c, raw, typed, params, limits, c.name in key_text)
+            checks = _column_checks(c, raw, typed, params, limits, stray_quotes)
             for kind, cond, msg in checks:
                 errors.append(
                     f"{{'col': '{c.name}', 'val': {raw}, 'kind': '{kind}', "
@@ -448,13 +454,18 @@ def _record_start_lines(path: Path, n_records: int) -> np.ndarray | None:
     if n_lines == n_records:
         return None
     text = data.decode("utf-8", errors="replace")
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline="\n"))  # lines end at \n only
     starts, previous = [], 0
-    for row in reader:
-        if row:
-            starts.append(previous + 1)
-        previous = reader.line_num
-    return np.asarray(starts or [1], dtype=np.int64)
+    try:
+        for row in reader:
+            if row:
+                starts.append(previous + 1)
+            previous = reader.line_num
+    except csv.Error:  # a stray carriage return: keep DuckDB's record numbers
+        return None
+    if len(starts) < n_records:
+        return None
+    return np.asarray(starts, dtype=np.int64)
 
 
 def _typed_expr(c: Column, raw: str) -> str:
@@ -474,7 +485,7 @@ def _typed_expr(c: Column, raw: str) -> str:
 
 def _column_checks(
     c: Column, raw: str, typed: str, params: dict[str, object], limits: dict[str, object],
-    key_text: bool = False,
+    stray_quotes: bool = False,
 ) -> list[tuple[str, str, str]]:
     """(kind, condition, message expression) triples for one column; a true condition rejects
     the row. Kind ``type`` marks a value that is not of the column's type (a column of them
@@ -493,7 +504,7 @@ def _column_checks(
              f"'not a yes/no value in {c.name}: ' || {raw}")
         )
     if c.type == "str":
-        checks.extend(_text_checks(c, raw, params, key_text))
+        checks.extend(_text_checks(c, raw, params, stray_quotes))
     if c.choices:
         params[f"choices_{c.name}"] = list(c.choices)
         checks.append(
@@ -522,8 +533,8 @@ def _date_checks(
         ("row", f"{typed} < $date_min OR {typed} > $date_max",
          f"'{c.name} ' || {raw} || ' is outside {DATE_MIN}..{DATE_MAX}'"),
         ("row", f"{typed} <= $date_max AND {typed} > $latest_date",
-         f"'{c.name} ' || {raw} || ' is more than {limits['max_days_ahead']} days after the "
-         f"day of the load ({today})'"),
+         (f"'{c.name} ' || {raw} || ' is more than {limits['max_days_ahead']} days after the "
+          f"day of the load ({today})'")),
     ]
 
 
@@ -558,10 +569,10 @@ def _number_checks(
 
 
 def _text_checks(
-    c: Column, raw: str, params: dict[str, object], key_text: bool
+    c: Column, raw: str, params: dict[str, object], stray_quotes: bool
 ) -> list[tuple[str, str, str]]:
-    """Length at most MAX_TEXT_LENGTH, no control characters (a NUL byte), and in key columns
-    no stray quote (left by an unterminated quoted field)."""
+    """Length at most MAX_TEXT_LENGTH, no control characters (a NUL byte), and in a CSV whose
+    quoting could not be read (an unterminated quote) no value starting or ending in a quote."""
     params["max_text"] = MAX_TEXT_LENGTH
     params["control_chars"] = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
     checks = [
@@ -570,9 +581,9 @@ def _text_checks(
         ("row", f"regexp_matches({raw}, $control_chars)",
          f"'control character in {c.name}: ' || to_json({raw})::VARCHAR"),
     ]
-    if key_text:
+    if stray_quotes:
         checks.append(
-            ("row", f"contains({raw}, '\"')",
+            ("row", f"starts_with({raw}, '\"') OR ends_with({raw}, '\"')",
              f"'stray quote in {c.name} (unterminated quoted field?): ' || {raw}")
         )
     return checks

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -77,27 +78,57 @@ class WarehouseOutputs(WarehouseConnection):
             self.con.execute("ROLLBACK")
             raise
 
-    def publish(self, run_id: str, keep: int = 3) -> None:
+    def publish(self, run_id: str, keep: int = 3) -> list[str]:
         """Make ``run_id`` the run readers see, in one transaction, and drop the rows of runs
-        older than the last ``keep`` published ones (staged rows of unpublished runs too)."""
-        try:
-            self.con.execute("BEGIN TRANSACTION")
-            self.con.execute("INSERT INTO published VALUES (?, ?)", [run_id, datetime.now()])
-            keep_ids = [
-                r[0] for r in self.con.execute(
-                    "SELECT run_id FROM published GROUP BY run_id ORDER BY max(published_at) DESC "
-                    "LIMIT ?", [keep],
-                ).fetchall()
-            ]
-            for name in PLAN_TABLES:
-                self.con.execute(
-                    f"DELETE FROM {name} WHERE NOT list_contains(?, run_id)", [keep_ids]
-                )
-            self.con.execute("DELETE FROM published WHERE NOT list_contains(?, run_id)", [keep_ids])
-            self.con.execute("COMMIT")
-        except Exception:
-            self.con.execute("ROLLBACK")
-            raise
+        older than the last ``keep`` published ones (staged rows of unpublished runs too).
+        Returns the runs kept."""
+        with self.transaction():
+            return self._move_pointer(run_id, keep)
+
+    def publish_run(
+        self, run_id: str, snapshot_dir: Path, *, notices: pd.DataFrame, etas: pd.DataFrame,
+        keep: int = 3, before_commit: Callable[[], None] | None = None,
+    ) -> list[str]:
+        """Publish a run in one transaction: the pointer moves, old runs are pruned, the run's
+        customer notices and ETAs are appended, the snapshot of exactly that state is written
+        to ``snapshot_dir`` (from inside the transaction), and ``before_commit`` runs last
+        (the pipeline completes its staged files there). A kill before the commit changes
+        nothing readers see. Returns the runs kept."""
+        with self.transaction():
+            kept = self._move_pointer(run_id, keep)
+            self._append_notifications(notices)
+            self._append_eta_history(etas)
+            self._write_snapshot(Path(snapshot_dir))
+            if before_commit is not None:
+                before_commit()
+        return kept
+
+    def _move_pointer(self, run_id: str, keep: int) -> list[str]:
+        self.con.execute("INSERT INTO published VALUES (?, ?)", [run_id, datetime.now()])
+        keep_ids = [
+            r[0] for r in self.con.execute(
+                "SELECT run_id FROM published GROUP BY run_id ORDER BY max(published_at) DESC "
+                "LIMIT ?", [keep],
+            ).fetchall()
+        ]
+        for name in PLAN_TABLES:
+            self.con.execute(f"DELETE FROM {name} WHERE NOT list_contains(?, run_id)", [keep_ids])
+        self.con.execute("DELETE FROM published WHERE NOT list_contains(?, run_id)", [keep_ids])
+        return keep_ids
+
+    def kept_runs(self) -> list[str]:
+        """The published runs whose rows are kept, newest first."""
+        return [r[0] for r in self.con.execute(
+            "SELECT run_id FROM published GROUP BY run_id ORDER BY max(published_at) DESC"
+        ).fetchall()]
+
+    def run_rows(self, name: str, run_id: str) -> pd.DataFrame:
+        """Exactly ``run_id``'s rows of an output table (none when it has none)."""
+        if name not in OUTPUT_TABLES:
+            raise KeyError(f"{name!r} is not an output table")
+        return self.con.execute(
+            f"SELECT * EXCLUDE (run_id) FROM {name} WHERE run_id = ?", [run_id]
+        ).df().assign(run_id=run_id)
 
     def drop_other_runs(self, names: tuple[str, ...], run_id: str) -> None:
         """Keep only ``run_id``'s rows in ``names`` (backtest tables hold the latest backtest)."""
@@ -190,6 +221,23 @@ class WarehouseOutputs(WarehouseConnection):
             ],
         )
 
+    def abandon_running_runs(self, by_run: str) -> list[str]:
+        """Mark runs still ``running`` as ``abandoned``: called by a run holding the run lock,
+        so none of them is still going (they were killed or their machine stopped)."""
+        stale = [r[0] for r in self.con.execute(
+            "SELECT run_id FROM runs WHERE status = 'running' AND run_id <> ?", [by_run]
+        ).fetchall()]
+        published = self.published_run()
+        for run in stale:
+            note = "; its plan had been published" if run == published else ""
+            self.con.execute(
+                "UPDATE runs SET status = 'abandoned', finished_at = coalesce(finished_at, ?), "
+                "error = ? WHERE run_id = ?",
+                [datetime.now(),
+                 f"the run stopped before it finished (killed?); found by run {by_run}{note}", run],
+            )
+        return stale
+
     def set_forecast_key(self, run_id: str, key: str) -> None:
         self.con.execute("UPDATE runs SET forecast_key = ? WHERE run_id = ?", [key, run_id])
 
@@ -213,10 +261,25 @@ class WarehouseOutputs(WarehouseConnection):
         """Write every table as Parquet into a new folder and swap it in place of the old one,
         so readers (notebooks, read commands) never see a half-written snapshot."""
         snapshot_dir = Path(snapshot_dir)
+        if snapshot_dir.is_symlink():  # OUT/snapshot -> current/snapshot: swap the real folder
+            snapshot_dir = snapshot_dir.resolve()
         snapshot_dir.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".snapshot-", dir=snapshot_dir.parent))
-        for name in SNAPSHOT_TABLES:
-            target = staging / f"{name}.parquet"
+        self._write_snapshot(staging)
+        old = snapshot_dir.with_name(snapshot_dir.name + ".old")
+        if snapshot_dir.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(snapshot_dir, old)
+        os.replace(staging, snapshot_dir)
+        shutil.rmtree(old, ignore_errors=True)
+        return snapshot_dir
+
+    def _write_snapshot(self, target: Path, names: tuple[str, ...] = SNAPSHOT_TABLES) -> None:
+        """One Parquet file per table in ``target``: output tables hold the published run's rows."""
+        target.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            if name not in SNAPSHOT_TABLES:
+                raise KeyError(f"{name!r} is not a snapshot table")
             if name in OUTPUT_TABLES:
                 # COPY takes no bound parameters: the run id is ours (timestamp + hex), and
                 # checked to be exactly that before it goes into the statement.
@@ -227,14 +290,20 @@ class WarehouseOutputs(WarehouseConnection):
                 query = f"(SELECT * FROM {name} {where})"
             else:
                 query = name
-            self.con.execute(f"COPY {query} TO '{_sql_path(target)}' (FORMAT parquet)")
-        old = snapshot_dir.with_name(snapshot_dir.name + ".old")
-        if snapshot_dir.exists():
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(snapshot_dir, old)
-        os.replace(staging, snapshot_dir)
-        shutil.rmtree(old, ignore_errors=True)
-        return snapshot_dir
+            self.con.execute(f"COPY {query} TO '{_sql_path(target / f'{name}.parquet')}' (FORMAT parquet)")
+
+    def refresh_snapshot_table(self, name: str, snapshot_dir: Path) -> None:
+        """Rewrite one table of the current snapshot in place (write, then rename): the run
+        history after a run ends, so ``forecast runs`` on the snapshot shows how it ended."""
+        snapshot_dir = Path(snapshot_dir)
+        if not snapshot_dir.is_dir():
+            return
+        tmp = Path(tempfile.mkdtemp(prefix=".refresh-", dir=snapshot_dir))
+        try:
+            self._write_snapshot(tmp, (name,))
+            os.replace(tmp / f"{name}.parquet", snapshot_dir / f"{name}.parquet")
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
     # -- customer notifications (forecast.backorders.notifications) --------------------------------------
     def notification_history(self) -> pd.DataFrame:
@@ -253,6 +322,9 @@ class WarehouseOutputs(WarehouseConnection):
 
     def record_notifications(self, rows: pd.DataFrame) -> int:
         """Append notices sent (rows of ``forecast.backorders.notifications.history_rows``); returns rows."""
+        return self._append_notifications(rows)
+
+    def _append_notifications(self, rows: pd.DataFrame) -> int:
         if rows.empty:
             return 0
         self.con.register("_notices", rows)
@@ -275,19 +347,18 @@ class WarehouseOutputs(WarehouseConnection):
     def record_eta_history(self, rows: pd.DataFrame) -> int:
         """Append a published run's ETAs (``forecast.backorders.book.eta_history_rows``); never
         pruned with old runs, so a line's dates can be followed run to run."""
+        with self.transaction():
+            return self._append_eta_history(rows)
+
+    def _append_eta_history(self, rows: pd.DataFrame) -> int:
         if rows.empty:
             return 0
         self.con.register("_etas", rows)
         try:
-            self.con.execute("BEGIN TRANSACTION")
             # A retried publish records its run once.
             self.con.execute("DELETE FROM eta_history WHERE list_contains(?, run_id)",
                              [sorted(rows["run_id"].astype(str).unique())])
             self.con.execute("INSERT INTO eta_history BY NAME SELECT * FROM _etas")
-            self.con.execute("COMMIT")
-        except Exception:
-            self.con.execute("ROLLBACK")
-            raise
         finally:
             self.con.unregister("_etas")
         return len(rows)
