@@ -454,7 +454,9 @@ def publish_step(settings: RunSettings, run_id: str) -> dict:
     with Warehouse(settings.warehouse_path) as wh:
         # The backorder book is staged with the run's other outputs, before the pointer moves;
         # what it says each customer was last told includes the notices this run sends.
-        in_use = wh.output("allocations", run_id)
+        # The allocations of the run's own simulation (its curve always has rows), even when
+        # it allocated nothing: never the previous run's lines.
+        in_use = wh.run_rows("allocations", wh.output_run("cancellation_curve", run_id) or run_id)
         in_use = in_use[in_use["policy"] == settings.allocation_policy]
         history = wh.notification_history()
         notices = notifications.customer_notices(in_use, history)
