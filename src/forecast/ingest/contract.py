@@ -7,7 +7,10 @@ take their documented default.
 
 Every row is validated when it is loaded (see :mod:`forecast.ingest.warehouse`): a row that breaks a rule
 is written to the ``rejects`` table with its file, line, column and reason, and the good rows load.
-A file that lacks a required column fails as a whole with :class:`ContractError`.
+A file that lacks a required column fails as a whole with :class:`ContractError` (for an
+optional table the pipeline then skips the file, see ``Table.without``). Plausibility limits
+(dates, magnitudes, text length) are the constants below. Snapshot tables (``Table.snapshot``:
+the state now) are replaced by each load of their file; the others are history, upserted.
 
 This module is pure description: the rules here are turned into SQL by the warehouse.
 """
