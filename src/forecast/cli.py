@@ -527,7 +527,7 @@ def rejects(
     frame = _read_table(out, "rejects")
     if table and len(frame):
         frame = frame[frame["table_name"] == table]
-    frame = frame.drop(columns=["run_id"], errors="ignore")
+    frame = frame.drop(columns=["run_id", "fingerprint"], errors="ignore")
     console.print(frame.head(limit).to_string(index=False) if len(frame) else "no rejected rows")
     if len(frame) > limit:
         console.print(f"... {len(frame) - limit:,} more")
