@@ -498,12 +498,12 @@ def allocation_summary(
     from forecast.ingest.published import read_snapshot
 
     data = read_snapshot(snapshot_dir, ("allocations", "customer_orders", "risk",
-                                        "cancellation_curve"))
+                                        "cancellation_curve", "products"))
     allocations = data["allocations"]
     if len(allocations):
         allocations = allocations[allocations["policy"].isin(policies)]
     summary = allocation.summarise_allocation(
-        allocations, allocation.open_order_lines(data["customer_orders"]))
+        allocations, allocation.open_order_lines(data["customer_orders"]), data["products"])
     risk = data["risk"]
     if len(risk):
         risk = risk.sort_values("stockout_probability", ascending=False)[

@@ -504,14 +504,25 @@ def risk_distribution(con: Connection) -> pd.DataFrame:
     return _read(con, "SELECT stockout_probability, fill_rate FROM risk", needs=["risk"])
 
 
+_ALLOCATION_LINES_SQL = """
+SELECT a.* REPLACE (coalesce(a.segment, '(none)') AS segment),
+       coalesce(o.unit_price, p.unit_price) AS unit_price
+FROM allocations a
+LEFT JOIN (SELECT order_id, sku, location, any_value(unit_price) AS unit_price
+           FROM customer_orders GROUP BY ALL) o USING (order_id, sku, location)
+LEFT JOIN (SELECT sku, any_value(unit_price) AS unit_price FROM products GROUP BY sku) p USING (sku)
+ORDER BY a.policy, a.sku, a.location, a.order_id
+"""
+
+
 def allocation_lines(con: Connection) -> pd.DataFrame:
-    """Customer order lines as each allocation policy serves them (segment '(none)' if unknown)."""
-    return _read(
-        con,
-        "SELECT policy, coalesce(segment, '(none)') AS segment, order_id, status, delay_days "
-        "FROM allocations",
-        needs=["allocations"],
-    )
+    """Customer order lines as each allocation policy serves them (segment '(none)' if unknown),
+    with each line's ``unit_price``: the order line's, else the product's list price."""
+    lines = _read(con, _ALLOCATION_LINES_SQL, needs=["allocations", "customer_orders", "products"])
+    if lines.empty:
+        lines = _read(con, "SELECT * REPLACE (coalesce(segment, '(none)') AS segment) "
+                      "FROM allocations", needs=["allocations"])
+    return lines.drop(columns="run_id", errors="ignore")
 
 
 def backorder_book(con: Connection) -> pd.DataFrame:

@@ -394,6 +394,9 @@ def _allocation_section(snap: _Snapshot) -> dict[str, object] | None:
         ("mean days late", "mean_delay", fmt_num),
         ("p90 days late", "p90_delay", fmt_num),
         ("no supply planned", "no_supply", fmt_int),
+        ("units short now", "units_short_now", fmt_int),
+        ("revenue at risk", "revenue_at_risk", fmt_money),
+        ("expected revenue lost", "expected_revenue_lost", fmt_money),
     ]
     return {
         "png": report_plots.png_base64(figure),
