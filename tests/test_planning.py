@@ -48,9 +48,12 @@ def forecast(means, *, size=np.inf, level_var=1e-12, horizon=28, skus=None) -> D
 
 
 def products(fc: DemandForecast, **columns) -> pd.DataFrame:
-    """Product rows for the forecast's SKUs; keyword values are scalars or per-SKU lists."""
+    """Product rows for the forecast's SKUs; keyword values are scalars or per-SKU lists.
+    ``fractional`` by default, so the textbook answers are checked before whole-unit rounding
+    (tests of the rounding ask for ``fractional=False``)."""
     frame = pd.DataFrame({"sku": fc.keys["sku"].to_numpy()})
     defaults = {
+        "fractional": True,
         "supplier": "SUP",
         "lead_time_days": 4.0,
         "lead_time_sd_days": 0.0,

@@ -35,10 +35,11 @@ from forecast.forecasting.engine import (
     estimate_uplift,
     forecast_panel,
 )
-from forecast.forecasting.series import Frequency, Panel, build_panel
+from forecast.forecasting.series import Frequency, Panel, build_panel, frequency_from_code
 from forecast.ingest.contract import LOAD_ORDER, TABLES, find_table_files
 from forecast.ingest.warehouse import LoadResult, Warehouse
 from forecast.planning import sales_models
+from forecast.planning.plan_config import plan_config_from
 from forecast.planning.policies import (
     PlanConfig,
     build_alerts,
@@ -234,46 +235,15 @@ def backtest_step(settings: RunSettings, run_id: str, folds: int, progress: Prog
 def load_forecast(wh: Warehouse, run_id: str | None = None) -> tuple[DemandForecast, Frequency]:
     """Rebuild the probabilistic forecast written by :func:`forecast_step` for ``run_id``
     (default: the published run)."""
-    models = wh.output("forecast_models", run_id).sort_values(["sku", "location"]).reset_index(drop=True)
+    models = wh.output("forecast_models", run_id)
     if models.empty:
         raise ValueError(f"{wh.path}: no forecast yet; run the forecast step first")
-    means = wh.output("forecasts", run_id).pivot_table(
-        index=["sku", "location"], columns="date", values="mean", sort=True
-    )
-    keys = models[["sku", "location"]]
-    means = means.reindex(pd.MultiIndex.from_frame(keys))
-    freq = _frequency_from_code(models["frequency"].iloc[0])
-    size = models["nb_size"].to_numpy(dtype=float)
-    fc = DemandForecast(
-        keys=keys,
-        dates=pd.DatetimeIndex(means.columns),
-        mean=np.nan_to_num(means.to_numpy(dtype=float)),
-        size=np.where(np.isnan(size), np.inf, size),
-        level_var=models["level_var"].to_numpy(dtype=float),
-        model=models["model"].to_numpy(dtype=object),
-    )
-    return fc, freq
-
-
-def _frequency_from_code(code: str) -> Frequency:
-    if code == "D":
-        return Frequency("D", "D", 1.0, 7)
-    if code.startswith("W"):
-        return Frequency("W", code, 7.0, 52)
-    return Frequency("M", "MS", 365.25 / 12, 12)
+    fc = DemandForecast.from_tables(wh.output("forecasts", run_id), models)
+    return fc, frequency_from_code(models["frequency"].iloc[0])
 
 
 def plan_config(settings: RunSettings) -> PlanConfig:
-    return PlanConfig(
-        service_levels=dict(settings.service_levels),
-        service_kind=settings.service_kind,
-        service_scope=settings.service_scope,
-        review_period_days=settings.review_period_days,
-        policy="RS" if settings.review_period_days > 0 else settings.policy,
-        max_cover_days=settings.max_cover_days,
-        order_quantity_method=settings.order_quantity_method,
-        default_lead_time_days=settings.default_lead_time_days,
-    )
+    return plan_config_from(settings)
 
 
 def sales_model_config(settings: RunSettings) -> sales_models.SalesModelConfig:
@@ -389,15 +359,7 @@ def simulate_step(settings: RunSettings, run_id: str, mapper: Mapper = sequentia
             pd.concat([p.risk for p in parts], ignore_index=True),
             pd.concat([p.bands for p in parts], ignore_index=True),
         )
-        receipts = pd.concat(
-            [
-                inputs["purchase_orders"].rename(columns={"expected_date": "date"})[
-                    ["sku", "location", "date", "quantity"]],
-                recs.rename(columns={"expected_arrival": "date", "order_quantity": "quantity"})[
-                    ["sku", "location", "date", "quantity"]],
-            ],
-            ignore_index=True,
-        )
+        receipts = allocation.planned_receipts(inputs["purchase_orders"], recs)
         # Cancellation curve fitted on shipped/cancelled lines (else the default); pre-order
         # lines wait for launch, dropship lines go to the supplier (forecast.backorders.allocation).
         curve = cancellation.curve_from_history(inputs["order_history"], as_of)

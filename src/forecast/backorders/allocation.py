@@ -154,6 +154,20 @@ def allocate(
     return out[COLUMNS].sort_values([*KEY, "order_date", "order_id"]).reset_index(drop=True)
 
 
+def planned_receipts(purchase_orders: pd.DataFrame, recommendations: pd.DataFrame) -> pd.DataFrame:
+    """The supply waiting lines are allocated to (sku, location, date, quantity): open purchase
+    orders on their expected date and recommended orders on their expected arrival."""
+    columns = [*KEY, "date", "quantity"]
+    return pd.concat(
+        [
+            purchase_orders.rename(columns={"expected_date": "date"}).reindex(columns=columns),
+            recommendations.rename(columns={"expected_arrival": "date",
+                                            "order_quantity": "quantity"}).reindex(columns=columns),
+        ],
+        ignore_index=True,
+    )
+
+
 def open_order_lines(orders: pd.DataFrame) -> pd.DataFrame:
     """The lines still waiting for stock: ``status`` open (a file without ``status`` holds only
     open lines). Shipped and cancelled lines are history, kept for the cancellation curve."""

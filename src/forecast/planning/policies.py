@@ -43,6 +43,7 @@ import pandas as pd
 from forecast.forecasting.distribution import DemandForecast
 from forecast.planning import inventory
 from forecast.planning.plan_config import PlanConfig
+from forecast.planning.units import round_up_whole, sold_in_whole_units
 
 KEYS = ["sku", "location"]
 
@@ -151,8 +152,14 @@ def compute_policies(
     cfg: PlanConfig,
     period_days: float = 1.0,
     lead_times: pd.DataFrame | None = None,
+    keep: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Safety stock, reorder point (min), order quantity and max for every series.
+
+    ``keep`` (a published plan's policies of these series, for a what-if): the ABC/XYZ classes,
+    service levels and each SKU's ``planned_fill_rate`` (its share of a pooled class level)
+    are taken from it, and each SKU is solved alone for that fill rate, so replanning a few
+    SKUs neither reclassifies them against each other nor re-spreads a class's stock.
 
     ``history`` is the (n, T) demand matrix the forecast was fitted on (for XYZ variability);
     ``period_days`` is the length of one forecast period (1 daily, 7 weekly); ``lead_times``
@@ -198,13 +205,16 @@ def compute_policies(
         annual_demand * unit_cost, history, period_days, cfg
     )
     level, service_source = _service_levels(frame, cfg)
+    targets = None
+    if keep is not None:
+        frame, level, service_source, targets = _kept_service(frame, level, service_source, keep)
     protection = _protection_demand(forecast, frame, mean_period, period_days, cfg)
     order_q, basis = _order_quantities(
         frame, daily, annual_demand, unit_cost, demand, protection.review_days, cfg
     )
     safety, planned_fill, reorder_point, max_level = _stock_levels(
         forecast, frame, level, service_source, order_q, demand, daily, unit_cost, protection,
-        period_days, cfg,
+        period_days, cfg, targets,
     )
 
     return pd.DataFrame(
@@ -252,6 +262,24 @@ def _abc_xyz_classes(
         warnings.simplefilter("ignore", RuntimeWarning)  # no history (a pre-order series): NaN
         cv = np.nanstd(recent, axis=1) / np.nanmean(recent, axis=1)
     return abc, inventory.xyz_classes(cv, cfg.xyz_thresholds)
+
+
+def _kept_service(
+    frame: pd.DataFrame, level: np.ndarray, source: np.ndarray, keep: pd.DataFrame
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    """Classes, service levels and per-SKU fill-rate targets of ``keep`` where it has the series
+    (see :func:`compute_policies`); the computed ones elsewhere."""
+    held = frame[KEYS].merge(keep, on=KEYS, how="left")
+    known = held["service_level"].notna().to_numpy()
+    frame = frame.assign(
+        abc_class=np.where(known, held["abc_class"].astype(object), frame["abc_class"]),
+        xyz_class=np.where(known, held["xyz_class"].astype(object), frame["xyz_class"]),
+    )
+    level = np.where(known, held["service_level"].to_numpy(dtype=float), level)
+    source = np.where(known, held["service_source"].astype(object), source)
+    planned = held["planned_fill_rate"].to_numpy(dtype=float)
+    targets = np.where(known & (planned > 0) & (planned < 1), planned, level)
+    return frame, level, source, targets
 
 
 def _service_levels(frame: pd.DataFrame, cfg: PlanConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -348,7 +376,7 @@ def _order_quantities(
         raw_q = np.where(capped, cap, uncapped)
         method = cfg.order_quantity_method
         basis = np.where(capped, f"{method}_capped", method).astype(object)
-    raw_q = np.where(demand, raw_q, 0.0)
+    raw_q = round_up_whole(np.where(demand, raw_q, 0.0), sold_in_whole_units(frame))
     order_q = np.asarray(
         inventory.round_order_quantity(
             raw_q, frame["moq"].to_numpy(dtype=float), frame["pack_size"].to_numpy(dtype=float)
@@ -370,12 +398,16 @@ def _stock_levels(
     protection: _ProtectionDemand,
     period_days: float,
     cfg: PlanConfig,
+    targets: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Safety stock, planned fill rate, reorder point (min) and max per series.
 
     Cycle service: ss = z sigma_P floored at 0; fill rate: :func:`fill_rate_safety_stock`
-    (pooled per class with ``service_scope`` "class", (s,Q)/(s,S) only). (s,Q), (s,S):
-    min = mu_P + ss, max = min + Q; (R,S): max = mu_{L+R} + ss, min = mu_L + ss."""
+    (pooled per class with ``service_scope`` "class", (s,Q)/(s,S) only, no SKU more than
+    ``cfg.sku_fill_floor_points`` under its class level; each SKU alone at ``targets`` when
+    given). (s,Q), (s,S): min = mu_P + ss, max = min + Q; (R,S): max = mu_{L+R} + ss,
+    min = mu_L + ss. Items sold in whole units get whole levels (rounded up,
+    :mod:`forecast.planning.units`) and the safety stock that goes with them."""
     n = len(frame)
     periodic = cfg.policy == "RS"
     ltd_mean, ltd_sd, rate_p = protection.mean, protection.sd, protection.rate
@@ -388,7 +420,7 @@ def _stock_levels(
         planned_fill = np.full(n, np.nan)
     else:
         pool = None
-        if cfg.service_scope == "class" and not periodic:
+        if cfg.service_scope == "class" and not periodic and targets is None:
             pool = np.where(service_source == "class", frame["abc_class"].astype(str), "")
         lead = None
         if periodic:
@@ -396,13 +428,17 @@ def _stock_levels(
             lead = (lead_mean, np.sqrt(lead_var))
         weight = unit_cost if cfg.pooled_stock == "value" else np.ones(n)
         safety, planned_fill = fill_rate_safety_stock(
-            level, np.maximum(order_q, 1.0), ltd_mean, ltd_sd, demand, lead, pool, daily, weight
+            level if targets is None else targets, np.maximum(order_q, 1.0), ltd_mean, ltd_sd,
+            demand, lead, pool, daily, weight, floor=cfg.sku_fill_floor_points,
         )
+    whole = sold_in_whole_units(frame)
     if periodic:
-        max_level = np.where(demand, ltd_mean + safety, 0.0)
+        max_level = round_up_whole(np.where(demand, ltd_mean + safety, 0.0), whole)
+        safety = np.where(demand, max_level - ltd_mean, safety)
         reorder_point = np.where(demand, lead_mean + safety, 0.0)
     else:
-        reorder_point = np.where(demand, ltd_mean + safety, 0.0)
+        reorder_point = round_up_whole(np.where(demand, ltd_mean + safety, 0.0), whole)
+        safety = np.where(demand, reorder_point - ltd_mean, safety)
         max_level = reorder_point + order_q
     return safety, planned_fill, reorder_point, max_level
 
@@ -417,6 +453,7 @@ def fill_rate_safety_stock(
     pool: np.ndarray | None = None,
     rate: np.ndarray | None = None,
     weight: np.ndarray | None = None,
+    floor: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Safety stock (level less mu_P) for fill rates ``level``, and each SKU's planned fill.
 
@@ -426,7 +463,8 @@ def fill_rate_safety_stock(
     of the lead-time demand alone: 1 - [n_{L+R}(S) - n_L(S)] / mu_R = beta
     (:func:`forecast.planning.inventory.rs_fill_rate_order_up_to`). SKUs with a non-empty ``pool`` label
     share their pool's demand-weighted fill rate (demand ``rate``, stock weighted by
-    ``weight``; :func:`forecast.planning.inventory.rq_pooled_fill_rate_reorder_points`). The safety
+    ``weight``; :func:`forecast.planning.inventory.rq_pooled_fill_rate_reorder_points`), none
+    planned more than ``floor`` under its own level (and none under 50%). The safety
     stock may be negative (a large Q alone delivers more than the target) but the level never
     falls below 0: an order is not held back until customers wait (under lost sales such a
     level would never trigger).
@@ -463,6 +501,7 @@ def fill_rate_safety_stock(
             variance[pooled],
             pool[pooled],
             weight[pooled],
+            lowest_fill_rate=np.maximum(level[pooled] - (floor if floor is not None else 1.0), 0.5),
         )
         safety[pooled] = np.asarray(result.reorder_point, dtype=float) - ltd_mean[pooled]
         planned[pooled] = result.fill_rate
