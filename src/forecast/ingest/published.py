@@ -20,6 +20,7 @@ over a snapshot folder (``read_*``):
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -53,6 +54,7 @@ __all__ = [
     "outputs_run_id",
     "policy_levels_of",
     "preorder_recommendations",
+    "published_plan",
     "ranked_risk",
     "read_last_sales_date",
     "read_snapshot",
@@ -61,6 +63,7 @@ __all__ = [
     "revenue_lost_by_policy",
     "risk_bands_of",
     "risk_distribution",
+    "run_parameters",
     "run_record",
     "sales_frame",
     "sales_history_of",
@@ -139,6 +142,32 @@ def read_last_sales_date(snapshot_dir: str | Path) -> date | None:
         return last_sales_date(con)
     finally:
         con.close()
+
+
+#: The published plan's tables a what-if starts from (forecast.scenarios.whatif).
+PLAN_TABLES = ("forecasts", "forecast_models", "policies", "recommendations", "risk",
+               "allocations", "flash_sales", "alerts")
+
+
+def published_plan(snapshot_dir: str | Path, skus: list[str]) -> dict[str, pd.DataFrame]:
+    """The published plan's rows of ``skus`` (:data:`PLAN_TABLES`, without ``run_id``): the
+    "before" of a what-if, exactly as exported."""
+    frames = read_snapshot(snapshot_dir, PLAN_TABLES, skus)
+    return {name: frame.drop(columns="run_id", errors="ignore") for name, frame in frames.items()}
+
+
+def run_parameters(snapshot_dir: str | Path) -> dict[str, object]:
+    """The settings the published run was made with (the ``runs`` row of the run whose rows
+    the plan tables hold; empty when the snapshot does not say)."""
+    con = open_snapshot(snapshot_dir)
+    try:
+        run = run_record(con, outputs_run_id(con))
+    finally:
+        con.close()
+    try:
+        return dict(json.loads(str(run.get("parameters") or "{}")))
+    except json.JSONDecodeError:
+        return {}
 
 
 def snapshot_tables(con: Connection) -> frozenset[str]:
