@@ -47,6 +47,7 @@ from forecast.planning.policies import (
     recommend_orders,
     stock_positions,
 )
+from forecast.planning.receipt_alerts import stockout_before_receipt_alerts
 from forecast.planning.suppliers import estimate_lead_times, supplier_scorecard
 from forecast.publish import exports as export
 
@@ -148,7 +149,9 @@ def forecast_step(settings: RunSettings, run_id: str, mapper: Mapper = sequentia
             wh.copy_outputs(("forecasts", "forecast_models", "campaign_uplift", "flash_sales"),
                             cached, run_id)
             models = wh.output("forecast_models", run_id)
-            return {"series": len(models), "horizon": settings.horizon,
+            counts = sales_models.series_counts(models, models["model"].to_numpy(),
+                                                wh.table("products"))
+            return {**counts, "horizon": settings.horizon,
                     "rows": settings.horizon * len(models), "frequency": models["frequency"].iloc[0],
                     "as_of": as_of, "cached_from": cached, "warnings": []}
         panel = load_panel(wh, as_of)
@@ -164,8 +167,10 @@ def forecast_step(settings: RunSettings, run_id: str, mapper: Mapper = sequentia
     with Warehouse(settings.warehouse_path) as wh:
         # Pre-order products join with an early forecast; flash sales are capped by the stock
         # set aside for them (forecast.planning.sales_models).
+        inputs = _inputs(wh)
+        products = inputs["products"]
         fc, flash_sales = sales_models.adjust_forecast(
-            result.forecast, _inputs(wh), as_of, panel.freq.period_days, sales_model_config(settings),
+            result.forecast, inputs, as_of, panel.freq.period_days, sales_model_config(settings),
             panel)
         models = pd.DataFrame(
             {
@@ -184,7 +189,8 @@ def forecast_step(settings: RunSettings, run_id: str, mapper: Mapper = sequentia
              "flash_sales": flash_sales}, run_id
         )
     artifacts = write_model_artifacts(settings.models_dir, run_id, result, panel, cfg, settings.horizon)
-    return {"series": panel.n_series, "horizon": settings.horizon, "rows": len(frame),
+    counts = sales_models.series_counts(fc.keys, fc.model, products)
+    return {**counts, "horizon": settings.horizon, "rows": len(frame),
             "frequency": panel.freq.pandas_freq, "as_of": as_of, "artifacts": str(artifacts),
             "calibration": result.calibration, "warnings": result.warnings}
 
@@ -269,14 +275,17 @@ def _inputs(wh: Warehouse) -> dict[str, pd.DataFrame]:
 
 
 def _stock(wh: Warehouse, as_of: date, keys: pd.DataFrame, inputs: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Stock on hand: the inventory table, else the last sales row's on_hand per series."""
+    """Stock on hand: the inventory table, else the last sales row's on_hand per series; a
+    pre-order series without a record holds 0 (sales_models.preorder_stock)."""
     if not inputs["inventory"].empty:
-        return inputs["inventory"]
+        return sales_models.preorder_stock(inputs["inventory"], keys, inputs["products"])
     sales = wh.sales(as_of)
     if "on_hand" not in sales or sales["on_hand"].isna().all():
-        return pd.DataFrame(columns=["sku", "location", "on_hand"])
+        return sales_models.preorder_stock(
+            pd.DataFrame(columns=["sku", "location", "on_hand"]), keys, inputs["products"])
     last = sales.dropna(subset=["on_hand"]).groupby(["sku", "location"], as_index=False).last()
-    return last[["sku", "location", "on_hand"]]
+    return sales_models.preorder_stock(last[["sku", "location", "on_hand"]], keys,
+                                       inputs["products"])
 
 
 def plan_step(settings: RunSettings, run_id: str) -> dict:
@@ -303,6 +312,9 @@ def plan_step(settings: RunSettings, run_id: str) -> dict:
         positions = stock_positions(fc.keys, stock, inputs["purchase_orders"], inputs["customer_orders"])
         recs = recommend_orders(policies, positions, fc, as_of, cfg, freq.period_days)
         alerts = build_alerts(policies, positions, fc, as_of, freq.period_days)
+        alerts = pd.concat([alerts, stockout_before_receipt_alerts(
+            policies, positions, fc, inputs["purchase_orders"], inputs["customer_orders"], as_of,
+            freq.period_days)], ignore_index=True)
         # Pre-order first purchases, the flash sales' promise check and their alerts.
         sales = sales_models.adjust_plan(policies, positions, recs, alerts, fc, inputs, flash_sales,
                                          as_of, freq.period_days, sales_model_config(settings), panel)
@@ -375,8 +387,10 @@ def simulate_step(settings: RunSettings, run_id: str, mapper: Mapper = sequentia
             {"risk": result.risk, "risk_bands": result.bands, "allocations": allocations,
              "cancellation_curve": curve.to_frame()}, run_id
         )
-    at_risk = int((result.risk["stockout_probability"] > 0.5).sum())
-    return {"series": len(result.risk), "at_risk": at_risk, "allocation_lines": len(allocations),
+    at_risk = int(result.risk["at_risk"].sum())
+    likely = int((result.risk["stockout_probability"] > 0.5).sum())
+    return {"series": len(result.risk), "at_risk": at_risk, "stockout_likely": likely,
+            "allocation_lines": len(allocations),
             "cancellation_curve": curve.source}
 
 

@@ -62,6 +62,7 @@ __all__ = [
     "read_table",
     "revenue_lost_by_policy",
     "risk_bands_of",
+    "risk_by_class",
     "risk_distribution",
     "run_parameters",
     "run_record",
@@ -71,6 +72,7 @@ __all__ = [
     "series_history",
     "simulated_series_count",
     "snapshot_tables",
+    "stockout_likely_count",
     "stockout_probability_of",
     "supplier_scorecard",
     "top_series",
@@ -399,16 +401,47 @@ def waiting_lines_by_policy(con: Connection) -> pd.DataFrame:
 
 
 def at_risk_count(con: Connection, above: float) -> int:
-    """Series whose stockout probability is over ``above``."""
-    return int(
-        _scalar(
-            con,
-            "SELECT count(*) FROM risk WHERE stockout_probability > ?",
-            [above],
-            needs=["risk"],
-        )
-        or 0
-    )
+    """Series at risk (``risk.at_risk``: fill rate 5+ points under plan, or a stockout before
+    the next receipt, see forecast.backorders.risk); for snapshots without that column, series
+    whose stockout probability is over ``above``."""
+    sql = (_AT_RISK_COUNT_SQL if has_column(con, "risk", "at_risk")
+           else "SELECT count(*) FROM risk WHERE stockout_probability > ?")
+    params = [] if has_column(con, "risk", "at_risk") else [above]
+    return int(_scalar(con, sql, params, needs=["risk"]) or 0)
+
+
+_AT_RISK_COUNT_SQL = "SELECT count(*) FROM risk WHERE coalesce(at_risk, false)"
+
+
+def stockout_likely_count(con: Connection, above: float) -> int:
+    """Series whose stockout probability within the horizon is over ``above``."""
+    return int(_scalar(con, "SELECT count(*) FROM risk WHERE stockout_probability > ?", [above],
+                       needs=["risk"]) or 0)
+
+
+_RISK_BY_CLASS_SQL = """
+SELECT p.abc_class, count(*) AS series,
+       sum(p.mean_daily_demand * p.service_level) / nullif(sum(p.mean_daily_demand), 0) AS target,
+       sum(p.mean_daily_demand * p.planned_fill_rate) / nullif(sum(p.mean_daily_demand), 0) AS planned,
+       sum(p.mean_daily_demand * r.fill_rate) / nullif(sum(p.mean_daily_demand), 0) AS simulated,
+       min(p.planned_fill_rate) AS lowest_planned,
+       count(*) FILTER (WHERE r.stockout_probability > ?) AS stockout_likely,
+       count(*) FILTER (WHERE coalesce(r.at_risk, false)) AS at_risk,
+       count(*) FILTER (WHERE r.at_risk_reason LIKE '%under plan%') AS under_plan,
+       count(*) FILTER (WHERE r.at_risk_reason LIKE '%before next receipt%') AS out_before_receipt
+FROM risk r JOIN policies p USING (sku, location)
+WHERE r.fill_rate IS NOT NULL
+GROUP BY p.abc_class ORDER BY p.abc_class
+"""
+
+
+def risk_by_class(con: Connection, above: float) -> pd.DataFrame:
+    """Per ABC class: series, the demand-weighted target, planned and simulated fill rates,
+    the lowest planned fill rate, and how many series are at risk and why; empty for
+    snapshots without the risk measures."""
+    if not has_column(con, "risk", "at_risk"):
+        return pd.DataFrame()
+    return _read(con, _RISK_BY_CLASS_SQL, [above], needs=["risk", "policies"])
 
 
 # -- the run report: one reader per section ------------------------------------------------------
@@ -458,6 +491,15 @@ FROM risk WHERE stockout_probability > ?
 ORDER BY stockout_probability DESC, expected_backorders DESC NULLS LAST, sku, location
 LIMIT ?
 """
+_AT_RISK_RANKED_SQL = """
+SELECT sku, location, stockout_probability, fill_rate, planned_fill_rate, fill_rate_gap,
+       expected_backorders, first_stockout_p10, first_stockout_p50, next_receipt_date,
+       stockout_before_receipt_probability, units_short_before_receipt, at_risk, at_risk_reason
+FROM risk WHERE coalesce(at_risk, false) OR ? < 0
+ORDER BY coalesce(at_risk, false) DESC, stockout_before_receipt_probability DESC NULLS LAST,
+         fill_rate_gap NULLS LAST, expected_backorders DESC NULLS LAST, sku, location
+LIMIT ?
+"""
 
 _ORDERS_SQL = """
 SELECT sku, location, supplier, order_quantity, order_by, expected_arrival, line_value,
@@ -475,7 +517,12 @@ _SUPPLIER_SCORECARD_SQL = (
 
 
 def ranked_risk(con: Connection, above: float, limit: int) -> pd.DataFrame:
-    """At most ``limit`` series with a stockout probability over ``above``, most likely first."""
+    """At most ``limit`` series at risk (see :func:`at_risk_count`), those that run out before
+    the next receipt first, then the largest shortfall against the planned fill rate; with
+    ``above`` < 0 every series, at-risk ones first. Older snapshots: the series with a
+    stockout probability over ``above``, most likely first."""
+    if has_column(con, "risk", "at_risk"):
+        return _read(con, _AT_RISK_RANKED_SQL, [above, limit], needs=["risk"])
     return _read(con, _RISK_RANKED_SQL, [above, limit], needs=["risk"])
 
 

@@ -174,7 +174,8 @@ def compute_policies(
     - Protection interval P = L (+ R for (R,S)). Lead-time demand mu_P and its demand s.d.
       come from the forecast over [0, P); with lead-time s.d. sigma_L,
       sigma_P = sqrt(sigma_demand^2 + d_P^2 sigma_L^2), d_P = mu_P / P (the rate inside it).
-      ``campaign_uplift_pct`` = mu_P / (baseline rate x P) - 1, see :func:`baseline_rate`.
+      ``campaign_uplift_pct`` = mu_P / (baseline rate x P) - 1, see :func:`baseline_rate`
+      (0 when no demand falls inside P, e.g. a pre-order product launching after it).
     - Order quantity: EOQ sqrt(2 K lambda / h) with h = holding_cost_rate x unit cost (infinite
       when h = 0), or d x days_of_cover, capped at d x max_cover_days; or fixed_quantity; for
       (R,S) the expected order d x R. Raised to the MOQ, rounded up to the pack size.
@@ -334,6 +335,8 @@ def _protection_demand(
     flat = baseline_rate(forecast.mean, period_days) * protect
     uplift = np.divide(ltd_mean, flat, out=np.ones(n), where=flat > 0) - 1.0
     uplift = np.where(np.abs(uplift) < 1e-9, 0.0, uplift)  # float noise, not a campaign
+    # No demand inside P (a pre-order product launching after it): no uplift to speak of.
+    uplift = np.where(ltd_mean > 0, uplift, 0.0)
     return _ProtectionDemand(
         lead_days, lead_sd_days, review_days, lead_p, ltd_mean, ltd_sd, rate_p, uplift
     )

@@ -36,8 +36,10 @@ EXPORTS: dict[str, tuple[str, list[str]]] = {
     "alerts.csv": ("alerts", ["severity", "kind", "sku", "location", "date", "message"]),
     "backorder_risk.csv": (
         "risk",
-        ["sku", "location", "stockout_probability", "fill_rate", "expected_backorders",
-         "expected_days_out", "first_stockout_p10", "first_stockout_p50", "horizon_days", "paths"],
+        ["sku", "location", "stockout_probability", "fill_rate", "planned_fill_rate",
+         "fill_rate_gap", "expected_backorders", "expected_days_out", "first_stockout_p10",
+         "first_stockout_p50", "next_receipt_date", "stockout_before_receipt_probability",
+         "units_short_before_receipt", "at_risk", "at_risk_reason", "horizon_days", "paths"],
     ),
     "allocations.csv": (
         "allocations",
@@ -56,7 +58,7 @@ MONEY_COLUMNS = frozenset({"unit_cost", "line_value", "expected_revenue_lost"})
 #: Rates and probabilities (shares of 1): written with 4 decimals.
 RATE_COLUMNS = frozenset({
     "service_level", "planned_fill_rate", "stockout_probability", "fill_rate",
-    "expected_fill_rate", "fill_rate_gap", "stockout_before_receipt_probability",
+    "fill_rate_gap", "stockout_before_receipt_probability",
     "cancel_probability", "on_time_rate", "late_units_share", "dropship_late_share",
     "sellout_probability", "cap_factor",
 })

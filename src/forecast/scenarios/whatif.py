@@ -233,7 +233,7 @@ def what_if(
     data = read_snapshot(snapshot_dir, INPUTS, skus)
     data.update(read_snapshot(snapshot_dir, ("campaign_uplift", "customers", "cancellation_curve")))
     data["customer_orders"] = allocation.open_order_lines(data["customer_orders"])
-    data["stock"] = _stock(data)
+    data["stock"] = _stock(data, before["forecast_models"][KEYS])
 
     estimate = estimate_lead_times(shared["receipts"], shared["products"], run.as_of)
     base = _PlanInputs(
@@ -322,16 +322,19 @@ def _published_run(
     )
 
 
-def _stock(data: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def _stock(data: dict[str, pd.DataFrame], keys: pd.DataFrame) -> pd.DataFrame:
     """Stock on hand as the plan read it: the inventory rows, else each series' last
-    ``on_hand`` in sales (as ``forecast.pipeline`` does)."""
-    if len(data["inventory"]):
-        return data["inventory"]
+    ``on_hand`` in sales; a pre-order series without a record holds 0 (as ``forecast.pipeline``
+    does)."""
+    stock = data["inventory"]
     sales = data["sales"]
-    if "on_hand" not in sales or sales["on_hand"].isna().all():
-        return pd.DataFrame(columns=["sku", "location", "on_hand"])
-    last = sales.dropna(subset=["on_hand"]).sort_values("date").groupby(KEYS, as_index=False).last()
-    return last[["sku", "location", "on_hand"]]
+    if stock.empty and "on_hand" in sales and sales["on_hand"].notna().any():
+        last = sales.dropna(subset=["on_hand"]).sort_values("date").groupby(
+            KEYS, as_index=False).last()
+        stock = last[["sku", "location", "on_hand"]]
+    if stock.empty:
+        stock = pd.DataFrame(columns=["sku", "location", "on_hand"])
+    return sales_models.preorder_stock(stock, keys, data["products"])
 
 
 def _scenario_notes(scenario: Scenario, delayed: set[str], po_delayed: np.ndarray) -> list[str]:
