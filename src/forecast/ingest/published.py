@@ -68,6 +68,7 @@ __all__ = [
     "run_record",
     "sales_frame",
     "sales_history_of",
+    "series_breakdown",
     "series_forecast",
     "series_history",
     "simulated_series_count",
@@ -356,6 +357,25 @@ def forecast_series_count(con: Connection) -> object:
         "SELECT count(*) FROM (SELECT DISTINCT sku, location FROM forecasts)",
         needs=["forecasts"],
     )
+
+
+_SERIES_BREAKDOWN_SQL = """
+SELECT count(*) AS series,
+       count(*) FILTER (WHERE m.model = ?) AS preorder_series,
+       count(*) FILTER (WHERE coalesce(p.dropship, false)) AS dropship_series
+FROM (SELECT DISTINCT sku, location FROM forecasts) f
+LEFT JOIN forecast_models m USING (sku, location)
+LEFT JOIN (SELECT sku, any_value(dropship) AS dropship FROM products GROUP BY sku) p USING (sku)
+"""
+
+
+def series_breakdown(con: Connection, preorder_model: str) -> dict[str, int]:
+    """How the forecast series count (the same figure as the CLI and ``forecast.csv``): all
+    ``series``, the ``preorder_series`` forecast before launch (model ``preorder_model``) and
+    the ``dropship_series`` (forecast only, no stock policy); empty without the tables."""
+    frame = _read(con, _SERIES_BREAKDOWN_SQL, [preorder_model],
+                  needs=["forecasts", "forecast_models", "products"])
+    return {k: int(v) for k, v in frame.iloc[0].items()} if len(frame) else {}
 
 
 def order_totals(con: Connection, as_of: date | None) -> pd.DataFrame:

@@ -37,6 +37,7 @@ from forecast.ingest.published import (
     series_policy,
     top_series,
 )
+from forecast.planning.sales_models import PREORDER_MODEL
 from forecast.publish import report_plots
 from forecast.publish.report_format import (
     Column,
@@ -199,6 +200,7 @@ def _header(snap: _Snapshot, at_risk_total: int) -> dict[str, object]:
         "run_id": snap.run_id or "(unknown)",
         "as_of": snap.as_of,
         "series": published.forecast_series_count(snap.con),
+        "breakdown": published.series_breakdown(snap.con, PREORDER_MODEL),
         "orders_today": o.get("today"),
         "orders_all": o.get("all_orders"),
         "value_today": o.get("today_value"),

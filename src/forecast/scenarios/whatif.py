@@ -467,7 +467,10 @@ def _published_lines(allocations: pd.DataFrame, policy: str) -> pd.DataFrame:
     """The published allocation of the scenario's lines under the policy in use."""
     if allocations.empty:
         return pd.DataFrame()
-    return allocations[allocations["policy"] == policy].reset_index(drop=True)
+    lines = allocations[allocations["policy"] == policy].reset_index(drop=True)
+    for col in ("order_date", "promised_date", "eta"):  # dates, as the allocation gives them
+        lines[col] = pd.to_datetime(lines[col]).dt.date.where(lines[col].notna(), None)
+    return lines
 
 
 def _allocate(

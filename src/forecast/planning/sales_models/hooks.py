@@ -34,7 +34,8 @@ from forecast.planning.sales_models.preorders import (
 
 #: Alerts that make no sense for a pre-order product before launch (its orders wait for the
 #: launch by design): replaced by one ``preorder_first_purchase`` alert.
-_PREORDER_REPLACED_ALERTS = ("below_min", "will_cross_min", "orders_exceed_stock")
+_PREORDER_REPLACED_ALERTS = ("below_min", "will_cross_min", "orders_exceed_stock",
+                             "stockout_before_receipt")
 
 
 def adjust_forecast(
