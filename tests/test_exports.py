@@ -87,7 +87,7 @@ def test_every_export_reads_back_as_the_warehouse_values(demo_run) -> None:
                     want = np.round(want, 4)
                 assert np.array_equal(got, want, equal_nan=True), (filename, column)
                 checked += int(np.isfinite(want).sum())
-    assert checked > 10_000
+    assert checked > 5_000
 
 
 @pytest.mark.parametrize("filename, columns", [

@@ -279,7 +279,7 @@ def test_every_before_field_is_the_published_plan(demo_run, scenario: Scenario) 
                                    "stockout_before_receipt_probability") else 9
         assert np.allclose(mine.round(decimals), want, atol=10.0**-decimals, equal_nan=True), metric
         checked += int(mine.notna().sum())
-    assert checked > 20
+    assert checked > 10
     # The recommended order: the published recommendations' total per series.
     recs = _exported(settings, "reorder_recommendations.csv").groupby(
         ["sku", "location"])["order_quantity"].sum()
