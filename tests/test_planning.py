@@ -48,9 +48,12 @@ def forecast(means, *, size=np.inf, level_var=1e-12, horizon=28, skus=None) -> D
 
 
 def products(fc: DemandForecast, **columns) -> pd.DataFrame:
-    """Product rows for the forecast's SKUs; keyword values are scalars or per-SKU lists."""
+    """Product rows for the forecast's SKUs; keyword values are scalars or per-SKU lists.
+    ``fractional`` by default, so the textbook answers are checked before whole-unit rounding
+    (tests of the rounding ask for ``fractional=False``)."""
     frame = pd.DataFrame({"sku": fc.keys["sku"].to_numpy()})
     defaults = {
+        "fractional": True,
         "supplier": "SUP",
         "lead_time_days": 4.0,
         "lead_time_sd_days": 0.0,
@@ -189,7 +192,7 @@ def test_class_fill_rate_is_pooled_over_the_class_with_less_stock() -> None:
     rec = recommend_orders(pooled, stock(fc, on_hand=[0.0] * 7), fc, AS_OF, cfg)
     steady = rec.loc[rec["sku"] == "S2", "explanation"].iloc[0]
     share = 100 * pooled.loc[pooled["sku"] == "S2", "planned_fill_rate"].iloc[0]
-    assert f"for {share:.1f}% fill rate (class C: 90% over the class)" in steady, steady
+    assert f"for {share:.1f}% fill rate (class C: 90% over the class, no SKU under 80%)" in steady, steady
     # each SKU's planned fill rate is what its reorder point delivers
     for _, row in pooled[c].iterrows():
         mu, var = row["lead_time_demand"], row["lead_time_demand_sd"] ** 2
@@ -564,3 +567,60 @@ def test_purchasing_workbook_summary_and_supplier_sheets(tmp_path) -> None:
     assert acme.columns.tolist() == [
         c for c in EXPORTS["reorder_recommendations.csv"][1] if c != "supplier"
     ]
+
+
+# --------------------------------------------------------------------------------------------
+# whole units, the per-SKU floor under a pooled class, negative safety stock in words
+# --------------------------------------------------------------------------------------------
+
+
+def test_whole_unit_items_get_whole_levels_and_fractional_ones_keep_decimals() -> None:
+    # Poisson 4/day over L = 9 days, cycle service 95%: s = 36 + 1.6449 x 6 = 45.87 -> 46.
+    fc = forecast([4.0, 4.0])
+    cfg = PlanConfig(service_kind="cycle", order_quantity_method="days_of_cover",
+                     days_of_cover=3.3)
+    pol = plan(fc, cfg, products(fc, lead_time_days=9.0, service_level=0.95,
+                                 fractional=[False, True])).set_index("sku")
+    whole, kg = pol.iloc[0], pol.iloc[1]
+    assert kg["reorder_point"] == pytest.approx(36.0 + 6.0 * inv.safety_factor_cycle_service(0.95))
+    assert kg["order_quantity"] == pytest.approx(13.2)  # 3.3 days x 4
+    assert whole["reorder_point"] == 46.0 and whole["order_quantity"] == 14.0
+    assert whole["max_level"] == 60.0
+    assert whole["safety_stock"] == pytest.approx(46.0 - 36.0)  # what the whole level holds
+    # Rounding up keeps at least the target: the fill rate only grows with s.
+    assert whole["reorder_point"] >= kg["reorder_point"]
+
+
+def test_no_sku_is_planned_more_than_the_floor_under_its_class_level() -> None:
+    # The pooled test's class C, with a tighter floor: the erratic SKUs were planned far under
+    # 90%; with a floor of 5 points none is under 85%, and the class still meets 90%.
+    fc = forecast(
+        [400.0, 100.0, 3.0, 3.0, 3.0, 3.0, 2.0], size=[np.inf, np.inf, np.inf, 8.0, 2.0, 0.5, 1.0]
+    )
+    prods = products(fc, lead_time_days=7.0)
+    loose = plan(fc, PlanConfig(order_quantity_method="days_of_cover", days_of_cover=7.0,
+                                sku_fill_floor_points=0.4), prods)
+    tight = plan(fc, PlanConfig(order_quantity_method="days_of_cover", days_of_cover=7.0,
+                                sku_fill_floor_points=0.05), prods)
+    c = (tight["abc_class"] == "C").to_numpy()
+    assert loose.loc[c, "planned_fill_rate"].min() < 0.85  # without the floor: sacrificed
+    assert tight.loc[c, "planned_fill_rate"].min() >= 0.85 - 1e-9
+    daily = tight.loc[c, "mean_daily_demand"]
+    achieved = (daily * tight.loc[c, "planned_fill_rate"]).sum() / daily.sum()
+    assert achieved >= 0.9 - 1e-9
+    with pytest.raises(ValueError, match="sku_fill_floor_points"):
+        PlanConfig(sku_fill_floor_points=1.5)
+
+
+def test_a_negative_safety_stock_is_explained_in_a_buyers_words() -> None:
+    # Poisson 2/day, L = 4: mu_P = 8; Q = 120 days of cover caps at 240: the order alone gives
+    # far more than 90% fill, so s sits under the lead-time demand.
+    fc = forecast([2.0])
+    cfg = PlanConfig(service_levels={"A": 0.9, "B": 0.9, "C": 0.9},
+                     order_quantity_method="days_of_cover", days_of_cover=120.0)
+    pol = plan(fc, cfg, products(fc, fractional=False))
+    assert pol["safety_stock"].iloc[0] < 0
+    recs = recommend_orders(pol, stock(fc, on_hand=0.0), fc, AS_OF, cfg)
+    text = recs["explanation"].iloc[0]
+    assert "(below 0: each order of 240 covers 120 days of demand, so a reorder point under the " \
+           "lead-time demand still meets the target)" in text, text

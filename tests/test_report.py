@@ -68,9 +68,7 @@ def test_report_header_counts_match_the_snapshot(report_html: str, demo_run) -> 
     due = con.execute(
         "SELECT count(*) FROM recommendations WHERE urgent OR order_by <= ?", [as_of]
     ).fetchone()[0]
-    at_risk = con.execute("SELECT count(*) FROM risk WHERE stockout_probability > 0.5").fetchone()[
-        0
-    ]
+    at_risk = con.execute("SELECT count(*) FROM risk WHERE at_risk").fetchone()[0]
     con.close()
     assert f"<div class='value'>{as_of:%Y-%m-%d}</div>" in report_html
     assert f"Orders to place today</div><div class='value'>{due:,} " in report_html
@@ -106,3 +104,94 @@ def test_text_is_escaped_and_missing_tables_are_tolerated(demo_run, tmp_path: Pa
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in html
     assert "Nothing to show: no campaign uplift estimates" in html
     assert "Nothing to show: no customer order lines" in html
+
+
+# -- every section's numbers against the warehouse -------------------------------------------------
+
+
+def _section(html: str, title: str) -> str:
+    return html.split(f"<h2>{title}</h2>", 1)[1].split("<section", 1)[0]
+
+
+def _rows(fragment: str) -> list[list[str]]:
+    """The cell texts of every table row in ``fragment``."""
+    import html as html_lib
+    import re
+
+    rows = []
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", fragment, flags=re.DOTALL):
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.DOTALL)
+        if cells:
+            rows.append([html_lib.unescape(c).strip() for c in cells])
+    return rows
+
+
+def _tables(fragment: str) -> list[str]:
+    return fragment.split("<table>")[1:]
+
+
+@pytest.fixture(scope="module")
+def warehouse_rows(demo_run):
+    from forecast.ingest.warehouse import Warehouse
+
+    settings, _ = demo_run
+    with Warehouse(settings.warehouse_path) as wh:
+        return {name: wh.output(name) for name in (
+            "recommendations", "alerts", "risk", "policies", "allocations", "backorders",
+            "supplier_scorecard", "campaign_uplift", "forecasts")}, wh.table("customer_orders")
+
+
+def test_each_section_shows_the_warehouse_numbers(report_html: str, warehouse_rows, demo_run) -> None:
+    from forecast.backorders.allocation import open_order_lines, summarise_allocation
+    from forecast.publish.report_format import fmt_int, fmt_money, fmt_pct
+
+    rows, orders = warehouse_rows
+    settings, _ = demo_run
+    # Orders to place: the count, and every row shown is a warehouse recommendation.
+    recs = rows["recommendations"]
+    section = _section(report_html, "Orders to place")
+    assert f"{len(recs):,} recommended orders" in section
+    shown = _rows(section)
+    known = {(r.sku, r.location, fmt_int(r.order_quantity), fmt_money(r.line_value))
+             for r in recs.itertuples()}
+    assert shown and all((r[0], r[1], r[3], r[6]) in known for r in shown)
+    # Alerts: the count of each severity.
+    section = _section(report_html, "Alerts")
+    for severity, n in rows["alerts"]["severity"].value_counts().items():
+        assert f"{severity}" in section and f"{n:,}" in section
+    # Risk overview: the class table is the warehouse's risk joined with the policies.
+    risk = rows["risk"].merge(rows["policies"][["sku", "location", "abc_class",
+                                                "mean_daily_demand"]], on=["sku", "location"])
+    risk = risk[risk["fill_rate"].notna()]
+    section = _section(report_html, "Risk overview")
+    classes = {r[0]: r for r in _rows(_tables(section)[0])}
+    for cls, group in risk.groupby("abc_class"):
+        w = group["mean_daily_demand"]
+        simulated = (group["fill_rate"] * w).sum() / w.sum()
+        assert classes[cls][1] == fmt_int(len(group))
+        assert classes[cls][4] == fmt_pct(simulated)
+        assert classes[cls][6] == fmt_int(group["at_risk"].sum())
+    # Allocation by customer segment: lines and share on time per policy and segment.
+    allocations = rows["allocations"].assign(segment=lambda f: f["segment"].fillna("(none)"))
+    summary = summarise_allocation(allocations, open_order_lines(orders))
+    section = _section(report_html, "Allocation by customer segment")
+    table = {(r[0].removesuffix(" (in use)"), r[1]): r for r in _rows(section)}
+    assert len(table) == len(summary) > 0
+    for r in summary.itertuples():
+        assert table[(r.policy, r.segment)][2] == fmt_int(r.lines)
+        assert table[(r.policy, r.segment)][3] == fmt_pct(r.on_time)
+        assert table[(r.policy, r.segment)][9] == fmt_money(r.expected_revenue_lost)
+    # Backorder book: every waiting line of the policy in use.
+    book = rows["backorders"]
+    section = _section(report_html, "Backorder book")
+    assert f"{len(book):,} open order lines under the <b>{settings.allocation_policy}</b>" in section
+    # Supplier scorecard and campaign uplift: one row each.
+    section = _section(report_html, "Supplier scorecard")
+    assert sorted(r[0] for r in _rows(section)) == sorted(rows["supplier_scorecard"]["supplier"])
+    section = _section(report_html, "Campaign uplift")
+    assert len(_rows(section)) == len(rows["campaign_uplift"])
+    # Header: the series count and the at-risk count with its measure.
+    header = report_html.split("<h2>", 1)[0]
+    series = rows["forecasts"][["sku", "location"]].drop_duplicates()
+    assert f"<div class='value'>{len(series):,}" in header
+    assert "more than 5 points under the planned one" in header

@@ -281,3 +281,42 @@ def test_periodic_review_base_stock_matches_the_normal_formulas(review: int, lea
         assert row["no_backorder_share"] == pytest.approx(0.9, abs=0.01)
         cost = 1.0 * row["average_on_hand"] + 9.0 * row["average_backorders"]
         assert cost == pytest.approx(float(solution.cost), rel=0.05)
+
+
+# -- risk measures beside the stockout probability ----------------------------------------------
+def test_stockout_before_the_next_receipt_and_the_gap_to_the_planned_fill_rate() -> None:
+    # Poisson 3/day. S0: 10 on hand, nothing on order, a fixed 10-day lead time: the next
+    # receipt is an order placed today (start of day 10), so it runs out before it unless
+    # D(1..9) <= 10 (Poisson 27: that chance is 0.0001), and is short E[(D - 10)+] ~ 17 units by then.
+    # S1: the same with a purchase order of 100 arriving on day 3: out before it only when
+    # D(1..2) > 10 (Poisson 6: P = 0.043). S2: 1000 on hand, never short.
+    keys = pd.DataFrame({"sku": ["S0", "S1", "S2"], "location": "L1"})
+    h = 60
+    fc = DemandForecast(keys=keys, dates=pd.date_range("2026-01-02", periods=h),
+                        mean=np.full((3, h), 3.0), size=np.full(3, np.inf),
+                        level_var=np.full(3, 1e-12), model=np.full(3, "theory", dtype=object))
+    policies = keys.assign(policy="sQ", reorder_point=np.nan, order_quantity=0.0,
+                           max_level=np.nan, review_period_days=0.0, lead_time_days=10.0,
+                           lead_time_sd_days=0.0, planned_fill_rate=[0.95, 0.95, 0.9])
+    positions = keys.assign(on_hand=[10.0, 10.0, 1000.0], committed=0.0)
+    po = pd.DataFrame({"sku": ["S1"], "location": "L1", "quantity": [100.0],
+                       "expected_date": [pd.Timestamp("2026-01-04")]})
+    cfg = SimulationConfig(horizon_days=h, n_paths=4000, seed=3, workers=1)
+    risk = simulate(fc, policies, positions, po, AS_OF, cfg).risk.set_index("sku")
+    assert risk.loc["S0", "next_receipt_date"] == date(2026, 1, 11)
+    assert risk.loc["S1", "next_receipt_date"] == date(2026, 1, 4)
+    assert risk.loc["S0", "stockout_before_receipt_probability"] == pytest.approx(
+        stats.poisson.sf(10, 27), abs=0.005)
+    assert risk.loc["S1", "stockout_before_receipt_probability"] == pytest.approx(
+        stats.poisson.sf(10, 6), abs=0.012)
+    k = np.arange(200)
+    expected_short = float((np.maximum(k - 10, 0) * stats.poisson.pmf(k, 27)).sum())
+    assert risk.loc["S0", "units_short_before_receipt"] == pytest.approx(expected_short, rel=0.03)
+    assert risk.loc["S2", "stockout_before_receipt_probability"] == 0.0
+    assert risk.loc["S2", "units_short_before_receipt"] == 0.0
+    # S0 never reorders: its fill rate is far under the planned 95%, and it runs out first.
+    assert risk.loc["S0", "fill_rate_gap"] == pytest.approx(
+        risk.loc["S0", "fill_rate"] - 0.95)
+    assert risk.loc["S0", "at_risk"]
+    assert risk.loc["S0", "at_risk_reason"] == "fill rate under plan; out before next receipt"
+    assert not risk.loc["S2", "at_risk"] and risk.loc["S2", "at_risk_reason"] == ""

@@ -33,8 +33,7 @@ def test_a_planned_campaign_raises_the_forecast_inside_its_window(demo_run) -> N
     last = pd.to_datetime(read_snapshot(settings.snapshot_dir, ("sales",))["sales"]["date"]).max()
     start, end = (last + pd.Timedelta(days=5)).date(), (last + pd.Timedelta(days=12)).date()
     result = what_if(settings.snapshot_dir, Scenario(
-        skus=[sku], campaign={"start": start, "end": end, "kind": "price_promo", "discount_pct": 30}),
-        horizon=21, n_paths=50, models=FAST_MODELS)
+        skus=[sku], campaign={"start": start, "end": end, "kind": "price_promo", "discount_pct": 30}))
     c = result.comparison.set_index(["location", "metric"])
     inside = c.xs("forecast_in_campaign", level="metric")
     assert (inside["after"] > inside["before"] * 1.05).all()
@@ -47,21 +46,19 @@ def test_a_planned_campaign_raises_the_forecast_inside_its_window(demo_run) -> N
 def test_supplier_delay_raises_reorder_points_and_a_shock_raises_demand(demo_run) -> None:
     settings, _ = demo_run
     sku = _pick_sku_without_planned_campaign(settings.snapshot_dir)
-    delayed = what_if(settings.snapshot_dir, Scenario(skus=[sku], supplier_delay_days=10), n_paths=50,
-                      models=FAST_MODELS)
+    delayed = what_if(settings.snapshot_dir, Scenario(skus=[sku], supplier_delay_days=10))
     rop = delayed.comparison[delayed.comparison["metric"] == "reorder_point"]
     assert (rop["after"] > rop["before"]).all()
     lead = delayed.comparison[delayed.comparison["metric"] == "lead_time_days"]
     assert lead["change"].to_numpy() == pytest.approx(10.0)
-    shocked = what_if(settings.snapshot_dir, Scenario(skus=[sku], demand_shock_pct=50), n_paths=50,
-                      models=FAST_MODELS)
+    shocked = what_if(settings.snapshot_dir, Scenario(skus=[sku], demand_shock_pct=50))
     total = shocked.comparison[shocked.comparison["metric"] == "forecast_total"]
     assert total["after"].to_numpy() == pytest.approx(1.5 * total["before"].to_numpy())
 
 
 def test_unknown_sku_is_a_clear_error(demo_run) -> None:
     settings, _ = demo_run
-    with pytest.raises(ValueError, match="no sales history for NOPE"):
+    with pytest.raises(ValueError, match="no published forecast for NOPE"):
         what_if(settings.snapshot_dir, Scenario(skus=["NOPE"], demand_shock_pct=10))
 
 
@@ -81,9 +78,9 @@ def supplier_snapshot(tmp_path_factory: pytest.TempPathFactory):
     8 days (vip, regular, new: the new customer's line waits for the purchase order).
     A2: nothing on hand or on order, one line of 5 promised in 15 days (waits for the order the
     plan recommends today, 10 days away). B1: an OTHER order due in 5 days, one line.
+    The pipeline plans and publishes them (cycle service levels); returns the snapshot folder.
     """
-    folder = tmp_path_factory.mktemp("out") / "snapshot"
-    folder.mkdir()
+    data = tmp_path_factory.mktemp("supplier_data")
     rng = np.random.default_rng(11)
     dates = pd.date_range(_day(-119), _day(0), freq="D")
     sales = pd.concat(
@@ -129,14 +126,19 @@ def supplier_snapshot(tmp_path_factory: pytest.TempPathFactory):
             "discount_pct": pd.Series([], dtype=float)}),
     }
     for name, frame in tables.items():
-        frame.to_parquet(folder / f"{name}.parquet", index=False)
-    return folder
+        if len(frame):
+            frame.to_csv(data / f"{name}.csv", index=False)
+    from forecast.config import RunSettings
+    from forecast.pipeline import run_pipeline
+
+    settings = RunSettings(data_dir=data, out_dir=tmp_path_factory.mktemp("supplier_out"),
+                           horizon=21, n_paths=100, models=FAST_MODELS, service_kind="cycle")
+    run_pipeline(settings)
+    return settings.snapshot_dir
 
 
 def test_supplier_delay_shows_the_skus_and_customer_lines_it_hits(supplier_snapshot) -> None:
-    result = what_if(supplier_snapshot, Scenario(skus=[], supplier="ACME", supplier_delay_days=10),
-                     horizon=21, n_paths=100, models=FAST_MODELS,
-                     plan=PlanConfig(service_kind="cycle"))
+    result = what_if(supplier_snapshot, Scenario(skus=[], supplier="ACME", supplier_delay_days=10))
     skus = result.skus_hit.set_index("sku")
     assert sorted(skus.index) == ["A1", "A2"]  # OTHER's SKU is not in the scenario
     # A1's receipts (10 days) are the lead time before; the delay adds 10.
@@ -198,8 +200,7 @@ def test_the_cli_prints_the_skus_lines_and_segments_a_supplier_delay_hits(suppli
 
     out = str(supplier_snapshot.parent)
     result = CliRunner().invoke(app, ["what-if", "--supplier", "ACME", "--delay-days", "10",
-                                      "--out", out, "--horizon", "21", "--models",
-                                      ",".join(FAST_MODELS)], env={"COLUMNS": "200"})
+                                      "--out", out], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "What-if: supplier ACME +10 days: SKUs" in result.output
     assert "A1@main" in result.output and "10.0 -> 20.0" in result.output
@@ -217,8 +218,7 @@ def test_delaying_the_least_reliable_demo_supplier(demo_run) -> None:
     card = read_snapshot(settings.snapshot_dir, ("supplier_scorecard",))["supplier_scorecard"]
     worst = card[card["rating"] != "too_few_receipts"].sort_values("on_time_rate").iloc[0]
     result = what_if(settings.snapshot_dir, Scenario(skus=[], supplier=worst["supplier"],
-                                                     supplier_delay_days=7),
-                     horizon=21, n_paths=50, models=FAST_MODELS)
+                                                     supplier_delay_days=7))
     hit = result.skus_hit
     assert len(hit) > 0
     shift = hit["lead_time_days_after"] - hit["lead_time_days_before"]
@@ -233,3 +233,94 @@ def test_delaying_the_least_reliable_demo_supplier(demo_run) -> None:
     assert (hit.loc[measured, "expected_backorders_unchanged"]
             >= hit.loc[measured, "expected_backorders_before"] - 1e-9).all()
     assert result.notes[-1].startswith(f"supplier {worst['supplier']}: 7 days added")
+
+
+# -- before is the published plan; a change of nothing changes nothing ---------------------------
+#: What-if metric -> (export file, column) of the published plan it must equal.
+EXPORTED = {
+    "lead_time_days": ("policies.csv", "lead_time_days"),
+    "lead_time_demand": ("policies.csv", "lead_time_demand"),
+    "safety_stock": ("policies.csv", "safety_stock"),
+    "reorder_point": ("policies.csv", "reorder_point"),
+    "max_level": ("policies.csv", "max_level"),
+    "planned_fill_rate": ("policies.csv", "planned_fill_rate"),
+    "stockout_probability": ("backorder_risk.csv", "stockout_probability"),
+    "fill_rate": ("backorder_risk.csv", "fill_rate"),
+    "expected_backorders": ("backorder_risk.csv", "expected_backorders"),
+    "stockout_before_receipt_probability": ("backorder_risk.csv",
+                                            "stockout_before_receipt_probability"),
+}
+
+
+def _exported(settings, file: str) -> pd.DataFrame:
+    return pd.read_csv(settings.exports_dir / file, dtype={"sku": str, "location": str})
+
+
+@pytest.mark.parametrize("scenario", [
+    Scenario(skus=[], supplier=None, demand_shock_pct=40),
+    Scenario(skus=[], supplier="__worst__", supplier_delay_days=7),
+], ids=["shock", "supplier_delay"])
+def test_every_before_field_is_the_published_plan(demo_run, scenario: Scenario) -> None:
+    settings, _ = demo_run
+    if scenario.supplier == "__worst__":
+        card = _exported(settings, "supplier_scorecard.csv")
+        scenario.supplier = card.sort_values("on_time_rate").iloc[0]["supplier"]
+    else:
+        scenario.skus = sorted(_exported(settings, "policies.csv")["sku"].unique())[:4]
+    result = what_if(settings.snapshot_dir, scenario)
+    before = result.comparison.set_index(["sku", "location", "metric"])["before"]
+    checked = 0
+    for metric, (file, column) in EXPORTED.items():
+        exported = _exported(settings, file).set_index(["sku", "location"])[column]
+        mine = before.xs(metric, level="metric")
+        assert len(mine) > 0, metric
+        want = exported.reindex(mine.index)
+        decimals = 4 if column in ("planned_fill_rate", "stockout_probability", "fill_rate",
+                                   "stockout_before_receipt_probability") else 9
+        assert np.allclose(mine.round(decimals), want, atol=10.0**-decimals, equal_nan=True), metric
+        checked += int(mine.notna().sum())
+    assert checked > 10
+    # The recommended order: the published recommendations' total per series.
+    recs = _exported(settings, "reorder_recommendations.csv").groupby(
+        ["sku", "location"])["order_quantity"].sum()
+    ordered = before.xs("recommended_order", level="metric")
+    assert ordered.to_numpy() == pytest.approx(recs.reindex(ordered.index).fillna(0.0).to_numpy())
+    forecast = _exported(settings, "forecast.csv").groupby(["sku", "location"])["mean"].sum()
+    totals = before.xs("forecast_total", level="metric")
+    assert totals.to_numpy() == pytest.approx(forecast.reindex(totals.index).to_numpy(), rel=1e-9)
+
+
+def test_a_zero_change_changes_nothing(demo_run) -> None:
+    settings, _ = demo_run
+    skus = sorted(_exported(settings, "policies.csv")["sku"].unique())
+    for scenario in (Scenario(skus=skus, demand_shock_pct=0.0),
+                     Scenario(skus=skus[:3], supplier_delay_days=0.0,
+                              campaign={"start": "2000-01-01", "end": "2000-01-02",
+                                        "kind": "price_promo", "discount_pct": 20})):
+        result = what_if(settings.snapshot_dir, scenario)
+        c = result.comparison
+        same = (c["before"] == c["after"]) | (c["before"].isna() & c["after"].isna())
+        assert same.all(), c[~same].to_string()
+        assert result.lines_hit.empty
+        for col in ("reorder_point", "order_quantity", "max_level", "safety_stock"):
+            assert np.array_equal(
+                result.policies_after.set_index(["sku", "location"])[col].sort_index(),
+                result.policies_before.set_index(["sku", "location"])[col].sort_index())
+
+
+def test_json_writes_the_before_after_table(demo_run, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from forecast.cli import app
+
+    settings, _ = demo_run
+    sku = min(_exported(settings, "policies.csv")["sku"].unique())
+    path = tmp_path / "whatif.json"
+    result = CliRunner().invoke(app, ["what-if", "--sku", sku, "--shock", "25", "--out",
+                                      str(settings.out_dir), "--json", str(path)])
+    assert result.exit_code == 0, result.output
+    table = pd.read_json(path, orient="records")
+    assert list(table.columns) == ["sku", "location", "field", "before", "after"]
+    total = table[table["field"] == "forecast_total"]
+    assert (total["sku"] == sku).all() and len(total) > 0
+    assert total["after"].to_numpy() == pytest.approx(1.25 * total["before"].to_numpy())

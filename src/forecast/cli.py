@@ -129,10 +129,15 @@ def _report(summary: pipeline.RunSummary, settings: RunSettings) -> None:
         console.print(f"[yellow]warning:[/yellow] {message}", soft_wrap=True)
     fc, plan, sim = (summary.steps[k] for k in ("forecast", "plan", "simulate"))
     console.print(
-        f"Forecast: {fc['series']:,} series x {fc['horizon']} periods ({fc['frequency']}). "
+        f"Forecast: {fc['series']:,} series x {fc['horizon']} periods ({fc['frequency']}; "
+        f"{fc.get('preorder_series', 0):,} pre-order series forecast before launch, "
+        f"{fc.get('dropship_series', 0):,} dropship series forecast only: no stock policy, so "
+        f"{fc.get('stocked_series', fc['series']):,} planned and simulated). "
         f"Plan: {plan['recommendations']:,} orders to place ({plan['urgent']:,} urgent), "
-        f"{plan['alerts']:,} alerts. Risk: {sim['at_risk']:,} series more likely than not to stock "
-        f"out in {settings.simulation_days} days."
+        f"{plan['alerts']:,} alerts. Risk: {sim['at_risk']:,} of {sim['series']:,} simulated series "
+        "at risk (fill rate 5+ points under plan, or out before the next receipt); "
+        f"{sim['stockout_likely']:,} more likely than not to stock out at some point in "
+        f"{settings.simulation_days} days."
     )
     if plan.get("flash_sales") or plan.get("preorder_series") or plan.get("dropship_skus"):
         console.print(
@@ -332,14 +337,16 @@ def what_if_cmd(
         float, typer.Option("--delay-days", "--supplier-delay", help="days added to lead times and open POs")
     ] = 0.0,
     shock: Annotated[float, typer.Option("--shock", help="demand change in % (instead of a campaign)")] = 0.0,
-    horizon: HorizonOpt = 28,
-    models: ModelsOpt = None,
     rows: Annotated[int, typer.Option("--rows", help="order lines to list")] = 30,
+    json_file: Annotated[
+        Path | None, typer.Option("--json", help="also write the before/after table as JSON here")
+    ] = None,
 ) -> None:
     """Add a planned campaign (or a supplier delay, or a demand shock) for SKUs and show the
     change in forecast, reorder point, recommended order and backorder risk, and the waiting
-    customer lines whose date it moves. `--supplier NAME --delay-days N` delays one supplier."""
-    from forecast.scenarios.whatif import Scenario, what_if
+    customer lines whose date it moves. `--supplier NAME --delay-days N` delays one supplier.
+    Before is the published plan; only the scenario's SKUs are planned and simulated again."""
+    from forecast.scenarios.whatif import Scenario, comparison_rows, what_if
 
     skus = list(sku or [])
     if not skus and not supplier:
@@ -357,10 +364,13 @@ def what_if_cmd(
     if campaign is None and not delay_days and not shock:
         _fail("nothing to change: give --start/--end (campaign), --delay-days or --shock")
     try:
-        with console.status("Forecasting, planning and simulating before and after"):
-            result = what_if(Path(out) / "snapshot", scenario, horizon=horizon, models=_models(models))
+        with console.status("Planning and simulating the scenario's SKUs"):
+            result = what_if(Path(out) / "snapshot", scenario)
     except (FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
+    if json_file is not None:
+        json_file.parent.mkdir(parents=True, exist_ok=True)
+        comparison_rows(result).to_json(json_file, orient="records", indent=1)
     title = "What-if: " + (f"supplier {supplier} {delay_days:+g} days" if supplier else ", ".join(skus))
     if delay_days:
         _print_skus_hit(result.skus_hit, title)
@@ -374,6 +384,8 @@ def what_if_cmd(
     _print_lines_hit(result.lines_hit, result.segments_hit, rows)
     for note in result.notes:
         console.print(note)
+    if json_file is not None:
+        console.print(f"Before/after table: {json_file}")
 
 
 def _cell(value: object, fmt: str = "{:,.0f}") -> str:

@@ -35,10 +35,11 @@ from forecast.forecasting.engine import (
     estimate_uplift,
     forecast_panel,
 )
-from forecast.forecasting.series import Frequency, Panel, build_panel
+from forecast.forecasting.series import Frequency, Panel, build_panel, frequency_from_code
 from forecast.ingest.contract import LOAD_ORDER, TABLES, ContractError, find_table_files
 from forecast.ingest.warehouse import LOCK_WAIT_SECONDS, LoadResult, Warehouse
 from forecast.planning import sales_models
+from forecast.planning.plan_config import plan_config_from
 from forecast.planning.policies import (
     PlanConfig,
     build_alerts,
@@ -46,6 +47,7 @@ from forecast.planning.policies import (
     recommend_orders,
     stock_positions,
 )
+from forecast.planning.receipt_alerts import stockout_before_receipt_alerts
 from forecast.planning.suppliers import estimate_lead_times, supplier_scorecard
 from forecast.publish import exports as export
 from forecast.publish import staging
@@ -171,7 +173,9 @@ def forecast_step(settings: RunSettings, run_id: str, mapper: Mapper = sequentia
             wh.copy_outputs(("forecasts", "forecast_models", "campaign_uplift", "flash_sales"),
                             cached, run_id)
             models = wh.output("forecast_models", run_id)
-            return {"series": len(models), "horizon": settings.horizon,
+            counts = sales_models.series_counts(models, models["model"].to_numpy(),
+                                                wh.table("products"))
+            return {**counts, "horizon": settings.horizon,
                     "rows": settings.horizon * len(models), "frequency": models["frequency"].iloc[0],
                     "as_of": as_of, "cached_from": cached, "warnings": []}
         panel = load_panel(wh, as_of)
@@ -187,8 +191,10 @@ def forecast_step(settings: RunSettings, run_id: str, mapper: Mapper = sequentia
     with Warehouse(settings.warehouse_path) as wh:
         # Pre-order products join with an early forecast; flash sales are capped by the stock
         # set aside for them (forecast.planning.sales_models).
+        inputs = _inputs(wh)
+        products = inputs["products"]
         fc, flash_sales = sales_models.adjust_forecast(
-            result.forecast, _inputs(wh), as_of, panel.freq.period_days, sales_model_config(settings),
+            result.forecast, inputs, as_of, panel.freq.period_days, sales_model_config(settings),
             panel)
         models = pd.DataFrame(
             {
@@ -207,7 +213,8 @@ def forecast_step(settings: RunSettings, run_id: str, mapper: Mapper = sequentia
              "flash_sales": flash_sales}, run_id
         )
     artifacts = write_model_artifacts(settings.models_dir, run_id, result, panel, cfg, settings.horizon)
-    return {"series": panel.n_series, "horizon": settings.horizon, "rows": len(frame),
+    counts = sales_models.series_counts(fc.keys, fc.model, products)
+    return {**counts, "horizon": settings.horizon, "rows": len(frame),
             "frequency": panel.freq.pandas_freq, "as_of": as_of, "artifacts": str(artifacts),
             "calibration": result.calibration, "warnings": result.warnings}
 
@@ -257,46 +264,15 @@ def backtest_step(settings: RunSettings, run_id: str, folds: int, progress: Prog
 def load_forecast(wh: Warehouse, run_id: str | None = None) -> tuple[DemandForecast, Frequency]:
     """Rebuild the probabilistic forecast written by :func:`forecast_step` for ``run_id``
     (default: the published run)."""
-    models = wh.output("forecast_models", run_id).sort_values(["sku", "location"]).reset_index(drop=True)
+    models = wh.output("forecast_models", run_id)
     if models.empty:
         raise ValueError(f"{wh.path}: no forecast yet; run the forecast step first")
-    means = wh.output("forecasts", run_id).pivot_table(
-        index=["sku", "location"], columns="date", values="mean", sort=True
-    )
-    keys = models[["sku", "location"]]
-    means = means.reindex(pd.MultiIndex.from_frame(keys))
-    freq = _frequency_from_code(models["frequency"].iloc[0])
-    size = models["nb_size"].to_numpy(dtype=float)
-    fc = DemandForecast(
-        keys=keys,
-        dates=pd.DatetimeIndex(means.columns),
-        mean=np.nan_to_num(means.to_numpy(dtype=float)),
-        size=np.where(np.isnan(size), np.inf, size),
-        level_var=models["level_var"].to_numpy(dtype=float),
-        model=models["model"].to_numpy(dtype=object),
-    )
-    return fc, freq
-
-
-def _frequency_from_code(code: str) -> Frequency:
-    if code == "D":
-        return Frequency("D", "D", 1.0, 7)
-    if code.startswith("W"):
-        return Frequency("W", code, 7.0, 52)
-    return Frequency("M", "MS", 365.25 / 12, 12)
+    fc = DemandForecast.from_tables(wh.output("forecasts", run_id), models)
+    return fc, frequency_from_code(models["frequency"].iloc[0])
 
 
 def plan_config(settings: RunSettings) -> PlanConfig:
-    return PlanConfig(
-        service_levels=dict(settings.service_levels),
-        service_kind=settings.service_kind,
-        service_scope=settings.service_scope,
-        review_period_days=settings.review_period_days,
-        policy="RS" if settings.review_period_days > 0 else settings.policy,
-        max_cover_days=settings.max_cover_days,
-        order_quantity_method=settings.order_quantity_method,
-        default_lead_time_days=settings.default_lead_time_days,
-    )
+    return plan_config_from(settings)
 
 
 def sales_model_config(settings: RunSettings) -> sales_models.SalesModelConfig:
@@ -322,14 +298,17 @@ def _inputs(wh: Warehouse) -> dict[str, pd.DataFrame]:
 
 
 def _stock(wh: Warehouse, as_of: date, keys: pd.DataFrame, inputs: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Stock on hand: the inventory table, else the last sales row's on_hand per series."""
+    """Stock on hand: the inventory table, else the last sales row's on_hand per series; a
+    pre-order series without a record holds 0 (sales_models.preorder_stock)."""
     if not inputs["inventory"].empty:
-        return inputs["inventory"]
+        return sales_models.preorder_stock(inputs["inventory"], keys, inputs["products"])
     sales = wh.sales(as_of)
     if "on_hand" not in sales or sales["on_hand"].isna().all():
-        return pd.DataFrame(columns=["sku", "location", "on_hand"])
+        return sales_models.preorder_stock(
+            pd.DataFrame(columns=["sku", "location", "on_hand"]), keys, inputs["products"])
     last = sales.dropna(subset=["on_hand"]).groupby(["sku", "location"], as_index=False).last()
-    return last[["sku", "location", "on_hand"]]
+    return sales_models.preorder_stock(last[["sku", "location", "on_hand"]], keys,
+                                       inputs["products"])
 
 
 def plan_step(settings: RunSettings, run_id: str) -> dict:
@@ -356,6 +335,9 @@ def plan_step(settings: RunSettings, run_id: str) -> dict:
         positions = stock_positions(fc.keys, stock, inputs["purchase_orders"], inputs["customer_orders"])
         recs = recommend_orders(policies, positions, fc, as_of, cfg, freq.period_days)
         alerts = build_alerts(policies, positions, fc, as_of, freq.period_days)
+        alerts = pd.concat([alerts, stockout_before_receipt_alerts(
+            policies, positions, fc, inputs["purchase_orders"], inputs["customer_orders"], as_of,
+            freq.period_days)], ignore_index=True)
         # Pre-order first purchases, the flash sales' promise check and their alerts.
         sales = sales_models.adjust_plan(policies, positions, recs, alerts, fc, inputs, flash_sales,
                                          as_of, freq.period_days, sales_model_config(settings), panel)
@@ -412,15 +394,7 @@ def simulate_step(settings: RunSettings, run_id: str, mapper: Mapper = sequentia
             pd.concat([p.risk for p in parts], ignore_index=True),
             pd.concat([p.bands for p in parts], ignore_index=True),
         )
-        receipts = pd.concat(
-            [
-                inputs["purchase_orders"].rename(columns={"expected_date": "date"})[
-                    ["sku", "location", "date", "quantity"]],
-                recs.rename(columns={"expected_arrival": "date", "order_quantity": "quantity"})[
-                    ["sku", "location", "date", "quantity"]],
-            ],
-            ignore_index=True,
-        )
+        receipts = allocation.planned_receipts(inputs["purchase_orders"], recs)
         # Cancellation curve fitted on shipped/cancelled lines (else the default); pre-order
         # lines wait for launch, dropship lines go to the supplier (forecast.backorders.allocation).
         curve = cancellation.curve_from_history(inputs["order_history"], as_of)
@@ -436,8 +410,10 @@ def simulate_step(settings: RunSettings, run_id: str, mapper: Mapper = sequentia
             {"risk": result.risk, "risk_bands": result.bands, "allocations": allocations,
              "cancellation_curve": curve.to_frame()}, run_id
         )
-    at_risk = int((result.risk["stockout_probability"] > 0.5).sum())
-    return {"series": len(result.risk), "at_risk": at_risk, "allocation_lines": len(allocations),
+    at_risk = int(result.risk["at_risk"].sum())
+    likely = int((result.risk["stockout_probability"] > 0.5).sum())
+    return {"series": len(result.risk), "at_risk": at_risk, "stockout_likely": likely,
+            "allocation_lines": len(allocations),
             "cancellation_curve": curve.source}
 
 
@@ -539,12 +515,12 @@ def allocation_summary(
     from forecast.ingest.published import read_snapshot
 
     data = read_snapshot(snapshot_dir, ("allocations", "customer_orders", "risk",
-                                        "cancellation_curve"))
+                                        "cancellation_curve", "products"))
     allocations = data["allocations"]
     if len(allocations):
         allocations = allocations[allocations["policy"].isin(policies)]
     summary = allocation.summarise_allocation(
-        allocations, allocation.open_order_lines(data["customer_orders"]))
+        allocations, allocation.open_order_lines(data["customer_orders"]), data["products"])
     risk = data["risk"]
     if len(risk):
         risk = risk.sort_values("stockout_probability", ascending=False)[

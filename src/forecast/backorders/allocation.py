@@ -79,7 +79,8 @@ SUMMARY_COLUMNS = [
     "policy", "segment", "lines", "on_time", "mean_delay", "p90_delay", "no_supply",
     "units_short_now", "revenue_at_risk", "expected_revenue_lost",
 ]
-PRODUCT_COLUMNS = ["sku", "preorder", "launch_date", "dropship", "lead_time_days", "supplier"]
+PRODUCT_COLUMNS = ["sku", "preorder", "launch_date", "dropship", "lead_time_days", "supplier",
+                   "unit_price"]
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,20 @@ def allocate(
     return out[COLUMNS].sort_values([*KEY, "order_date", "order_id"]).reset_index(drop=True)
 
 
+def planned_receipts(purchase_orders: pd.DataFrame, recommendations: pd.DataFrame) -> pd.DataFrame:
+    """The supply waiting lines are allocated to (sku, location, date, quantity): open purchase
+    orders on their expected date and recommended orders on their expected arrival."""
+    columns = [*KEY, "date", "quantity"]
+    return pd.concat(
+        [
+            purchase_orders.rename(columns={"expected_date": "date"}).reindex(columns=columns),
+            recommendations.rename(columns={"expected_arrival": "date",
+                                            "order_quantity": "quantity"}).reindex(columns=columns),
+        ],
+        ignore_index=True,
+    )
+
+
 def open_order_lines(orders: pd.DataFrame) -> pd.DataFrame:
     """The lines still waiting for stock: ``status`` open (a file without ``status`` holds only
     open lines). Shipped and cancelled lines are history, kept for the cancellation curve."""
@@ -213,8 +228,10 @@ def _with_products(lines: pd.DataFrame, products: pd.DataFrame | None, as_of: da
     info = pd.DataFrame(columns=PRODUCT_COLUMNS)
     if products is not None and len(products):
         info = products.reindex(columns=PRODUCT_COLUMNS).drop_duplicates("sku", keep="last")
-    lines = lines.drop(columns=[c for c in PRODUCT_COLUMNS[1:] if c in lines])
+    info = info.rename(columns={"unit_price": "list_price"})
+    lines = lines.drop(columns=[c for c in PRODUCT_COLUMNS[1:-1] if c in lines])
     lines = lines.merge(info, on="sku", how="left")
+    lines["unit_price"] = line_prices(lines["unit_price"], lines.pop("list_price"))
     for flag in ("preorder", "dropship"):
         lines[flag] = lines[flag].astype(object).where(lines[flag].notna(), False).astype(bool)
     lines["launch_date"] = pd.to_datetime(lines["launch_date"])
@@ -224,6 +241,13 @@ def _with_products(lines: pd.DataFrame, products: pd.DataFrame | None, as_of: da
     held = lines["preorder"] & (lines["launch_date"] > today)
     lines["_release"] = lines["launch_date"].where(held, today).astype("datetime64[us]")
     return lines
+
+
+def line_prices(line_price: pd.Series, list_price: pd.Series) -> pd.Series:
+    """An order line's unit price, else the product's list price (``products.unit_price``): a
+    line without a price still has revenue at risk. Missing in both: NaN (counted as 0)."""
+    return pd.to_numeric(line_price, errors="coerce").fillna(
+        pd.to_numeric(list_price, errors="coerce"))
 
 
 def _dropship(lines: pd.DataFrame, as_of: date, default_lead_time_days: float) -> pd.DataFrame:
@@ -429,7 +453,8 @@ def _fair_shares(lines: pd.DataFrame) -> pd.Series:
 
 
 def summarise_allocation(
-    allocations: pd.DataFrame, orders: pd.DataFrame | None = None
+    allocations: pd.DataFrame, orders: pd.DataFrame | None = None,
+    products: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Per policy and customer segment, plus an ``all`` row per policy.
 
@@ -439,7 +464,8 @@ def summarise_allocation(
     units_short_now (quantity not allocated now); revenue_at_risk (quantity not allocated now x
     unit price, over lines whose ETA is after the promise or that have no supply planned).
     Unit prices come from ``allocations`` if it has a ``unit_price`` column, else from
-    ``orders`` (order_id, sku, location, unit_price); missing prices count as 0.
+    ``orders`` (order_id, sku, location, unit_price), and a line without one from ``products``
+    (sku, unit_price: the list price); missing in both count as 0.
     expected_revenue_lost: the sum of the rows' expected revenue lost to cancellations
     (:mod:`forecast.backorders.cancellation`; NaN when the rows do not carry it).
     """
@@ -454,6 +480,9 @@ def summarise_allocation(
             frame = frame.merge(prices, on=["order_id", *KEY], how="left")
         else:
             frame["unit_price"] = np.nan
+    if products is not None and {"sku", "unit_price"} <= set(products):
+        listed = products.drop_duplicates("sku", keep="last").set_index("sku")["unit_price"]
+        frame["unit_price"] = line_prices(frame["unit_price"], frame["sku"].map(listed))
     eta = pd.to_datetime(frame["eta"])
     promised = pd.to_datetime(frame["promised_date"])
     late = eta.isna() | (promised.notna() & (eta > promised))
@@ -499,4 +528,4 @@ def compare_policies(
          for p in policies],
         ignore_index=True,
     )
-    return allocations, summarise_allocation(allocations, orders)
+    return allocations, summarise_allocation(allocations, orders, options.get("products"))  # type: ignore[arg-type]

@@ -136,6 +136,19 @@ class CancellationCurve:
         row["limit_share"] = row.pop("limit")
         return pd.DataFrame([{c: row[c] for c in CURVE_COLUMNS}], columns=CURVE_COLUMNS)
 
+    @staticmethod
+    def from_frame(frame: pd.DataFrame) -> CancellationCurve:
+        """The curve of a ``cancellation_curve`` row (:meth:`to_frame`); the default curve when
+        ``frame`` is empty (a run that stored none)."""
+        if frame.empty:
+            return DEFAULT_CURVE
+        row = frame.iloc[0]
+        return CancellationCurve(
+            limit=float(row["limit_share"]), scale_days=float(row["scale_days"]),
+            shape=float(row["shape"]), source=str(row["source"]),
+            note=str(row.get("note") or ""),
+        )
+
 
 DEFAULT_CURVE = CancellationCurve(
     limit=0.40, scale_days=14.0, shape=1.5, source="default",

@@ -11,9 +11,19 @@ given, resampled from the observed lead times (:func:`empirical_lead_time_pmf`).
 backordered and served first when stock arrives.
 
 Per series it reports the probability of at least one stockout in the horizon, the expected fill
-rate (units served from stock / units demanded), expected backordered units, expected periods
-out of stock (end-of-period net stock <= 0), the median and 10th percentile of the first
-stockout date, and the 10/50/90% band of net stock per period. With ``warmup_days`` it also
+rate (units served from stock / units demanded) next to the fill rate the plan promised
+(``planned_fill_rate``, ``fill_rate_gap`` = simulated - planned), expected backordered units
+(the expected units short over the horizon), expected periods out of stock (end-of-period net
+stock <= 0), the median and 10th percentile of the first stockout date, the 10/50/90% band of
+net stock per period, and what no order placed now can change: the next receipt
+(``next_receipt_date``: the first open purchase order, or the earliest day an order placed today
+can arrive, the median lead time away, whichever comes first), the probability of running out
+before it (``stockout_before_receipt_probability``) and the expected units short until then
+(``units_short_before_receipt``). A series is ``at_risk`` when its simulated fill rate falls more
+than :data:`forecast.backorders.risk.AT_RISK_FILL_GAP` under the planned one, or it more likely than not runs out before
+the next receipt (``AT_RISK_BEFORE_RECEIPT``); ``at_risk_reason`` says which. A stockout
+probability alone is no risk measure for a fill-rate target: a plan whose order quantity covers
+weeks may run out on most paths for a day or two and still serve 95% of the demand. With ``warmup_days`` it also
 reports long-run time averages after the warm-up (``SimulationResult.averages``), which is what
 the textbook formulas of :mod:`forecast.planning.inventory` describe.
 
@@ -62,6 +72,10 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from forecast.backorders.risk import (
+    next_receipt_period,
+    risk_measures,
+)
 from forecast.forecasting.distribution import DemandForecast
 from forecast.forecasting.series import to_long
 
@@ -115,6 +129,7 @@ class _Chunk:
     big_s: np.ndarray
     review: np.ndarray  # (c,) review period in periods (RS)
     lead_cdf: np.ndarray  # (c, Lmax) P(lead <= j), j = 1..Lmax
+    next_receipt: np.ndarray  # (c,) period the next receipt arrives at the start of
     n_paths: int
     warmup: int
 
@@ -166,7 +181,8 @@ def simulate(
                 kind=plan["kind"][idx],
                 s=plan["s"][idx], q=plan["q"][idx], big_s=plan["big_s"][idx],
                 review=plan["review"][idx],
-                lead_cdf=_chunk_lead_cdf(plan, idx, lead_cap, observed, lead_pmf),
+                lead_cdf=(cdf := _chunk_lead_cdf(plan, idx, lead_cap, observed, lead_pmf)),
+                next_receipt=next_receipt_period(receipts[idx], cdf),
                 n_paths=cfg.n_paths, warmup=warmup,
             )
         )
@@ -185,13 +201,18 @@ def simulate(
         band[idx] = res.pop("band")
         for k, v in res.items():
             stats[k][idx] = v
+    planned = keys.merge(policies.reindex(columns=["sku", "location", "planned_fill_rate"]),
+                         on=["sku", "location"], how="left")["planned_fill_rate"]
+    stats["planned"] = planned.to_numpy(dtype=float)
     return _frames(keys, stats, band, as_of, cfg, period_days, horizon, warmup)
 
 
 _STAT_NAMES = (
     "p_out", "fill", "backorders", "days_out", "first50", "first10",
     "fill_warm", "on_hand_avg", "backorders_avg", "no_backorder_share", "orders_per_period",
+    "p_before", "short_before", "next_receipt",
 )
+
 
 
 def series_keys(keys: pd.DataFrame, seed: int) -> np.ndarray:
@@ -727,6 +748,7 @@ def _chunk_statistics(
     first_out = np.where(out_any, short.argmax(axis=1), np.inf)
     # Paths without a stockout count as "after the horizon" (h + 1) for the quantiles.
     first = np.where(np.isfinite(first_out), first_out + 1, h + 1)
+    before_receipt = first_out < np.minimum(ch.next_receipt, h)[:, None]
     first50 = np.quantile(first, 0.5, axis=1, method="lower")
     first10 = np.quantile(first, 0.1, axis=1, method="lower")
     cells_warm = p * (h - ch.warmup)
@@ -748,10 +770,25 @@ def _chunk_statistics(
             np.greater_equal(tail, 0, out=short[:, : h - ch.warmup]), axis=(1, 2)
         ) / cells_warm,
         "orders_per_period": orders_warm / cells_warm,
+        "p_before": before_receipt.mean(axis=1),
+        "short_before": _short_before_receipt(ch, net_end),
+        "next_receipt": ch.next_receipt.astype(float),
     }
     net_end.sort(axis=2)  # once, in place: the 10/50/90% band of every period
     result["band"] = _sorted_quantiles(net_end, (0.1, 0.5, 0.9))
     return result
+
+
+def _short_before_receipt(ch: _Chunk, net_end: np.ndarray) -> np.ndarray:
+    """Expected units short (backlog) at the end of the period before the next receipt, less
+    the backlog at the start: nothing arrives before it (orders placed meanwhile take at least
+    the median lead time, bar a short draw)."""
+    c, h = ch.mean.shape
+    receipt = np.minimum(ch.next_receipt, h)
+    at = np.clip(receipt - 1, 0, h - 1)
+    backlog = np.maximum(-net_end[np.arange(c), at, :].astype(np.float64), 0.0)
+    grown = np.maximum(backlog - np.maximum(-ch.net0, 0.0)[:, None], 0.0)
+    return np.where(receipt > 0, grown.mean(axis=1), 0.0)
 
 
 def _draw_lead(
@@ -814,6 +851,7 @@ def _frames(
             "paths": cfg.n_paths,
         }
     )
+    risk = risk.join(risk_measures(stats, day))
     dates = pd.date_range(start, periods=horizon + 1, freq=f"{period_days:g}D")[1:]
     bands = to_long(keys, dates, stock_p10=band[:, :, 0], stock_p50=band[:, :, 1], stock_p90=band[:, :, 2])
     bands["date"] = bands["date"].dt.date

@@ -48,6 +48,26 @@ class DemandForecast:
     level_var: np.ndarray  # (n,) variance of the shared level factor G
     model: np.ndarray  # (n,) name of the model behind each series
 
+    @staticmethod
+    def from_tables(forecasts: pd.DataFrame, models: pd.DataFrame) -> DemandForecast:
+        """The forecast as stored: ``forecasts`` (sku, location, date, mean) and
+        ``forecast_models`` (sku, location, model, nb_size (NULL = Poisson), level_var), in
+        (sku, location) order. The stored means are the fitted ones, so sample paths and
+        lead-time demand rebuilt from them are the run's own."""
+        models = models.sort_values(["sku", "location"]).reset_index(drop=True)
+        keys = models[["sku", "location"]]
+        means = forecasts.pivot_table(index=["sku", "location"], columns="date", values="mean",
+                                      sort=True).reindex(pd.MultiIndex.from_frame(keys))
+        size = models["nb_size"].to_numpy(dtype=float)
+        return DemandForecast(
+            keys=keys,
+            dates=pd.DatetimeIndex(means.columns),
+            mean=np.nan_to_num(means.to_numpy(dtype=float)),
+            size=np.where(np.isnan(size), np.inf, size),
+            level_var=models["level_var"].to_numpy(dtype=float),
+            model=models["model"].to_numpy(dtype=object),
+        )
+
     def take(self, rows: np.ndarray) -> DemandForecast:
         """The forecast of a subset of series."""
         return DemandForecast(

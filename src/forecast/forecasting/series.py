@@ -37,6 +37,19 @@ class Frequency:
 DAILY = Frequency("D", "D", 1.0, 7)
 
 
+def frequency_from_code(code: str) -> Frequency:
+    """The frequency of a stored pandas alias ("D", "W-SUN", "MS"; ``forecast_models.frequency``).
+
+    >>> frequency_from_code("W-SUN").period_days
+    7.0
+    """
+    if code == "D":
+        return Frequency("D", "D", 1.0, 7)
+    if code.startswith("W"):
+        return Frequency("W", code, 7.0, 52)
+    return Frequency("M", "MS", 365.25 / 12, 12)
+
+
 def detect_frequency(dates: pd.Series | pd.DatetimeIndex) -> Frequency:
     """Daily, weekly or monthly, from the median gap between distinct dates.
 

@@ -175,6 +175,9 @@ TABLES: dict[str, Table] = {
                 Column("launch_date", "date", doc="first day the product can ship; required for pre-order"),
                 Column("dropship", "bool", default=False,
                        doc="shipped by the supplier: no stock policy, orders passed on"),
+                Column("fractional", "bool", default=False,
+                       doc="sold in fractions (kg, m): order quantities and stock levels keep "
+                           "decimals; otherwise whole units"),
             ),
             key=("sku",),
             snapshot=True,

@@ -20,6 +20,7 @@ over a snapshot folder (``read_*``):
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -53,6 +54,7 @@ __all__ = [
     "outputs_run_id",
     "policy_levels_of",
     "preorder_recommendations",
+    "published_plan",
     "ranked_risk",
     "read_last_sales_date",
     "read_snapshot",
@@ -60,14 +62,18 @@ __all__ = [
     "read_table",
     "revenue_lost_by_policy",
     "risk_bands_of",
+    "risk_by_class",
     "risk_distribution",
+    "run_parameters",
     "run_record",
     "sales_frame",
     "sales_history_of",
+    "series_breakdown",
     "series_forecast",
     "series_history",
     "simulated_series_count",
     "snapshot_tables",
+    "stockout_likely_count",
     "stockout_probability_of",
     "supplier_scorecard",
     "top_series",
@@ -139,6 +145,32 @@ def read_last_sales_date(snapshot_dir: str | Path) -> date | None:
         return last_sales_date(con)
     finally:
         con.close()
+
+
+#: The published plan's tables a what-if starts from (forecast.scenarios.whatif).
+PLAN_TABLES = ("forecasts", "forecast_models", "policies", "recommendations", "risk",
+               "allocations", "flash_sales", "alerts")
+
+
+def published_plan(snapshot_dir: str | Path, skus: list[str]) -> dict[str, pd.DataFrame]:
+    """The published plan's rows of ``skus`` (:data:`PLAN_TABLES`, without ``run_id``): the
+    "before" of a what-if, exactly as exported."""
+    frames = read_snapshot(snapshot_dir, PLAN_TABLES, skus)
+    return {name: frame.drop(columns="run_id", errors="ignore") for name, frame in frames.items()}
+
+
+def run_parameters(snapshot_dir: str | Path) -> dict[str, object]:
+    """The settings the published run was made with (the ``runs`` row of the run whose rows
+    the plan tables hold; empty when the snapshot does not say)."""
+    con = open_snapshot(snapshot_dir)
+    try:
+        run = run_record(con, outputs_run_id(con))
+    finally:
+        con.close()
+    try:
+        return dict(json.loads(str(run.get("parameters") or "{}")))
+    except json.JSONDecodeError:
+        return {}
 
 
 def snapshot_tables(con: Connection) -> frozenset[str]:
@@ -327,6 +359,25 @@ def forecast_series_count(con: Connection) -> object:
     )
 
 
+_SERIES_BREAKDOWN_SQL = """
+SELECT count(*) AS series,
+       count(*) FILTER (WHERE m.model = ?) AS preorder_series,
+       count(*) FILTER (WHERE coalesce(p.dropship, false)) AS dropship_series
+FROM (SELECT DISTINCT sku, location FROM forecasts) f
+LEFT JOIN forecast_models m USING (sku, location)
+LEFT JOIN (SELECT sku, any_value(dropship) AS dropship FROM products GROUP BY sku) p USING (sku)
+"""
+
+
+def series_breakdown(con: Connection, preorder_model: str) -> dict[str, int]:
+    """How the forecast series count (the same figure as the CLI and ``forecast.csv``): all
+    ``series``, the ``preorder_series`` forecast before launch (model ``preorder_model``) and
+    the ``dropship_series`` (forecast only, no stock policy); empty without the tables."""
+    frame = _read(con, _SERIES_BREAKDOWN_SQL, [preorder_model],
+                  needs=["forecasts", "forecast_models", "products"])
+    return {k: int(v) for k, v in frame.iloc[0].items()} if len(frame) else {}
+
+
 def order_totals(con: Connection, as_of: date | None) -> pd.DataFrame:
     """One row: recommended orders due on ``as_of`` (urgent or order-by date reached) and all,
     with their values (``today``, ``today_value``, ``all_orders``, ``all_value``)."""
@@ -370,16 +421,47 @@ def waiting_lines_by_policy(con: Connection) -> pd.DataFrame:
 
 
 def at_risk_count(con: Connection, above: float) -> int:
-    """Series whose stockout probability is over ``above``."""
-    return int(
-        _scalar(
-            con,
-            "SELECT count(*) FROM risk WHERE stockout_probability > ?",
-            [above],
-            needs=["risk"],
-        )
-        or 0
-    )
+    """Series at risk (``risk.at_risk``: fill rate 5+ points under plan, or a stockout before
+    the next receipt, see forecast.backorders.risk); for snapshots without that column, series
+    whose stockout probability is over ``above``."""
+    sql = (_AT_RISK_COUNT_SQL if has_column(con, "risk", "at_risk")
+           else "SELECT count(*) FROM risk WHERE stockout_probability > ?")
+    params = [] if has_column(con, "risk", "at_risk") else [above]
+    return int(_scalar(con, sql, params, needs=["risk"]) or 0)
+
+
+_AT_RISK_COUNT_SQL = "SELECT count(*) FROM risk WHERE coalesce(at_risk, false)"
+
+
+def stockout_likely_count(con: Connection, above: float) -> int:
+    """Series whose stockout probability within the horizon is over ``above``."""
+    return int(_scalar(con, "SELECT count(*) FROM risk WHERE stockout_probability > ?", [above],
+                       needs=["risk"]) or 0)
+
+
+_RISK_BY_CLASS_SQL = """
+SELECT p.abc_class, count(*) AS series,
+       sum(p.mean_daily_demand * p.service_level) / nullif(sum(p.mean_daily_demand), 0) AS target,
+       sum(p.mean_daily_demand * p.planned_fill_rate) / nullif(sum(p.mean_daily_demand), 0) AS planned,
+       sum(p.mean_daily_demand * r.fill_rate) / nullif(sum(p.mean_daily_demand), 0) AS simulated,
+       min(p.planned_fill_rate) AS lowest_planned,
+       count(*) FILTER (WHERE r.stockout_probability > ?) AS stockout_likely,
+       count(*) FILTER (WHERE coalesce(r.at_risk, false)) AS at_risk,
+       count(*) FILTER (WHERE r.at_risk_reason LIKE '%under plan%') AS under_plan,
+       count(*) FILTER (WHERE r.at_risk_reason LIKE '%before next receipt%') AS out_before_receipt
+FROM risk r JOIN policies p USING (sku, location)
+WHERE r.fill_rate IS NOT NULL
+GROUP BY p.abc_class ORDER BY p.abc_class
+"""
+
+
+def risk_by_class(con: Connection, above: float) -> pd.DataFrame:
+    """Per ABC class: series, the demand-weighted target, planned and simulated fill rates,
+    the lowest planned fill rate, and how many series are at risk and why; empty for
+    snapshots without the risk measures."""
+    if not has_column(con, "risk", "at_risk"):
+        return pd.DataFrame()
+    return _read(con, _RISK_BY_CLASS_SQL, [above], needs=["risk", "policies"])
 
 
 # -- the run report: one reader per section ------------------------------------------------------
@@ -429,6 +511,15 @@ FROM risk WHERE stockout_probability > ?
 ORDER BY stockout_probability DESC, expected_backorders DESC NULLS LAST, sku, location
 LIMIT ?
 """
+_AT_RISK_RANKED_SQL = """
+SELECT sku, location, stockout_probability, fill_rate, planned_fill_rate, fill_rate_gap,
+       expected_backorders, first_stockout_p10, first_stockout_p50, next_receipt_date,
+       stockout_before_receipt_probability, units_short_before_receipt, at_risk, at_risk_reason
+FROM risk WHERE coalesce(at_risk, false) OR ? < 0
+ORDER BY coalesce(at_risk, false) DESC, stockout_before_receipt_probability DESC NULLS LAST,
+         fill_rate_gap NULLS LAST, expected_backorders DESC NULLS LAST, sku, location
+LIMIT ?
+"""
 
 _ORDERS_SQL = """
 SELECT sku, location, supplier, order_quantity, order_by, expected_arrival, line_value,
@@ -446,7 +537,12 @@ _SUPPLIER_SCORECARD_SQL = (
 
 
 def ranked_risk(con: Connection, above: float, limit: int) -> pd.DataFrame:
-    """At most ``limit`` series with a stockout probability over ``above``, most likely first."""
+    """At most ``limit`` series at risk (see :func:`at_risk_count`), those that run out before
+    the next receipt first, then the largest shortfall against the planned fill rate; with
+    ``above`` < 0 every series, at-risk ones first. Older snapshots: the series with a
+    stockout probability over ``above``, most likely first."""
+    if has_column(con, "risk", "at_risk"):
+        return _read(con, _AT_RISK_RANKED_SQL, [above, limit], needs=["risk"])
     return _read(con, _RISK_RANKED_SQL, [above, limit], needs=["risk"])
 
 
@@ -504,14 +600,25 @@ def risk_distribution(con: Connection) -> pd.DataFrame:
     return _read(con, "SELECT stockout_probability, fill_rate FROM risk", needs=["risk"])
 
 
+_ALLOCATION_LINES_SQL = """
+SELECT a.* REPLACE (coalesce(a.segment, '(none)') AS segment),
+       coalesce(o.unit_price, p.unit_price) AS unit_price
+FROM allocations a
+LEFT JOIN (SELECT order_id, sku, location, any_value(unit_price) AS unit_price
+           FROM customer_orders GROUP BY ALL) o USING (order_id, sku, location)
+LEFT JOIN (SELECT sku, any_value(unit_price) AS unit_price FROM products GROUP BY sku) p USING (sku)
+ORDER BY a.policy, a.sku, a.location, a.order_id
+"""
+
+
 def allocation_lines(con: Connection) -> pd.DataFrame:
-    """Customer order lines as each allocation policy serves them (segment '(none)' if unknown)."""
-    return _read(
-        con,
-        "SELECT policy, coalesce(segment, '(none)') AS segment, order_id, status, delay_days "
-        "FROM allocations",
-        needs=["allocations"],
-    )
+    """Customer order lines as each allocation policy serves them (segment '(none)' if unknown),
+    with each line's ``unit_price``: the order line's, else the product's list price."""
+    lines = _read(con, _ALLOCATION_LINES_SQL, needs=["allocations", "customer_orders", "products"])
+    if lines.empty:
+        lines = _read(con, "SELECT * REPLACE (coalesce(segment, '(none)') AS segment) "
+                      "FROM allocations", needs=["allocations"])
+    return lines.drop(columns="run_id", errors="ignore")
 
 
 def backorder_book(con: Connection) -> pd.DataFrame:

@@ -33,7 +33,8 @@ class PlanConfig:
     SKUs) reaches the level, and the stock is spread over the class's (s,Q)/(s,S) SKUs so as to
     hold the least of it (``pooled_stock``: units, or value at unit cost), see
     :func:`forecast.planning.inventory.rq_pooled_fill_rate_reorder_points`; each SKU's own expected fill
-    rate is then ``planned_fill_rate`` (at least 50%). "sku": every SKU is held to its class's
+    rate is then ``planned_fill_rate``, at most ``sku_fill_floor_points`` (default 0.10: ten
+    points) under the class level and never under 50%. "sku": every SKU is held to its class's
     level. A product's own ``service_level`` always holds for that SKU alone, and (R,S)
     policies and cycle service levels are per SKU.
     """
@@ -58,6 +59,8 @@ class PlanConfig:
     max_cover_days: float = 120.0
     service_scope: ServiceScope = "class"
     pooled_stock: PooledStock = "units"
+    #: Pooled class fill rates: no SKU is planned more than this under its class level.
+    sku_fill_floor_points: float = 0.10
 
     def __post_init__(self) -> None:
         for cls, level in self.service_levels.items():
@@ -92,6 +95,9 @@ class PlanConfig:
         for name in ("holding_cost_rate", "default_unit_cost"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if not 0 <= self.sku_fill_floor_points < 1:
+            raise ValueError(
+                f"sku_fill_floor_points must be in [0, 1), got {self.sku_fill_floor_points}")
         for name in ("default_lead_time_days", "default_lead_time_cv", "default_order_cost"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
@@ -101,3 +107,19 @@ def _choice(value: str, options: object, name: str) -> None:
     allowed = get_args(options)
     if value not in allowed:
         raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+
+
+def plan_config_from(settings: object) -> PlanConfig:
+    """The plan of a run's settings (:class:`forecast.config.RunSettings`, or anything with its
+    fields: the what-if rebuilds the published run's plan from its recorded parameters)."""
+    review = float(getattr(settings, "review_period_days", 0.0) or 0.0)
+    return PlanConfig(
+        service_levels=dict(settings.service_levels),  # type: ignore[attr-defined]
+        service_kind=settings.service_kind,  # type: ignore[attr-defined]
+        service_scope=settings.service_scope,  # type: ignore[attr-defined]
+        review_period_days=review,
+        policy="RS" if review > 0 else settings.policy,  # type: ignore[attr-defined]
+        max_cover_days=settings.max_cover_days,  # type: ignore[attr-defined]
+        order_quantity_method=settings.order_quantity_method,  # type: ignore[attr-defined]
+        default_lead_time_days=settings.default_lead_time_days,  # type: ignore[attr-defined]
+    )

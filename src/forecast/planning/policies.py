@@ -42,7 +42,9 @@ import pandas as pd
 
 from forecast.forecasting.distribution import DemandForecast
 from forecast.planning import inventory
+from forecast.planning.explanations import _num, explain
 from forecast.planning.plan_config import PlanConfig
+from forecast.planning.units import round_up_whole, sold_in_whole_units
 
 KEYS = ["sku", "location"]
 
@@ -151,8 +153,14 @@ def compute_policies(
     cfg: PlanConfig,
     period_days: float = 1.0,
     lead_times: pd.DataFrame | None = None,
+    keep: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Safety stock, reorder point (min), order quantity and max for every series.
+
+    ``keep`` (a published plan's policies of these series, for a what-if): the ABC/XYZ classes,
+    service levels and each SKU's ``planned_fill_rate`` (its share of a pooled class level)
+    are taken from it, and each SKU is solved alone for that fill rate, so replanning a few
+    SKUs neither reclassifies them against each other nor re-spreads a class's stock.
 
     ``history`` is the (n, T) demand matrix the forecast was fitted on (for XYZ variability);
     ``period_days`` is the length of one forecast period (1 daily, 7 weekly); ``lead_times``
@@ -167,7 +175,8 @@ def compute_policies(
     - Protection interval P = L (+ R for (R,S)). Lead-time demand mu_P and its demand s.d.
       come from the forecast over [0, P); with lead-time s.d. sigma_L,
       sigma_P = sqrt(sigma_demand^2 + d_P^2 sigma_L^2), d_P = mu_P / P (the rate inside it).
-      ``campaign_uplift_pct`` = mu_P / (baseline rate x P) - 1, see :func:`baseline_rate`.
+      ``campaign_uplift_pct`` = mu_P / (baseline rate x P) - 1, see :func:`baseline_rate`
+      (0 when no demand falls inside P, e.g. a pre-order product launching after it).
     - Order quantity: EOQ sqrt(2 K lambda / h) with h = holding_cost_rate x unit cost (infinite
       when h = 0), or d x days_of_cover, capped at d x max_cover_days; or fixed_quantity; for
       (R,S) the expected order d x R. Raised to the MOQ, rounded up to the pack size.
@@ -198,13 +207,16 @@ def compute_policies(
         annual_demand * unit_cost, history, period_days, cfg
     )
     level, service_source = _service_levels(frame, cfg)
+    targets = None
+    if keep is not None:
+        frame, level, service_source, targets = _kept_service(frame, level, service_source, keep)
     protection = _protection_demand(forecast, frame, mean_period, period_days, cfg)
     order_q, basis = _order_quantities(
         frame, daily, annual_demand, unit_cost, demand, protection.review_days, cfg
     )
     safety, planned_fill, reorder_point, max_level = _stock_levels(
         forecast, frame, level, service_source, order_q, demand, daily, unit_cost, protection,
-        period_days, cfg,
+        period_days, cfg, targets,
     )
 
     return pd.DataFrame(
@@ -252,6 +264,24 @@ def _abc_xyz_classes(
         warnings.simplefilter("ignore", RuntimeWarning)  # no history (a pre-order series): NaN
         cv = np.nanstd(recent, axis=1) / np.nanmean(recent, axis=1)
     return abc, inventory.xyz_classes(cv, cfg.xyz_thresholds)
+
+
+def _kept_service(
+    frame: pd.DataFrame, level: np.ndarray, source: np.ndarray, keep: pd.DataFrame
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    """Classes, service levels and per-SKU fill-rate targets of ``keep`` where it has the series
+    (see :func:`compute_policies`); the computed ones elsewhere."""
+    held = frame[KEYS].merge(keep, on=KEYS, how="left")
+    known = held["service_level"].notna().to_numpy()
+    frame = frame.assign(
+        abc_class=np.where(known, held["abc_class"].astype(object), frame["abc_class"]),
+        xyz_class=np.where(known, held["xyz_class"].astype(object), frame["xyz_class"]),
+    )
+    level = np.where(known, held["service_level"].to_numpy(dtype=float), level)
+    source = np.where(known, held["service_source"].astype(object), source)
+    planned = held["planned_fill_rate"].to_numpy(dtype=float)
+    targets = np.where(known & (planned > 0) & (planned < 1), planned, level)
+    return frame, level, source, targets
 
 
 def _service_levels(frame: pd.DataFrame, cfg: PlanConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -306,6 +336,8 @@ def _protection_demand(
     flat = baseline_rate(forecast.mean, period_days) * protect
     uplift = np.divide(ltd_mean, flat, out=np.ones(n), where=flat > 0) - 1.0
     uplift = np.where(np.abs(uplift) < 1e-9, 0.0, uplift)  # float noise, not a campaign
+    # No demand inside P (a pre-order product launching after it): no uplift to speak of.
+    uplift = np.where(ltd_mean > 0, uplift, 0.0)
     return _ProtectionDemand(
         lead_days, lead_sd_days, review_days, lead_p, ltd_mean, ltd_sd, rate_p, uplift
     )
@@ -348,7 +380,7 @@ def _order_quantities(
         raw_q = np.where(capped, cap, uncapped)
         method = cfg.order_quantity_method
         basis = np.where(capped, f"{method}_capped", method).astype(object)
-    raw_q = np.where(demand, raw_q, 0.0)
+    raw_q = round_up_whole(np.where(demand, raw_q, 0.0), sold_in_whole_units(frame))
     order_q = np.asarray(
         inventory.round_order_quantity(
             raw_q, frame["moq"].to_numpy(dtype=float), frame["pack_size"].to_numpy(dtype=float)
@@ -370,12 +402,16 @@ def _stock_levels(
     protection: _ProtectionDemand,
     period_days: float,
     cfg: PlanConfig,
+    targets: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Safety stock, planned fill rate, reorder point (min) and max per series.
 
     Cycle service: ss = z sigma_P floored at 0; fill rate: :func:`fill_rate_safety_stock`
-    (pooled per class with ``service_scope`` "class", (s,Q)/(s,S) only). (s,Q), (s,S):
-    min = mu_P + ss, max = min + Q; (R,S): max = mu_{L+R} + ss, min = mu_L + ss."""
+    (pooled per class with ``service_scope`` "class", (s,Q)/(s,S) only, no SKU more than
+    ``cfg.sku_fill_floor_points`` under its class level; each SKU alone at ``targets`` when
+    given). (s,Q), (s,S): min = mu_P + ss, max = min + Q; (R,S): max = mu_{L+R} + ss,
+    min = mu_L + ss. Items sold in whole units get whole levels (rounded up,
+    :mod:`forecast.planning.units`) and the safety stock that goes with them."""
     n = len(frame)
     periodic = cfg.policy == "RS"
     ltd_mean, ltd_sd, rate_p = protection.mean, protection.sd, protection.rate
@@ -388,7 +424,7 @@ def _stock_levels(
         planned_fill = np.full(n, np.nan)
     else:
         pool = None
-        if cfg.service_scope == "class" and not periodic:
+        if cfg.service_scope == "class" and not periodic and targets is None:
             pool = np.where(service_source == "class", frame["abc_class"].astype(str), "")
         lead = None
         if periodic:
@@ -396,13 +432,17 @@ def _stock_levels(
             lead = (lead_mean, np.sqrt(lead_var))
         weight = unit_cost if cfg.pooled_stock == "value" else np.ones(n)
         safety, planned_fill = fill_rate_safety_stock(
-            level, np.maximum(order_q, 1.0), ltd_mean, ltd_sd, demand, lead, pool, daily, weight
+            level if targets is None else targets, np.maximum(order_q, 1.0), ltd_mean, ltd_sd,
+            demand, lead, pool, daily, weight, floor=cfg.sku_fill_floor_points,
         )
+    whole = sold_in_whole_units(frame)
     if periodic:
-        max_level = np.where(demand, ltd_mean + safety, 0.0)
+        max_level = round_up_whole(np.where(demand, ltd_mean + safety, 0.0), whole)
+        safety = np.where(demand, max_level - ltd_mean, safety)
         reorder_point = np.where(demand, lead_mean + safety, 0.0)
     else:
-        reorder_point = np.where(demand, ltd_mean + safety, 0.0)
+        reorder_point = round_up_whole(np.where(demand, ltd_mean + safety, 0.0), whole)
+        safety = np.where(demand, reorder_point - ltd_mean, safety)
         max_level = reorder_point + order_q
     return safety, planned_fill, reorder_point, max_level
 
@@ -417,6 +457,7 @@ def fill_rate_safety_stock(
     pool: np.ndarray | None = None,
     rate: np.ndarray | None = None,
     weight: np.ndarray | None = None,
+    floor: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Safety stock (level less mu_P) for fill rates ``level``, and each SKU's planned fill.
 
@@ -426,7 +467,8 @@ def fill_rate_safety_stock(
     of the lead-time demand alone: 1 - [n_{L+R}(S) - n_L(S)] / mu_R = beta
     (:func:`forecast.planning.inventory.rs_fill_rate_order_up_to`). SKUs with a non-empty ``pool`` label
     share their pool's demand-weighted fill rate (demand ``rate``, stock weighted by
-    ``weight``; :func:`forecast.planning.inventory.rq_pooled_fill_rate_reorder_points`). The safety
+    ``weight``; :func:`forecast.planning.inventory.rq_pooled_fill_rate_reorder_points`), none
+    planned more than ``floor`` under its own level (and none under 50%). The safety
     stock may be negative (a large Q alone delivers more than the target) but the level never
     falls below 0: an order is not held back until customers wait (under lost sales such a
     level would never trigger).
@@ -463,6 +505,7 @@ def fill_rate_safety_stock(
             variance[pooled],
             pool[pooled],
             weight[pooled],
+            lowest_fill_rate=np.maximum(level[pooled] - (floor if floor is not None else 1.0), 0.5),
         )
         safety[pooled] = np.asarray(result.reorder_point, dtype=float) - ltd_mean[pooled]
         planned[pooled] = result.fill_rate
@@ -609,7 +652,7 @@ def recommend_orders(
     plan["line_value"] = qty * plan["unit_cost"].to_numpy(dtype=float)
     plan["urgent"] = needs & (position <= rop)
     plan = plan[needs & (qty > 0)].copy()
-    plan["explanation"] = explain(plan)
+    plan["explanation"] = explain(plan, cfg.sku_fill_floor_points)
     columns = [
         "sku",
         "location",
@@ -638,124 +681,6 @@ def recommend_orders(
         )
         .reset_index(drop=True)
     )
-
-
-def _num(x: object, index: pd.Index, decimals: int = 0) -> pd.Series:
-    """Numbers as short text, vectorised: 1234.4 -> '1234', 4.5 -> '4.5' (decimals=1)."""
-    arr = np.asarray(x, dtype=float)
-    finite = np.isfinite(arr)
-    rounded = np.round(np.where(finite, arr, 0.0), decimals) + 0.0  # + 0.0: no '-0'
-    if decimals == 0:
-        text = pd.Series(rounded.astype(np.int64).astype(str), index=index)
-    else:
-        text = pd.Series(rounded.astype(str), index=index).str.removesuffix(".0")
-    return text.where(finite, "n/a")
-
-
-def _when(mask: object, text: pd.Series | str, index: pd.Index) -> pd.Series:
-    """``text`` where ``mask`` holds, else an empty string."""
-    text = text if isinstance(text, pd.Series) else pd.Series(text, index=index)
-    return text.where(np.asarray(mask, dtype=bool), "")
-
-
-def explain(plan: pd.DataFrame) -> pd.Series:
-    """One line per recommendation a buyer can read, built with vectorised string operations.
-
-    Needs the policy columns plus position, order_by, order_quantity and the working columns
-    ``raw_quantity``, ``multiples`` and ``position_at_order`` set by :func:`recommend_orders`.
-    Example: "(s,Q) lead-time demand 80 over 14 d incl. campaign/season +30%, safety stock 25
-    for 98% fill rate (class A), position 10 vs reorder point 105: 1 x Q 96, round to pack of 12
-    -> order 96".
-    """
-    ix = plan.index
-    if not len(plan):
-        return pd.Series([], index=ix, dtype=str)
-    policy = plan["policy"].astype(str)
-    periodic = (policy == "RS").to_numpy()
-    lead = _num(plan["lead_time_days"], ix, 1)
-    review = _num(plan["review_period_days"], ix, 1)
-    prefix = policy.map({"sQ": "(s,Q) ", "sS": "(s,S) ", "RS": "(R,S) "}).fillna("") + _when(
-        periodic, "review every " + review + " d: ", ix
-    )
-    over = lead + _when(periodic, "+" + review, ix) + " d"
-    source = plan["lead_time_source"].astype(str)
-    lt_note = _when(source != "product", " (" + source + " lead time)", ix)
-    uplift = plan["campaign_uplift_pct"].to_numpy(dtype=float)
-    sign = np.where(uplift >= 0, "+", "")
-    uplift_note = _when(
-        np.abs(uplift) >= 5, " incl. campaign/season " + sign + _num(uplift, ix) + "%", ix
-    )
-    kind = plan["service_kind"].map({"fill_rate": "fill rate", "cycle": "cycle service"}).fillna("")
-    who = np.where(
-        plan["service_source"].to_numpy(dtype=object) == "product",
-        "product setting, class " + plan["abc_class"].astype(str),
-        "class " + plan["abc_class"].astype(str),
-    )
-    level = plan["service_level"].to_numpy(dtype=float)
-    planned = (
-        plan["planned_fill_rate"].to_numpy(dtype=float) if "planned_fill_rate" in plan else level
-    )
-    # A SKU pooled in its class (service_scope "class") gets its share of the class's level.
-    shared = np.isfinite(planned) & (np.abs(planned - level) >= 0.0005)
-    service = _num(100 * np.where(shared, planned, level), ix, 1) + "% " + kind
-    who = pd.Series(who, index=ix) + _when(
-        shared, ": " + _num(100 * level, ix, 1) + "% over the class", ix
-    )
-    recorded = (
-        plan["on_hand_recorded"].to_numpy(dtype=float)
-        if "on_hand_recorded" in plan
-        else np.zeros(len(ix))
-    )
-    negative = _when(
-        recorded < 0, " (on hand recorded " + _num(recorded, ix) + ", counted as 0)", ix
-    )
-    later = (
-        np.abs(
-            plan["position_at_order"].to_numpy(float) - plan["inventory_position"].to_numpy(float)
-        )
-        >= 0.5
-    )
-    projected = _when(
-        later,
-        " ("
-        + _num(plan["position_at_order"], ix)
-        + " by "
-        + pd.Series(pd.to_datetime(plan["order_by"]).dt.strftime("%Y-%m-%d").to_numpy(), index=ix)
-        + ")",
-        ix,
-    )
-    head = (
-        prefix
-        + "lead-time demand "
-        + _num(plan["lead_time_demand"], ix)
-        + " over "
-        + over
-        + lt_note
-        + uplift_note
-        + ", safety stock "
-        + _num(plan["safety_stock"], ix)
-        + " for "
-        + service
-        + " ("
-        + who
-        + "), position "
-        + _num(plan["inventory_position"], ix)
-        + negative
-        + projected
-    )
-    raw = plan["raw_quantity"].to_numpy(dtype=float)
-    rop_text = " vs reorder point " + _num(plan["reorder_point"], ix) + ": "
-    up_to = "up to " + _num(plan["max_level"], ix) + " = " + _num(raw, ix, 1)
-    rule = (
-        (rop_text + _num(plan["multiples"], ix) + " x Q " + _num(plan["order_quantity_policy"], ix))
-        .where(policy == "sQ", rop_text + up_to)
-        .where(policy != "RS", ": " + up_to)
-    )
-    moq = plan["moq"].to_numpy(dtype=float)
-    pack = plan["pack_size"].to_numpy(dtype=float)
-    moq_note = _when(np.nan_to_num(moq) > raw, ", raise to MOQ " + _num(moq, ix, 1), ix)
-    pack_note = _when(np.nan_to_num(pack) > 1, ", round to pack of " + _num(pack, ix, 1), ix)
-    return head + rule + moq_note + pack_note + " -> order " + _num(plan["order_quantity"], ix, 1)
 
 
 def build_alerts(

@@ -38,7 +38,8 @@ class Digest:
             (f"- **{c['orders_today']}** orders to place today "
              f"(value {c['orders_today_value']:,}), {c['orders_total']} in the next days"),
             f"- **{c['new_alerts']}** new alerts ({c['alerts']} in all)",
-            f"- **{c['at_risk']}** SKU-locations more likely than not to stock out",
+            (f"- **{c['at_risk']}** SKU-locations at risk (fill rate 5+ points under plan, or out "
+            "before the next receipt)"),
             f"- **{c['customers_to_notify']}** waiting order lines whose customers should be told",
             "",
         ]
@@ -86,7 +87,10 @@ def build_digest(wh: Warehouse, run_id: str | None = None) -> Digest:
         today = recs[recs["urgent"].astype(bool) | due]
     else:
         today = recs
-    at_risk = risk[risk["stockout_probability"] > RISK_THRESHOLD].sort_values(
+    # At risk as the report counts it (forecast.backorders.risk); older runs: P(stockout).
+    flagged = (risk["at_risk"].fillna(False).astype(bool) if "at_risk" in risk
+               else risk["stockout_probability"] > RISK_THRESHOLD) if len(risk) else None
+    at_risk = risk[flagged].sort_values(
         "stockout_probability", ascending=False
     ) if len(risk) else risk
     notify = wh.notifications_sent(run_id)  # newly backordered or re-dated lines, told once

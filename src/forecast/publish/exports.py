@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from forecast.backorders.book import BOOK_COLUMNS
@@ -45,10 +46,17 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**{c: frame[c].map(neutralise_cell) for c in text})
 
 
-def write_csv(frame: pd.DataFrame, path: Path, **options: object) -> Path:
-    """Write one CSV export, neutralised (the one place exports reach ``to_csv``)."""
+def write_csv(
+    frame: pd.DataFrame, path: Path, *, full_precision: bool = False, **options: object
+) -> Path:
+    """Write one CSV export, neutralised (the one place exports reach ``to_csv``); with
+    ``full_precision`` numbers are written by :func:`format_numbers` (after neutralising, so a
+    negative number is never taken for a formula)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    neutralise_frame(frame).to_csv(path, index=False, **options)
+    frame = neutralise_frame(frame)
+    if full_precision:
+        frame = format_numbers(frame)
+    frame.to_csv(path, index=False, **options)
     return path
 
 
@@ -76,8 +84,10 @@ EXPORTS: dict[str, tuple[str, list[str]]] = {
     "alerts.csv": ("alerts", ["severity", "kind", "sku", "location", "date", "message"]),
     "backorder_risk.csv": (
         "risk",
-        ["sku", "location", "stockout_probability", "fill_rate", "expected_backorders",
-         "expected_days_out", "first_stockout_p10", "first_stockout_p50", "horizon_days", "paths"],
+        ["sku", "location", "stockout_probability", "fill_rate", "planned_fill_rate",
+         "fill_rate_gap", "expected_backorders", "expected_days_out", "first_stockout_p10",
+         "first_stockout_p50", "next_receipt_date", "stockout_before_receipt_probability",
+         "units_short_before_receipt", "at_risk", "at_risk_reason", "horizon_days", "paths"],
     ),
     "allocations.csv": (
         "allocations",
@@ -91,6 +101,46 @@ EXPORTS: dict[str, tuple[str, list[str]]] = {
 }
 
 
+#: Money columns: written with 2 decimals.
+MONEY_COLUMNS = frozenset({"unit_cost", "line_value", "expected_revenue_lost"})
+#: Rates and probabilities (shares of 1): written with 4 decimals.
+RATE_COLUMNS = frozenset({
+    "service_level", "planned_fill_rate", "stockout_probability", "fill_rate",
+    "fill_rate_gap", "stockout_before_receipt_probability",
+    "cancel_probability", "on_time_rate", "late_units_share", "dropship_late_share",
+    "sellout_probability", "cap_factor",
+})
+
+
+def format_number(value: float, decimals: int | None = None) -> str:
+    """A number as CSV text without scientific notation: ``decimals`` fixed decimals, or (None)
+    the shortest text that reads back as the same float (``1.179e+04`` was 11791.44); whole
+    numbers without a decimal point; NaN as an empty field.
+
+    >>> format_number(11791.44), format_number(36.0), format_number(0.123456, 4), format_number(1e-7)
+    ('11791.44', '36', '0.1235', '0.0000001')
+    """
+    if value is None or not np.isfinite(value):
+        return ""
+    if decimals is not None:
+        text = f"{value:.{decimals}f}"
+        return text.lstrip("-") if float(text) == 0 else text  # no "-0.00"
+    return np.format_float_positional(float(value), unique=True, trim="-")
+
+
+def format_numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with its float columns as text for a CSV export: money with 2 decimals
+    (:data:`MONEY_COLUMNS`), rates with 4 (:data:`RATE_COLUMNS`), every other number at full
+    precision (whole quantities as integers), never in scientific notation."""
+    out = frame.copy()
+    for column in out.columns:
+        if not pd.api.types.is_float_dtype(out[column]):
+            continue
+        decimals = 2 if column in MONEY_COLUMNS else 4 if column in RATE_COLUMNS else None
+        out[column] = [format_number(v, decimals) for v in out[column].to_numpy(dtype=float)]
+    return out
+
+
 def write_csv_exports(tables: dict[str, pd.DataFrame], exports_dir: Path) -> list[Path]:
     """Write every export whose table is given; returns the paths written."""
     exports_dir.mkdir(parents=True, exist_ok=True)
@@ -99,7 +149,7 @@ def write_csv_exports(tables: dict[str, pd.DataFrame], exports_dir: Path) -> lis
         if table not in tables:
             continue
         frame = tables[table].reindex(columns=columns)
-        written.append(write_csv(frame, exports_dir / filename, float_format="%.4g"))
+        written.append(write_csv(frame, exports_dir / filename, full_precision=True))
     return written
 
 

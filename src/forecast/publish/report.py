@@ -37,6 +37,7 @@ from forecast.ingest.published import (
     series_policy,
     top_series,
 )
+from forecast.planning.sales_models import PREORDER_MODEL
 from forecast.publish import report_plots
 from forecast.publish.report_format import (
     Column,
@@ -68,8 +69,13 @@ __all__ = [
     "write_snapshot_report",
 ]
 
-#: A series is "at risk" when it stocks out on more than this share of simulated paths.
+#: "Stockout likely": a stockout within the horizon on more than this share of simulated paths
+#: (shown beside the headline, which counts the series ``at_risk`` in ``risk``: fill rate more
+#: than 5 points under plan, or out before the next receipt; forecast.backorders.risk).
 AT_RISK_PROBABILITY = 0.5
+#: What the headline "at risk" count measures (printed with it).
+AT_RISK_MEASURE = ("simulated fill rate more than 5 points under the planned one, or a stockout "
+                   "before the next possible receipt on more than half the paths")
 #: Section titles, in order (the tests look for them).
 SECTION_TITLES = (
     "Orders to place",
@@ -194,12 +200,15 @@ def _header(snap: _Snapshot, at_risk_total: int) -> dict[str, object]:
         "run_id": snap.run_id or "(unknown)",
         "as_of": snap.as_of,
         "series": published.forecast_series_count(snap.con),
+        "breakdown": published.series_breakdown(snap.con, PREORDER_MODEL),
         "orders_today": o.get("today"),
         "orders_all": o.get("all_orders"),
         "value_today": o.get("today_value"),
         "value_all": o.get("all_value"),
         "at_risk_above": AT_RISK_PROBABILITY,
         "at_risk": at_risk_total,
+        "at_risk_measure": AT_RISK_MEASURE,
+        "stockout_likely": published.stockout_likely_count(snap.con, AT_RISK_PROBABILITY),
         "simulated": published.simulated_series_count(snap.con),
         "waiting": waiting,
         "alerts": _alert_groups(published.alert_counts(snap.con)),
@@ -354,11 +363,27 @@ def _projection_section(
 _RISK_COLUMNS: list[Column] = [
     ("SKU", "sku", text),
     ("location", "location", text),
-    ("P(stockout)", "stockout_probability", fmt_pct),
+    ("at risk", "at_risk_reason", text),
     ("fill rate", "fill_rate", fmt_pct),
-    ("expected backorders", "expected_backorders", fmt_num),
-    ("first stockout p10", "first_stockout_p10", fmt_date),
+    ("planned fill", "planned_fill_rate", fmt_pct),
+    ("next receipt", "next_receipt_date", fmt_date),
+    ("P(out before it)", "stockout_before_receipt_probability", fmt_pct),
+    ("units short before it", "units_short_before_receipt", fmt_num),
+    ("P(stockout in horizon)", "stockout_probability", fmt_pct),
+    ("expected units short", "expected_backorders", fmt_num),
     ("first stockout p50", "first_stockout_p50", fmt_date),
+]
+_CLASS_COLUMNS: list[Column] = [
+    ("class", "abc_class", text),
+    ("series", "series", fmt_int),
+    ("target", "target", fmt_pct),
+    ("planned", "planned", fmt_pct),
+    ("simulated", "simulated", fmt_pct),
+    ("lowest planned SKU", "lowest_planned", fmt_pct),
+    ("at risk", "at_risk", fmt_int),
+    ("fill 5+ pts under plan", "under_plan", fmt_int),
+    ("out before next receipt", "out_before_receipt", fmt_int),
+    ("P(stockout in horizon) > 50%", "stockout_likely", fmt_int),
 ]
 
 
@@ -370,10 +395,14 @@ def _risk_section(snap: _Snapshot) -> dict[str, object] | None:
         return None
     figure = report_plots.risk_histograms(probability, fill, AT_RISK_PROBABILITY)
     top = published.ranked_risk(snap.con, -1.0, TOP_RISK_ROWS)
+    classes = published.risk_by_class(snap.con, AT_RISK_PROBABILITY)
+    columns = [c for c in _RISK_COLUMNS if c[1] in top.columns]
     return {
         "png": report_plots.png_base64(figure),
         "top": len(top),
-        "table": table(top, _RISK_COLUMNS),
+        "table": table(top, columns),
+        "measure": AT_RISK_MEASURE,
+        "classes": table(classes, _CLASS_COLUMNS) if len(classes) else None,
     }
 
 
@@ -394,6 +423,9 @@ def _allocation_section(snap: _Snapshot) -> dict[str, object] | None:
         ("mean days late", "mean_delay", fmt_num),
         ("p90 days late", "p90_delay", fmt_num),
         ("no supply planned", "no_supply", fmt_int),
+        ("units short now", "units_short_now", fmt_int),
+        ("revenue at risk", "revenue_at_risk", fmt_money),
+        ("expected revenue lost", "expected_revenue_lost", fmt_money),
     ]
     return {
         "png": report_plots.png_base64(figure),

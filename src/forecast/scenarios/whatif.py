@@ -1,24 +1,43 @@
-"""What-if: change the plan's inputs for a few SKUs and compare forecast, policy, risk and customers.
+"""What-if: start from the published plan, change what a scenario changes for a few SKUs, then
+replan and re-simulate only those SKUs and compare.
 
-A scenario adds a planned campaign, delays a supplier, or shocks demand; the engine, the
-planning step, the simulation and the allocation then run on the same SKUs from the published
-snapshot (never the live warehouse, so a running pipeline is not blocked): once as the data
-stands ("before"), once with the scenario ("after"). Campaign uplift comes from the published
-run's estimate over all series, so a scenario on one SKU uses what was learned from all. The
-forecast is fitted once when the scenario has no campaign (a delay does not change demand).
+**Before** is the published plan itself: the snapshot's forecast, policies, recommendations,
+risk and allocations of the scenario's SKUs, read as they were exported (nothing is refitted,
+so a what-if answers in seconds and never contradicts ``policies.csv`` or
+``backorder_risk.csv``). **After**: the scenario adjusts its inputs, and these SKUs are planned
+(:func:`forecast.planning.policies.compute_policies`, ``recommend_orders``) and simulated
+(:func:`forecast.backorders.simulation.simulate`) again with the published run's settings and
+seeds. Each series draws from its own random stream, so with unchanged inputs the after side
+reproduces the published numbers: a scenario that changes nothing changes nothing.
 
-**Supplier delay** (``supplier_delay_days`` = N, optionally ``supplier``): every delivery takes N
-days longer. The delayed SKUs (the supplier's, or every SKU of the scenario without a supplier)
-keep the lead time the plan uses (measured from receipts when there are enough, see
-:mod:`forecast.planning.suppliers`, else the configured one) plus N, with the same spread; in the
-simulation their observed lead times are shifted by N. The supplier's open purchase orders
-arrive N days after their expected date (an overdue order N days after the as-of date: it was
-due any day). The result then shows, per SKU, the stockout probability, first stockout date and
-units short now, with the change under the current policy (``*_unchanged``: the harm if nobody
-reacts) and with the plan recomputed for it (``*_after``), and the recommended order before and
-after (``skus_hit``), per waiting customer line the ETA before and
-after and whether it becomes late (``lines_hit``: lines whose ETA or status changes), and the
-lines hit per customer segment (``segments_hit``).
+- **Demand shock** (``demand_shock_pct`` = X, optionally a window): the published forecast mean
+  of the SKUs x (1 + X / 100) inside the window; the distribution's shape (negative-binomial
+  size, level error) is kept.
+- **Planned campaign** (``campaign``: start, end, kind, discount_pct): the published forecast x
+  the uplift the engine estimated from past campaigns for that kind and the SKU's category
+  (``campaign_uplift``), else the kind's demand-weighted mean over categories, else (no past
+  campaign of that kind) 1 + discount / 100, a unit price elasticity (an assumption, noted).
+- **Supplier delay** (``supplier_delay_days`` = N, optionally ``supplier``): every delivery
+  takes N days longer. The delayed SKUs (the supplier's, or every SKU of the scenario without a
+  supplier) keep the lead time the plan uses (measured from receipts when there are enough, see
+  :mod:`forecast.planning.suppliers`, else the configured one) plus N, with the same spread; in
+  the simulation their observed lead times are shifted by N. The supplier's open purchase
+  orders arrive N days after their expected date (an overdue order N days after the as-of
+  date: it was due any day).
+
+Replanning keeps each SKU's published classes, service level and planned fill rate (its share of
+a pooled class level; ``compute_policies(keep=...)``): one SKU is not reclassified against the
+few others of a scenario. A SKU whose lead time, lead-time demand (mean and s.d.) and order
+quantity the scenario leaves as they are keeps its published stock levels. Pre-order first
+purchases are carried over from the published plan (they depend on every pre-order launch).
+
+The result shows per SKU and location the comparison (``comparison``: metric, before, after,
+change; :func:`comparison_rows` gives the ``sku, location, field, before, after`` table of
+``forecast what-if --json``), for a delay the stockout probability, first stockout date and
+units short now, under the current policy (``*_unchanged``: the harm if nobody reacts) and with
+the plan recomputed (``*_after``), the recommended order before and after (``skus_hit``), the
+waiting customer lines whose ETA or status changes (``lines_hit``) and the lines hit per
+customer segment (``segments_hit``).
 """
 
 from __future__ import annotations
@@ -30,13 +49,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forecast.backorders.allocation import allocate, open_order_lines
+from forecast.backorders import allocation
+from forecast.backorders.cancellation import CancellationCurve
 from forecast.backorders.simulation import SimulationConfig, simulate
+from forecast.config import RunSettings
 from forecast.forecasting.distribution import DemandForecast
-from forecast.forecasting.engine import EngineConfig, forecast_panel
-from forecast.forecasting.features import build_covariates
-from forecast.forecasting.series import build_panel
-from forecast.ingest.published import read_last_sales_date, read_snapshot
+from forecast.forecasting.series import frequency_from_code
+from forecast.ingest.published import (
+    published_plan,
+    read_last_sales_date,
+    read_snapshot,
+    run_parameters,
+)
+from forecast.planning import sales_models
+from forecast.planning.plan_config import plan_config_from
 from forecast.planning.policies import (
     PlanConfig,
     compute_policies,
@@ -46,10 +72,13 @@ from forecast.planning.policies import (
 )
 from forecast.planning.suppliers import estimate_lead_times, receipt_lines, sku_suppliers
 
-INPUTS = ("sales", "products", "suppliers", "inventory", "purchase_orders", "customer_orders", "events")
+INPUTS = ("sales", "products", "suppliers", "inventory", "purchase_orders", "customer_orders")
 #: Read whole (not only the scenario's SKUs): a supplier's lead time pools all of its receipts.
 SHARED_INPUTS = ("products", "receipts", "purchase_orders")
 KEYS = ["sku", "location"]
+#: Policy fields a zero change must leave exactly as published (see the module docstring).
+_LEVEL_FIELDS = ("safety_stock", "reorder_point", "max_level", "planned_fill_rate")
+_INPUT_FIELDS = ("lead_time_days", "lead_time_demand", "lead_time_demand_sd", "order_quantity")
 
 
 @dataclass
@@ -79,6 +108,11 @@ class WhatIfResult:
     skus_hit: pd.DataFrame = field(default_factory=pd.DataFrame)
     lines_hit: pd.DataFrame = field(default_factory=pd.DataFrame)
     segments_hit: pd.DataFrame = field(default_factory=pd.DataFrame)
+    policies_before: pd.DataFrame = field(default_factory=pd.DataFrame)
+    policies_after: pd.DataFrame = field(default_factory=pd.DataFrame)
+    recommendations_after: pd.DataFrame = field(default_factory=pd.DataFrame)
+    risk_before: pd.DataFrame = field(default_factory=pd.DataFrame)
+    risk_after: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 @dataclass
@@ -92,33 +126,17 @@ class _PlanInputs:
     lead_samples: pd.DataFrame  # their observed lead times, for the simulation
 
 
-def _scenario_campaigns(campaigns: pd.DataFrame, scenario: Scenario, keys: pd.DataFrame) -> pd.DataFrame:
-    if not scenario.campaign:
-        return campaigns
-    c = scenario.campaign
-    rows = pd.DataFrame(
-        {
-            "sku": keys["sku"].to_numpy(),
-            "category": "",
-            "location": keys["location"].to_numpy(),
-            "start_date": pd.Timestamp(c["start"]),
-            "end_date": pd.Timestamp(c.get("end", c["start"])),
-            "kind": c.get("kind", "promotion"),
-            "discount_pct": float(c.get("discount_pct") or 0.0),
-        }
-    )
-    return pd.concat([campaigns, rows], ignore_index=True) if len(campaigns) else rows
+@dataclass
+class _Run:
+    """The published run: its settings (plan, simulation, allocation), as-of date, period."""
 
-
-def _shock(fc: DemandForecast, scenario: Scenario) -> DemandForecast:
-    if not scenario.demand_shock_pct:
-        return fc
-    start = pd.Timestamp(scenario.shock_start) if scenario.shock_start else fc.dates[0]
-    end = pd.Timestamp(scenario.shock_end) if scenario.shock_end else fc.dates[-1]
-    window = (fc.dates >= start) & (fc.dates <= end)
-    mean = fc.mean.copy()
-    mean[:, window] *= 1 + scenario.demand_shock_pct / 100
-    return DemandForecast(fc.keys, fc.dates, mean, fc.size, fc.level_var, fc.model)
+    plan: PlanConfig
+    simulation: SimulationConfig
+    allocation_policy: str
+    default_lead_time_days: float
+    seed: int
+    as_of: date
+    period_days: float
 
 
 def supplier_skus(
@@ -187,126 +205,292 @@ def what_if(
     snapshot_dir: str | Path,
     scenario: Scenario,
     *,
-    horizon: int = 28,
-    n_paths: int = 300,
-    seed: int = 0,
+    n_paths: int | None = None,
+    seed: int | None = None,
     plan: PlanConfig | None = None,
-    models: tuple[str, ...] | None = None,
-    country: str | None = "US",
-    allocation_policy: str = "priority",
+    allocation_policy: str | None = None,
 ) -> WhatIfResult:
-    """Run the scenario on its SKUs and compare with the data as it stands."""
+    """Run the scenario on its SKUs from the published plan (see the module docstring).
+
+    ``n_paths``, ``seed``, ``plan`` and ``allocation_policy`` default to the published run's
+    (recorded in its ``runs`` row); another value makes the after side differ from the plan for
+    that reason alone."""
     if scenario.supplier_delay_days < 0:
         raise ValueError(f"a supplier delay must be >= 0 days, got {scenario.supplier_delay_days:g}")
     if not scenario.skus and not scenario.supplier:
         raise ValueError("a scenario needs at least one sku (or a supplier)")
     shared = read_snapshot(snapshot_dir, SHARED_INPUTS)
-    as_of_hint = _last_sales_date(snapshot_dir)
+    skus = _scenario_skus(snapshot_dir, scenario, shared)
+    before = published_plan(snapshot_dir, skus)
+    if scenario.locations:
+        before = {name: frame[frame["location"].isin(scenario.locations)] if "location" in frame
+                  else frame for name, frame in before.items()}
+    if before["forecast_models"].empty:
+        raise ValueError(f"no published forecast for {', '.join(skus)} in {snapshot_dir}: "
+                         "run `forecast run` (or `forecast demo`) first, or check the SKU")
+    run = _published_run(snapshot_dir, before["forecast_models"], n_paths, seed, plan,
+                         allocation_policy)
+    data = read_snapshot(snapshot_dir, INPUTS, skus)
+    data.update(read_snapshot(snapshot_dir, ("campaign_uplift", "customers", "cancellation_curve")))
+    data["customer_orders"] = allocation.open_order_lines(data["customer_orders"])
+    data["stock"] = _stock(data, before["forecast_models"][KEYS])
+
+    estimate = estimate_lead_times(shared["receipts"], shared["products"], run.as_of)
+    base = _PlanInputs(
+        data["products"], data["suppliers"], data["purchase_orders"],
+        estimate.per_sku[estimate.per_sku["sku"].isin(skus)],
+        estimate.samples[estimate.samples["sku"].isin(skus)],
+    )
+    delayed, po_delayed = _delay_targets(scenario, skus, shared, base.purchase_orders, run.as_of)
+    after_inputs = _delay(base, skus, delayed, po_delayed, scenario.supplier_delay_days, run.as_of,
+                          run.plan)
+    notes = _scenario_notes(scenario, delayed, po_delayed)
+
+    fc_before = DemandForecast.from_tables(before["forecasts"], before["forecast_models"])
+    fc_after, demand_notes = _scenario_forecast(fc_before, scenario, data)
+    notes += demand_notes
+    after = _replan(fc_after, before, data, after_inputs, run)
+    kept = _kept_policies(before["policies"], after["policies"])
+    unchanged = _simulate(after["forecast"], kept, after["positions"], after_inputs, run)
+    lines_before = _published_lines(before["allocations"], run.allocation_policy)
+    lines_after = _allocate(data, after_inputs, after["recommendations"], run)
+
+    outcomes = {
+        "before": (fc_before, before["policies"], before["recommendations"], before["risk"],
+                   lines_before),
+        "after": (fc_after, after["policies"], after["recommendations"], after["risk"],
+                  lines_after),
+    }
+    lines_hit, segments_hit = _lines_hit(lines_before, lines_after)
+    return WhatIfResult(
+        _compare(outcomes, scenario, run.as_of),
+        _forecast_frame(fc_before), _forecast_frame(fc_after), notes,
+        skus_hit=_skus_hit(outcomes, unchanged), lines_hit=lines_hit, segments_hit=segments_hit,
+        policies_before=before["policies"], policies_after=after["policies"],
+        recommendations_after=after["recommendations"],
+        risk_before=before["risk"], risk_after=after["risk"],
+    )
+
+
+def comparison_rows(result: WhatIfResult) -> pd.DataFrame:
+    """The before/after table for scripts (``forecast what-if --json``): one row per SKU,
+    location and field, with columns ``sku, location, field, before, after``."""
+    table = result.comparison.rename(columns={"metric": "field"})
+    return table[["sku", "location", "field", "before", "after"]].reset_index(drop=True)
+
+
+def _scenario_skus(
+    snapshot_dir: str | Path, scenario: Scenario, shared: dict[str, pd.DataFrame]
+) -> list[str]:
+    """The scenario's SKUs, or every SKU its supplier delivers."""
     skus = list(scenario.skus)
     if scenario.supplier and not skus:
+        last = read_last_sales_date(snapshot_dir)
+        if last is None:
+            raise ValueError(f"{snapshot_dir}: the snapshot holds no sales")
         skus = supplier_skus(scenario.supplier, shared["products"], shared["receipts"],
-                             shared["purchase_orders"], as_of_hint)
+                             shared["purchase_orders"], last)
         if not skus:
             known = _known_suppliers(shared)
             raise ValueError(
                 f"supplier {scenario.supplier!r} supplies no SKU in {snapshot_dir}"
                 + (f"; known suppliers: {', '.join(known)}" if known else "")
             )
-    data = read_snapshot(snapshot_dir, INPUTS, skus)
-    data.update(read_snapshot(snapshot_dir, ("campaigns", "campaign_uplift", "customers")))
-    data["customer_orders"] = open_order_lines(data["customer_orders"])
-    sales = data["sales"]
-    if scenario.locations:
-        sales = sales[sales["location"].isin(scenario.locations)]
-    if sales.empty:
-        raise ValueError(f"no sales history for {', '.join(skus)} in {snapshot_dir}")
-    panel = build_panel(sales)
-    as_of = panel.dates[-1].date()
-    plan = plan or PlanConfig()
-    cfg = EngineConfig(models=models or EngineConfig().models, seed=seed)
-    uplift = data["campaign_uplift"].drop(columns=["run_id"], errors="ignore")
-
-    estimate = estimate_lead_times(shared["receipts"], shared["products"], as_of)
-    base = _PlanInputs(
-        data["products"], data["suppliers"], data["purchase_orders"],
-        estimate.per_sku[estimate.per_sku["sku"].isin(skus)],
-        estimate.samples[estimate.samples["sku"].isin(skus)],
-    )
-    delayed, po_delayed = _delay_targets(scenario, skus, shared, base.purchase_orders, as_of)
-    after = _delay(base, skus, delayed, po_delayed, scenario.supplier_delay_days, as_of, plan)
-    notes = []
-    planned = _planned_skus(panel.keys, data["products"])
-    orders = data["customer_orders"]
-    if len(orders) and not orders["sku"].isin(planned).all():
-        unplanned = orders.loc[~orders["sku"].isin(planned), "sku"]
-        notes.append(
-            f"{len(unplanned)} waiting line(s) of {unplanned.nunique()} SKU(s) without sales history "
-            f"({', '.join(sorted(unplanned.unique())[:5])}) left out: the what-if cannot plan them"
-        )
-        data["customer_orders"] = orders[orders["sku"].isin(planned)].reset_index(drop=True)
-    if scenario.supplier_delay_days:
-        who = f"supplier {scenario.supplier}" if scenario.supplier else "the suppliers of these SKUs"
-        notes.append(
-            f"{who}: {scenario.supplier_delay_days:g} days added to the lead time of "
-            f"{len(delayed)} SKU(s) and to {int(po_delayed.sum())} open purchase order line(s)"
-        )
-
-    outcomes = {}
-    fitted: DemandForecast | None = None
-    for label, inputs in (("before", base), ("after", after)):
-        campaigns = data["campaigns"].drop(columns=["run_id"], errors="ignore")
-        if label == "after":
-            campaigns = _scenario_campaigns(campaigns, scenario, panel.keys)
-        if fitted is None or scenario.campaign:
-            covariates = build_covariates(
-                panel.keys, panel.dates, horizon, panel.freq, campaigns=campaigns,
-                events=data["events"], products=inputs.products, price=panel.price, country=country,
-            )
-            fitted = forecast_panel(panel, horizon, cfg, covariates,
-                                    uplift=uplift if len(uplift) else None).forecast
-        fc = _shock(fitted, scenario) if label == "after" else fitted
-        policies = compute_policies(fc, panel.demand, inputs.products, inputs.suppliers, plan,
-                                    panel.freq.period_days, lead_times=inputs.lead_times)
-        positions = stock_positions(fc.keys, data["inventory"], inputs.purchase_orders,
-                                    data["customer_orders"])
-        recs = recommend_orders(policies, positions, fc, as_of, plan, panel.freq.period_days)
-        sim_cfg = SimulationConfig(n_paths=n_paths, seed=seed)
-        risk = simulate(fc, policies, positions, inputs.purchase_orders, as_of, sim_cfg,
-                        panel.freq.period_days, lead_time_samples=inputs.lead_samples).risk
-        if label == "after":
-            # The same scenario while the current policy stays (nobody replans yet): the harm
-            # the change does by itself; ``risk`` is the outcome once the plan reacts.
-            kept = _kept_policies(outcomes["before"][1], policies)
-            unchanged = simulate(fc, kept, positions, inputs.purchase_orders, as_of, sim_cfg,
-                                 panel.freq.period_days, lead_time_samples=inputs.lead_samples).risk
-        lines = _allocate(data, inputs, recs, skus, as_of, plan, allocation_policy)
-        outcomes[label] = (fc, policies, recs, risk, lines)
-
-    comparison = _compare(outcomes, scenario, as_of)
-    frames = {label: _forecast_frame(outcomes[label][0]) for label in outcomes}
-    lines_hit, segments_hit = _lines_hit(outcomes["before"][4], outcomes["after"][4])
-    return WhatIfResult(
-        comparison, frames["before"], frames["after"], notes,
-        skus_hit=_skus_hit(outcomes, unchanged), lines_hit=lines_hit, segments_hit=segments_hit,
-    )
-
-
-def _planned_skus(keys: pd.DataFrame, products: pd.DataFrame) -> set[str]:
-    """SKUs whose waiting lines the what-if can date: those it forecasts and plans, and dropship
-    SKUs (dated by the supplier's lead time)."""
-    skus = set(keys["sku"].astype(str))
-    if len(products) and "dropship" in products:
-        flags = products["dropship"].astype(object).where(products["dropship"].notna(), False)
-        skus |= set(products.loc[flags.astype(bool), "sku"].astype(str))
     return skus
 
 
-def _last_sales_date(snapshot_dir: str | Path) -> date:
-    """The as-of date the snapshot stands at (its last sales date)."""
-    last = read_last_sales_date(snapshot_dir)
-    if last is None:
-        raise ValueError(f"{snapshot_dir}: the snapshot holds no sales")
-    return pd.Timestamp(last).date()
+def _published_run(
+    snapshot_dir: str | Path, models: pd.DataFrame, n_paths: int | None, seed: int | None,
+    plan: PlanConfig | None, allocation_policy: str | None,
+) -> _Run:
+    """The published run's settings (its ``runs`` parameters; the defaults when absent),
+    as-of date (the forecast origin) and period length."""
+    params = run_parameters(snapshot_dir)
+    known = {k: v for k, v in params.items() if k in RunSettings.model_fields and v is not None}
+    settings = RunSettings(**{"data_dir": ".", **known})
+    seed = settings.seed if seed is None else seed
+    return _Run(
+        plan=plan or plan_config_from(settings),
+        simulation=SimulationConfig(horizon_days=settings.simulation_days,
+                                    n_paths=settings.n_paths if n_paths is None else n_paths,
+                                    seed=seed, workers=1),
+        allocation_policy=allocation_policy or settings.allocation_policy,
+        default_lead_time_days=settings.default_lead_time_days,
+        seed=seed,
+        as_of=pd.Timestamp(models["history_end"].max()).date(),
+        period_days=frequency_from_code(str(models["frequency"].iloc[0])).period_days,
+    )
+
+
+def _stock(data: dict[str, pd.DataFrame], keys: pd.DataFrame) -> pd.DataFrame:
+    """Stock on hand as the plan read it: the inventory rows, else each series' last
+    ``on_hand`` in sales; a pre-order series without a record holds 0 (as ``forecast.pipeline``
+    does)."""
+    stock = data["inventory"]
+    sales = data["sales"]
+    if stock.empty and "on_hand" in sales and sales["on_hand"].notna().any():
+        last = sales.dropna(subset=["on_hand"]).sort_values("date").groupby(
+            KEYS, as_index=False).last()
+        stock = last[["sku", "location", "on_hand"]]
+    if stock.empty:
+        stock = pd.DataFrame(columns=["sku", "location", "on_hand"])
+    return sales_models.preorder_stock(stock, keys, data["products"])
+
+
+def _scenario_notes(scenario: Scenario, delayed: set[str], po_delayed: np.ndarray) -> list[str]:
+    if not scenario.supplier_delay_days:
+        return []
+    who = f"supplier {scenario.supplier}" if scenario.supplier else "the suppliers of these SKUs"
+    note = (f"{who}: {scenario.supplier_delay_days:g} days added to the lead time of "
+            f"{len(delayed)} SKU(s) and to {int(po_delayed.sum())} open purchase order line(s)")
+    return [note]
+
+
+def _window(dates: pd.DatetimeIndex, start: object, end: object) -> np.ndarray:
+    first = pd.Timestamp(start) if start else dates[0]
+    last = pd.Timestamp(end) if end else dates[-1]
+    return np.asarray((dates >= first) & (dates <= last))
+
+
+def campaign_factor(
+    kind: str, categories: pd.Series, uplift: pd.DataFrame, discount_pct: float
+) -> tuple[np.ndarray, str]:
+    """Demand multiplier of a planned campaign per series (``categories``: each series'
+    category) and where it comes from: the engine's uplift for the kind and category, else the
+    kind's mean over its categories weighted by their past campaigns, else 1 + discount / 100.
+
+    >>> up = pd.DataFrame({"kind": ["promo", "promo"], "category": ["a", "b"],
+    ...                    "campaigns": [3, 1], "uplift": [1.4, 2.2]})
+    >>> factor, source = campaign_factor("promo", pd.Series(["a", "c"]), up, 20)
+    >>> factor.round(2).tolist(), source
+    ([1.4, 1.6], 'estimated uplift of promo campaigns')
+    """
+    rows = uplift[uplift["kind"] == kind] if len(uplift) else uplift
+    if rows.empty:
+        note = (f"no past {kind} campaign: assumed +{discount_pct:g}% demand for a "
+                f"{discount_pct:g}% discount (unit price elasticity)")
+        return np.full(len(categories), 1.0 + discount_pct / 100.0), note
+    weights = rows["campaigns"].astype(float).clip(lower=1.0)
+    pooled = float(np.average(rows["uplift"].astype(float), weights=weights))
+    by_category = rows.set_index("category")["uplift"].astype(float)
+    factor = categories.astype(str).map(by_category).fillna(pooled).to_numpy(dtype=float)
+    return factor, f"estimated uplift of {kind} campaigns"
+
+
+def _scenario_forecast(
+    fc: DemandForecast, scenario: Scenario, data: dict[str, pd.DataFrame]
+) -> tuple[DemandForecast, list[str]]:
+    """The published forecast with the scenario's demand change (shock or campaign)."""
+    mean = fc.mean.copy()
+    notes = []
+    if scenario.demand_shock_pct:
+        window = _window(fc.dates, scenario.shock_start, scenario.shock_end)
+        mean[:, window] *= 1 + scenario.demand_shock_pct / 100
+    if scenario.campaign:
+        c = scenario.campaign
+        window = _window(fc.dates, c["start"], c.get("end", c["start"]))
+        products = data["products"]
+        category = fc.keys["sku"].map(
+            products.set_index("sku")["category"] if len(products) and "category" in products
+            else pd.Series(dtype=str)).fillna("uncategorised")
+        uplift = data["campaign_uplift"].drop(columns=["run_id"], errors="ignore")
+        factor, source = campaign_factor(c.get("kind", "promotion"), category, uplift,
+                                         float(c.get("discount_pct") or 0.0))
+        mean[:, window] *= factor[:, None]
+        notes.append(f"campaign {c.get('kind', 'promotion')} {c['start']}..{c.get('end', c['start'])}: "
+                     f"{source} (x{', x'.join(f'{f:.2f}' for f in np.unique(factor))})")
+    return DemandForecast(fc.keys, fc.dates, mean, fc.size, fc.level_var, fc.model), notes
+
+
+def _replan(
+    fc: DemandForecast, before: dict[str, pd.DataFrame], data: dict[str, pd.DataFrame],
+    inputs: _PlanInputs, run: _Run,
+) -> dict[str, object]:
+    """Policies, recommendations and risk of the scenario's series, planned and simulated again
+    as the pipeline's plan and simulate steps do (pre-order first purchases carried over)."""
+    flash = before["flash_sales"]
+    planning = sales_models.planning_forecast(fc, flash, inputs.products, run.period_days,
+                                              sales_models.SalesModelConfig(seed=run.seed))
+    history = np.full((len(planning.keys), 1), np.nan)  # classes are the published ones
+    policies = compute_policies(planning, history, inputs.products, inputs.suppliers, run.plan,
+                                run.period_days, lead_times=inputs.lead_times,
+                                keep=before["policies"])
+    policies = _hold_unchanged(policies, before["policies"])
+    positions = stock_positions(planning.keys, data["stock"], inputs.purchase_orders,
+                                data["customer_orders"])
+    recs = recommend_orders(policies, positions, planning, run.as_of, run.plan, run.period_days)
+    recs = _with_published_first_purchases(recs, planning, before["recommendations"])
+    simulated = fc.take(sales_models.stocked_rows(fc.keys, inputs.products))
+    risk = _simulate(simulated, policies, positions, inputs, run)
+    return {"forecast": simulated, "policies": policies, "positions": positions,
+            "recommendations": recs, "risk": risk}
+
+
+def _hold_unchanged(after: pd.DataFrame, before: pd.DataFrame) -> pd.DataFrame:
+    """The published stock levels for series whose planning inputs the scenario leaves as
+    they are (the pooled class solution is not re-solved for one SKU alone)."""
+    merged = after[KEYS].merge(before, on=KEYS, how="left")
+    same = np.ones(len(after), dtype=bool)
+    for col in _INPUT_FIELDS:
+        new, old = after[col].to_numpy(dtype=float), merged[col].to_numpy(dtype=float)
+        same &= np.isclose(new, old, rtol=1e-12, atol=1e-12) | (np.isnan(new) & np.isnan(old))
+    out = after.copy()
+    for col in _LEVEL_FIELDS:
+        out[col] = np.where(same, merged[col].to_numpy(dtype=float), after[col].to_numpy(dtype=float))
+    return out
+
+
+def _with_published_first_purchases(
+    recs: pd.DataFrame, forecast: DemandForecast, published: pd.DataFrame
+) -> pd.DataFrame:
+    """Pre-order series keep the published first purchase instead of a regular order."""
+    preorder = np.asarray(forecast.model, dtype=object) == sales_models.PREORDER_MODEL
+    if not preorder.any():
+        return recs
+    keys = forecast.keys.loc[preorder, KEYS]
+    index = pd.MultiIndex.from_frame(keys)
+    regular = ~pd.MultiIndex.from_frame(recs[KEYS]).isin(index) if len(recs) else np.array([], bool)
+    firsts = published[pd.MultiIndex.from_frame(published[KEYS]).isin(index)] if len(published) \
+        else published
+    return pd.concat([recs[regular], firsts], ignore_index=True)
+
+
+def _simulate(
+    fc: DemandForecast, policies: pd.DataFrame, positions: pd.DataFrame, inputs: _PlanInputs,
+    run: _Run,
+) -> pd.DataFrame:
+    return simulate(fc, policies, positions, inputs.purchase_orders, run.as_of, run.simulation,
+                    run.period_days, lead_time_samples=inputs.lead_samples).risk
+
+
+def _published_lines(allocations: pd.DataFrame, policy: str) -> pd.DataFrame:
+    """The published allocation of the scenario's lines under the policy in use."""
+    if allocations.empty:
+        return pd.DataFrame()
+    lines = allocations[allocations["policy"] == policy].reset_index(drop=True)
+    for col in ("order_date", "promised_date", "eta"):  # dates, as the allocation gives them
+        lines[col] = pd.to_datetime(lines[col]).dt.date.where(lines[col].notna(), None)
+    return lines
+
+
+def _allocate(
+    data: dict[str, pd.DataFrame], inputs: _PlanInputs, recs: pd.DataFrame, run: _Run,
+) -> pd.DataFrame:
+    """The open customer lines of the scenario's SKUs allocated as the simulate step does: to
+    stock, open purchase orders and recommended orders, with the published cancellation curve;
+    a dropship line's ETA follows its SKU's lead time."""
+    orders = data["customer_orders"]
+    if orders.empty:
+        return pd.DataFrame()
+    products = allocation.products_for_allocation(inputs.products, inputs.suppliers,
+                                                  inputs.lead_times)
+    return allocation.allocate(
+        orders, data["customers"], data["stock"],
+        allocation.planned_receipts(inputs.purchase_orders, recs), run.as_of,
+        run.allocation_policy, products=products,  # type: ignore[arg-type]
+        curve=CancellationCurve.from_frame(data["cancellation_curve"]),
+        default_lead_time_days=run.default_lead_time_days,
+    )
 
 
 def _known_suppliers(shared: dict[str, pd.DataFrame]) -> list[str]:
@@ -337,32 +521,6 @@ def _delay_targets(
     named = stated.notna() & (stated.astype(str) != "")
     mask = (named & (stated.astype(str) == scenario.supplier)) | (~named & pos["sku"].isin(owned))
     return owned, mask.to_numpy(dtype=bool)
-
-
-def _allocate(
-    data: dict[str, pd.DataFrame], inputs: _PlanInputs, recs: pd.DataFrame, skus: list[str],
-    as_of: date, plan: PlanConfig, policy: str,
-) -> pd.DataFrame:
-    """The open customer lines of the scenario's SKUs allocated to stock, open purchase orders
-    and recommended orders; a dropship line's ETA follows its SKU's lead time (as planned)."""
-    orders = data["customer_orders"]
-    if orders.empty:
-        return pd.DataFrame()
-    receipts = pd.concat(
-        [
-            inputs.purchase_orders.rename(columns={"expected_date": "date"}).reindex(
-                columns=[*KEYS, "date", "quantity"]),
-            recs.rename(columns={"expected_arrival": "date", "order_quantity": "quantity"})[
-                [*KEYS, "date", "quantity"]],
-        ],
-        ignore_index=True,
-    )
-    products = inputs.products.copy() if len(inputs.products) else pd.DataFrame({"sku": skus})
-    lead = _resolved_lead_times(sorted(set(skus) | set(products["sku"])), inputs, plan)
-    products = products.drop(columns=["lead_time_days", "lead_time_sd_days"], errors="ignore").merge(
-        lead[["sku", "lead_time_days"]], on="sku", how="outer")
-    return allocate(orders, data["customers"], data["inventory"], receipts, as_of, policy,
-                    products=products, default_lead_time_days=plan.default_lead_time_days)
 
 
 def _late(frame: pd.DataFrame, eta: str) -> pd.Series:
@@ -450,33 +608,38 @@ def _forecast_frame(fc: DemandForecast) -> pd.DataFrame:
     return fc.to_frame()[["sku", "location", "date", "mean", "q05", "q25", "q75", "q95"]]
 
 
+#: What the comparison shows per series: (metric, table, column); "forecast" metrics are
+#: computed from the forecast, "orders" from the recommendations.
+_RISK_METRICS = ("stockout_probability", "fill_rate", "expected_backorders")
+_POLICY_METRICS = ("lead_time_days", "lead_time_demand", "safety_stock", "reorder_point",
+                   "max_level", "planned_fill_rate")
+
+
 def _compare(outcomes: dict, scenario: Scenario, as_of: date) -> pd.DataFrame:
+    """Per series and metric: the published value (before), the scenario's (after), change."""
     rows = []
     for label, (fc, policies, recs, risk, _) in outcomes.items():
-        keys = fc.keys[["sku", "location"]].reset_index(drop=True)
-        metrics = keys.copy()
+        metrics = fc.keys[KEYS].reset_index(drop=True).copy()
         metrics["forecast_total"] = fc.mean.sum(axis=1)
         if scenario.campaign:
-            start, end = pd.Timestamp(scenario.campaign["start"]), pd.Timestamp(scenario.campaign.get("end", scenario.campaign["start"]))
-            window = (fc.dates >= start) & (fc.dates <= end)
+            c = scenario.campaign
+            window = _window(fc.dates, c["start"], c.get("end", c["start"]))
             metrics["forecast_in_campaign"] = fc.mean[:, window].sum(axis=1)
-        metrics = metrics.merge(
-            policies[["sku", "location", "lead_time_days", "lead_time_demand", "safety_stock",
-                      "reorder_point", "max_level"]],
-            on=["sku", "location"], how="left",
-        )
-        ordered = recs.groupby(["sku", "location"], as_index=False).agg(
+        metrics = metrics.merge(policies[[*KEYS, *_POLICY_METRICS]], on=KEYS, how="left")
+        ordered = recs.groupby(KEYS, as_index=False).agg(
             recommended_order=("order_quantity", "sum"), order_by=("order_by", "min")
-        )
-        metrics = metrics.merge(ordered, on=["sku", "location"], how="left")
-        metrics["recommended_order"] = metrics["recommended_order"].fillna(0.0)
-        metrics["order_by_days"] = (pd.to_datetime(metrics["order_by"]) - pd.Timestamp(as_of)).dt.days
-        metrics = metrics.drop(columns="order_by").merge(
-            risk[["sku", "location", "stockout_probability", "fill_rate", "expected_backorders"]],
-            on=["sku", "location"], how="left",
-        )
-        long = metrics.melt(id_vars=["sku", "location"], var_name="metric", value_name=label)
-        rows.append(long.set_index(["sku", "location", "metric"]))
+        ) if len(recs) else pd.DataFrame(columns=[*KEYS, "recommended_order", "order_by"])
+        metrics = metrics.merge(ordered, on=KEYS, how="left")
+        metrics["recommended_order"] = metrics["recommended_order"].astype(float).fillna(0.0)
+        metrics["order_by_days"] = (
+            pd.to_datetime(metrics["order_by"]) - pd.Timestamp(as_of)).dt.days.astype(float)
+        risk_cols = [c for c in (*_RISK_METRICS, "stockout_before_receipt_probability")
+                     if c in risk]
+        metrics = metrics.drop(columns="order_by").merge(risk[[*KEYS, *risk_cols]], on=KEYS,
+                                                         how="left")
+        long = metrics.melt(id_vars=KEYS, var_name="metric", value_name=label)
+        long[label] = long[label].astype(float)
+        rows.append(long.set_index([*KEYS, "metric"]))
     table = pd.concat(rows, axis=1).reset_index()
     table["change"] = table["after"] - table["before"]
     return table

@@ -122,6 +122,16 @@ CREATE TABLE IF NOT EXISTS risk (
     paths                  INTEGER
 );
 
+-- Risk measures that match a fill-rate target (forecast.backorders.risk); older warehouses get
+-- the columns here (no-op otherwise).
+ALTER TABLE risk ADD COLUMN IF NOT EXISTS planned_fill_rate DOUBLE;      -- the plan's expected fill rate
+ALTER TABLE risk ADD COLUMN IF NOT EXISTS fill_rate_gap DOUBLE;          -- simulated - planned fill rate
+ALTER TABLE risk ADD COLUMN IF NOT EXISTS next_receipt_date DATE;        -- first open PO, or an order placed today
+ALTER TABLE risk ADD COLUMN IF NOT EXISTS stockout_before_receipt_probability DOUBLE;
+ALTER TABLE risk ADD COLUMN IF NOT EXISTS units_short_before_receipt DOUBLE;
+ALTER TABLE risk ADD COLUMN IF NOT EXISTS at_risk BOOLEAN;               -- fill 5+ points under plan, or out before next receipt
+ALTER TABLE risk ADD COLUMN IF NOT EXISTS at_risk_reason VARCHAR;
+
 CREATE TABLE IF NOT EXISTS risk_bands (
     run_id   VARCHAR NOT NULL,
     sku      VARCHAR NOT NULL,

@@ -137,7 +137,7 @@ def rq_pooled_fill_rate_reorder_points(
     weight: ArrayLike = 1.0,
     *,
     minimum: float = 0.0,
-    lowest_fill_rate: float = 0.5,
+    lowest_fill_rate: ArrayLike = 0.5,
     grid: int = 33,
 ) -> PooledFillRate:
     """(r, Q) reorder points that meet a fill rate per pool of items with the least stock.
@@ -155,7 +155,8 @@ def rq_pooled_fill_rate_reorder_points(
     analysis: each item's reorder point runs over a grid (``grid`` points from its
     ``lowest_fill_rate`` point to mu + 6 sigma) and the steps that cut the pool's shortage most
     per unit of stock are taken first until the target is reached (the last one in part, by
-    linear interpolation). No item falls below ``lowest_fill_rate``. A pool of one item gets
+    linear interpolation). No item falls below ``lowest_fill_rate`` (one level for all, or
+    one per item: a floor under each item's own target). A pool of one item gets
     its own fill rate (to the grid's precision). The stock saved over the fixed fill rate per
     item is the point; the fill rate each item gets comes back with its reorder point.
     Sources: SPT, aggregate-considerations chapter (minimising total stock subject to an
@@ -172,19 +173,20 @@ def rq_pooled_fill_rate_reorder_points(
     mean = _check_nonnegative(mean_lead_time_demand, "mean_lead_time_demand")
     var = _check_nonnegative(variance_lead_time_demand, "variance_lead_time_demand")
     cost = _check_positive(weight, "weight")
-    _check_service_level(lowest_fill_rate, "lowest_fill_rate")
+    lowest = _check_service_level(lowest_fill_rate, "lowest_fill_rate")
     pool = np.asarray(pool)
-    beta, q, rate, mean, var, cost, pool = np.broadcast_arrays(beta, q, rate, mean, var, cost, pool)
+    beta, q, rate, mean, var, cost, lowest, pool = np.broadcast_arrays(
+        beta, q, rate, mean, var, cost, lowest, pool)
     shape = beta.shape
-    beta, q, rate, mean, var, cost = (
-        np.atleast_1d(a).astype(float).ravel() for a in (beta, q, rate, mean, var, cost)
+    beta, q, rate, mean, var, cost, lowest = (
+        np.atleast_1d(a).astype(float).ravel() for a in (beta, q, rate, mean, var, cost, lowest)
     )
     _, group = np.unique(np.atleast_1d(pool).ravel(), return_inverse=True)
     n = len(beta)
 
     # Grid of reorder points per item: from its lowest-fill point (the start) up to mu + 6 sigma.
     start = np.maximum(
-        np.asarray(rq_fill_rate_reorder_point(np.full(n, lowest_fill_rate), q, mean, var)), minimum
+        np.asarray(rq_fill_rate_reorder_point(lowest, q, mean, var)), minimum
     )
     sd = np.sqrt(var)
     top = np.maximum(mean + 6.0 * sd + 1.0, start)

@@ -23,6 +23,7 @@ from forecast.planning.sales_models.common import (
     ALERT_COLUMNS,
     KEYS,
     SalesModelConfig,
+    preorder_stock,
     product_flags,
 )
 from forecast.planning.sales_models.dropship import (
@@ -48,6 +49,7 @@ from forecast.planning.sales_models.hooks import (
     first_purchases,
     plan_counts,
     planning_forecast,
+    series_counts,
 )
 from forecast.planning.sales_models.preorders import (
     PREORDER_COLUMNS,
@@ -96,7 +98,9 @@ __all__ = [
     "preorder_alerts",
     "preorder_products",
     "preorder_signal",
+    "preorder_stock",
     "product_flags",
     "restore_caps",
+    "series_counts",
     "stocked_rows",
 ]

@@ -64,3 +64,26 @@ def product_flags(products: pd.DataFrame) -> pd.DataFrame:
         products["category"].astype(str).to_numpy() if "category" in products else ""
     )
     return frame
+
+
+def preorder_stock(stock: pd.DataFrame, keys: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
+    """``stock`` (sku, location, on_hand) with 0 on hand for the series of pre-order products
+    that have no stock record: nothing can be on hand before the first purchase arrives, so the
+    simulation and the plan start such a series empty instead of leaving it unknown.
+
+    >>> keys = pd.DataFrame({"sku": ["P", "R"], "location": "main"})
+    >>> flags = pd.DataFrame({"sku": ["P", "R"], "preorder": [True, False]})
+    >>> preorder_stock(pd.DataFrame(columns=["sku", "location", "on_hand"]), keys, flags).to_dict("records")
+    [{'sku': 'P', 'location': 'main', 'on_hand': 0.0}]
+    """
+    flagged = set(product_flags(products).query("preorder")["sku"]) if len(products) else set()
+    series = keys[["sku", "location"]].astype(str)
+    series = series[series["sku"].isin(flagged)]
+    if series.empty:
+        return stock
+    known = pd.MultiIndex.from_frame(stock[["sku", "location"]].astype(str)) if len(stock) else None
+    missing = series if known is None else series[~pd.MultiIndex.from_frame(series).isin(known)]
+    if missing.empty:
+        return stock
+    empty = missing.assign(on_hand=0.0)
+    return pd.concat([stock, empty], ignore_index=True) if len(stock) else empty.reset_index(drop=True)

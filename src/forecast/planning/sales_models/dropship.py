@@ -22,3 +22,4 @@ def dropship_skus(products: pd.DataFrame) -> np.ndarray:
 def stocked_rows(keys: pd.DataFrame, products: pd.DataFrame) -> np.ndarray:
     """Rows of ``keys`` that are stocked (not dropship): the ones that get a stock policy."""
     return np.flatnonzero(~keys["sku"].astype(str).isin(dropship_skus(products)).to_numpy())
+

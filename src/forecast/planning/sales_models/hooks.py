@@ -24,6 +24,7 @@ from forecast.planning.sales_models.flash_sales import (
     restore_caps,
 )
 from forecast.planning.sales_models.preorders import (
+    PREORDER_MODEL,
     PREORDER_PREFIX,
     add_preorder_series,
     first_purchase_orders,
@@ -33,7 +34,8 @@ from forecast.planning.sales_models.preorders import (
 
 #: Alerts that make no sense for a pre-order product before launch (its orders wait for the
 #: launch by design): replaced by one ``preorder_first_purchase`` alert.
-_PREORDER_REPLACED_ALERTS = ("below_min", "will_cross_min", "orders_exceed_stock")
+_PREORDER_REPLACED_ALERTS = ("below_min", "will_cross_min", "orders_exceed_stock",
+                             "stockout_before_receipt")
 
 
 def adjust_forecast(
@@ -140,3 +142,24 @@ def first_purchases(recommendations: pd.DataFrame) -> pd.DataFrame:
     if recommendations.empty:
         return recommendations
     return recommendations[recommendations["explanation"].astype(str).str.startswith(PREORDER_PREFIX)]
+
+
+def series_counts(keys: pd.DataFrame, models: np.ndarray, products: pd.DataFrame) -> dict[str, int]:
+    """How the series are counted everywhere (CLI, report, exports): ``series`` = every
+    forecast series (``forecast.csv``), of which ``preorder_series`` pre-order series forecast
+    early without sales history and ``dropship_series`` dropship series (forecast only: no
+    stock policy, recommendation or simulation); ``stocked_series`` = series - dropship, the
+    rows of ``policies.csv`` and ``backorder_risk.csv``.
+
+    >>> keys = pd.DataFrame({"sku": ["A", "D", "P"], "location": "x"})
+    >>> flags = pd.DataFrame({"sku": ["D"], "dropship": [True]})
+    >>> series_counts(keys, np.array(["ets", "ets", "preorder_category_profile"]), flags)
+    {'series': 3, 'preorder_series': 1, 'dropship_series': 1, 'stocked_series': 2}
+    """
+    dropship = int(keys["sku"].astype(str).isin(dropship_skus(products)).sum()) if len(products) else 0
+    return {
+        "series": len(keys),
+        "preorder_series": int((np.asarray(models, dtype=object) == PREORDER_MODEL).sum()),
+        "dropship_series": dropship,
+        "stocked_series": len(keys) - dropship,
+    }
