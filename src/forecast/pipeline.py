@@ -273,6 +273,23 @@ def plan_config(settings: RunSettings) -> PlanConfig:
         max_cover_days=settings.max_cover_days,
         order_quantity_method=settings.order_quantity_method,
         default_lead_time_days=settings.default_lead_time_days,
+        default_lead_time_cv=settings.default_lead_time_cv,
+        days_of_cover=settings.days_of_cover,
+        fixed_quantity=settings.fixed_quantity,
+        holding_cost_rate=settings.holding_cost_rate,
+        default_order_cost=settings.default_order_cost,
+        lookahead_days=settings.lookahead_days,
+        lowest_fill_rate=settings.sku_fill_rate_floor,
+    )
+
+
+def priority_weights(settings: RunSettings) -> allocation.PriorityWeights:
+    """The priority allocation's scores from the settings."""
+    return allocation.PriorityWeights(
+        segment=dict(settings.segment_weights), express=settings.express_weight,
+        per_week_waiting=settings.waiting_weight_per_week,
+        per_log10_lifetime_value=settings.lifetime_value_weight,
+        per_log10_line_value=settings.line_value_weight,
     )
 
 
@@ -407,7 +424,7 @@ def simulate_step(settings: RunSettings, run_id: str, mapper: Mapper = sequentia
         )
         allocations, _ = allocation.compare_policies(
             inputs["customer_orders"], inputs["customers"], stock, receipts, as_of,
-            products=products, curve=curve, default_lead_time_days=settings.default_lead_time_days,
+            weights=priority_weights(settings), products=products, curve=curve, default_lead_time_days=settings.default_lead_time_days,
         )
         wh.replace_outputs(
             {"risk": result.risk, "risk_bands": result.bands, "allocations": allocations,
@@ -454,7 +471,7 @@ def publish_step(settings: RunSettings, run_id: str) -> dict:
         paths.append(
             export.write_purchasing_workbook(
                 tables["recommendations"], settings.exports_dir / "reorder_recommendations.xlsx",
-                scorecard=tables["supplier_scorecard"],
+                scorecard=tables["supplier_scorecard"], currency=settings.currency,
             )
         )
         wh.publish_snapshot(settings.snapshot_dir)

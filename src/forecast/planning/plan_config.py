@@ -58,6 +58,7 @@ class PlanConfig:
     max_cover_days: float = 120.0
     service_scope: ServiceScope = "class"
     pooled_stock: PooledStock = "units"
+    lowest_fill_rate: float = 0.5  # service_scope "class": no SKU's planned fill rate below this
 
     def __post_init__(self) -> None:
         for cls, level in self.service_levels.items():
@@ -89,6 +90,8 @@ class PlanConfig:
             raise ValueError("order_quantity_method 'fixed' needs fixed_quantity > 0")
         if self.order_quantity_method == "days_of_cover" and not self.days_of_cover > 0:
             raise ValueError(f"days_of_cover must be > 0, got {self.days_of_cover}")
+        if not 0 < self.lowest_fill_rate < 1:
+            raise ValueError(f"lowest_fill_rate must be in (0, 1), got {self.lowest_fill_rate}")
         for name in ("holding_cost_rate", "default_unit_cost"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")

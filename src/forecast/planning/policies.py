@@ -396,7 +396,8 @@ def _stock_levels(
             lead = (lead_mean, np.sqrt(lead_var))
         weight = unit_cost if cfg.pooled_stock == "value" else np.ones(n)
         safety, planned_fill = fill_rate_safety_stock(
-            level, np.maximum(order_q, 1.0), ltd_mean, ltd_sd, demand, lead, pool, daily, weight
+            level, np.maximum(order_q, 1.0), ltd_mean, ltd_sd, demand, lead, pool, daily, weight,
+            lowest_fill_rate=cfg.lowest_fill_rate,
         )
     if periodic:
         max_level = np.where(demand, ltd_mean + safety, 0.0)
@@ -417,6 +418,7 @@ def fill_rate_safety_stock(
     pool: np.ndarray | None = None,
     rate: np.ndarray | None = None,
     weight: np.ndarray | None = None,
+    lowest_fill_rate: float = 0.5,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Safety stock (level less mu_P) for fill rates ``level``, and each SKU's planned fill.
 
@@ -463,6 +465,7 @@ def fill_rate_safety_stock(
             variance[pooled],
             pool[pooled],
             weight[pooled],
+            lowest_fill_rate=lowest_fill_rate,
         )
         safety[pooled] = np.asarray(result.reorder_point, dtype=float) - ltd_mean[pooled]
         planned[pooled] = result.fill_rate
