@@ -38,7 +38,7 @@ from forecast.forecasting.engine import (
 from forecast.forecasting.series import Frequency, Panel, build_panel
 from forecast.ingest.contract import LOAD_ORDER, TABLES, find_table_files
 from forecast.ingest.warehouse import LoadResult, Warehouse
-from forecast.planning import sales_models
+from forecast.planning import overrides, sales_models
 from forecast.planning.policies import (
     PlanConfig,
     build_alerts,
@@ -343,9 +343,11 @@ def plan_step(settings: RunSettings, run_id: str) -> dict:
         # Lead times measured from received purchase orders replace the configured ones where
         # a supplier delivered enough of them (forecast.planning.suppliers).
         lead_times = estimate_lead_times(inputs["receipts"], inputs["products"], as_of)
-        policies = compute_policies(
-            fc, history, inputs["products"], inputs["suppliers"], cfg, freq.period_days,
-            lead_times=lead_times.per_sku,
+        # Planner overrides (min, max, Q, service level, policy) beside the computed values.
+        pinned = overrides.active_overrides(inputs["overrides"], fc.keys, as_of)
+        policies = overrides.compute_policies_with_overrides(
+            compute_policies, fc, history, inputs["products"], inputs["suppliers"], cfg,
+            freq.period_days, lead_times.per_sku, pinned,
         )
         positions = stock_positions(fc.keys, stock, inputs["purchase_orders"], inputs["customer_orders"])
         recs = recommend_orders(policies, positions, fc, as_of, cfg, freq.period_days)
@@ -353,7 +355,7 @@ def plan_step(settings: RunSettings, run_id: str) -> dict:
         # Pre-order first purchases, the flash sales' promise check and their alerts.
         sales = sales_models.adjust_plan(policies, positions, recs, alerts, fc, inputs, flash_sales,
                                          as_of, freq.period_days, sales_model_config(settings), panel)
-        recs, alerts = sales.recommendations, sales.alerts
+        recs, alerts = overrides.annotate(sales.recommendations, sales.alerts, policies)
         scorecard = supplier_scorecard(
             inputs["receipts"], inputs["products"], inputs["suppliers"], inputs["purchase_orders"],
             inputs["customer_orders"], as_of, default_lead_time_days=cfg.default_lead_time_days,
@@ -365,6 +367,7 @@ def plan_step(settings: RunSettings, run_id: str) -> dict:
     return {"policies": len(policies), "recommendations": len(recs), "alerts": len(alerts),
             "urgent": int(recs["urgent"].sum()) if len(recs) else 0,
             "suppliers": len(scorecard), "lead_times_from_receipts": len(lead_times.per_sku),
+            "overrides": int((policies["override"] != "").sum()), "overrides_expired": pinned.expired,
             **sales_models.plan_counts(sales, inputs["products"])}
 
 

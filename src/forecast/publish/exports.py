@@ -23,14 +23,16 @@ EXPORTS: dict[str, tuple[str, list[str]]] = {
          "policy", "review_period_days", "lead_time_days", "lead_time_sd_days", "lead_time_source",
          "mean_daily_demand", "sd_daily_demand", "lead_time_demand", "lead_time_demand_sd",
          "campaign_uplift_pct", "safety_stock", "reorder_point", "order_quantity", "max_level",
-         "unit_cost", "supplier", "moq", "pack_size", "lead_time_sd_source", "order_quantity_basis"],
+         "unit_cost", "supplier", "moq", "pack_size", "lead_time_sd_source", "order_quantity_basis",
+         "recommended_reorder_point", "recommended_max_level", "recommended_order_quantity",
+         "recommended_service_level", "recommended_policy", "override"],
     ),
     "reorder_recommendations.csv": (
         "recommendations",
         ["supplier", "sku", "location", "order_quantity", "order_by", "expected_arrival", "urgent",
          "unit_cost", "line_value", "on_hand", "on_order", "backordered", "allocated",
          "inventory_position", "reorder_point", "max_level", "days_of_cover_now",
-         "days_of_cover_after", "explanation"],
+         "days_of_cover_after", "explanation", "override"],
     ),
     "alerts.csv": ("alerts", ["severity", "kind", "sku", "location", "date", "message"]),
     "backorder_risk.csv": (

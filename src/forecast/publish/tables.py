@@ -169,6 +169,7 @@ def render(frame: pd.DataFrame, columns: Sequence[Col], fmt: str = "table", *, t
         raise ValueError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     width = terminal_width()
     out = console or Console(width=width)
+    out.width = width  # the terminal's width now (a module-level console read it at import)
     if frame.empty:
         out.print(empty)
         return
