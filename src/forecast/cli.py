@@ -113,7 +113,8 @@ def _load(config: Path | None, options: dict[str, Any], sets: list[str] | None =
     if unknown:
         _fail(f"--set {unknown[0]}: unknown setting; see `forecast config show` for the keys")
     try:
-        loaded = load_settings(config, options.get("data_dir"), {**extra, **options})
+        given = {k: v for k, v in options.items() if v is not None}
+        loaded = load_settings(config, options.get("data_dir"), {**extra, **given})
     except SettingsError as exc:
         _fail(str(exc))
     if need_data and loaded.sources["data_dir"] == "default":
