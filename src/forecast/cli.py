@@ -16,18 +16,16 @@ import typer
 from rich.console import Console
 
 from forecast.cli_config import config_app
-from forecast.config import (
-    DEFAULT_OUT_DIR,
-    LoadedSettings,
-    RunSettings,
-    SettingsError,
-    load_settings,
-)
 
 if TYPE_CHECKING:  # heavy modules load inside the commands that need them: `--help` stays fast
     from forecast import pipeline
+    from forecast.config import LoadedSettings, RunSettings
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+#: forecast.config.DEFAULT_OUT_DIR, not imported here: pydantic alone costs --help 0.25 s
+#: (tests/test_cli_tables.py checks that the two agree).
+DEFAULT_OUT_DIR = Path(__file__).resolve().parents[2] / "data" / "out"
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__, rich_markup_mode="markdown")
 app.add_typer(config_app, name="config")
 console = Console()
 
@@ -61,6 +59,7 @@ MaybeProphet = Annotated[int | None, typer.Option("--prophet-series", help="fit 
 
 def _operator_errors() -> tuple[type[Exception], ...]:
     """Errors a planner can act on: printed as one line, not a traceback."""
+    from forecast.config import SettingsError
     from forecast.ingest.contract import ContractError
     from forecast.ingest.warehouse import WarehouseLockedError
     from forecast.pipeline import PipelineBusyError
@@ -107,6 +106,7 @@ def _load(config: Path | None, options: dict[str, Any], sets: list[str] | None =
           need_data: bool = False) -> LoadedSettings:
     """The effective settings: defaults < settings file < command line, or a one-line error."""
     from forecast.config import RunSettings as Fields
+    from forecast.config import SettingsError, load_settings
 
     extra = _parse_sets(sets)
     unknown = [k for k in extra if k not in Fields.model_fields or k == "config_file"]
@@ -290,6 +290,7 @@ def backtest(
 ) -> None:
     """Rolling-origin backtest of every model and of the automatic choice."""
     from forecast import pipeline
+    from forecast.config import RunSettings
     from forecast.publish.tables import auto_columns, render
 
     settings = RunSettings(

@@ -10,15 +10,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from forecast.config import (
-    SETTINGS_FILE,
-    SettingsError,
-    load_settings,
-    toml_value,
-    write_settings_file,
-)
+SETTINGS_FILE = "forecast.toml"  # forecast.config.SETTINGS_FILE (imported lazily: --help stays fast)
 
-config_app = typer.Typer(add_completion=False, no_args_is_help=True,
+config_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode="markdown",
                          help="The settings file: write every default (init), print the effective settings (show).")
 console = Console()
 
@@ -35,6 +29,7 @@ def init(
 ) -> None:
     """Write every setting with its default as an active `key = value` line, a comment above
     each (edit the values you want; command-line options still override them)."""
+    from forecast.config import SettingsError, write_settings_file
     try:
         written = write_settings_file(path, overwrite=force)
     except SettingsError as exc:
@@ -52,6 +47,7 @@ def show(
     settings file, or the command line)."""
     import pandas as pd
 
+    from forecast.config import SettingsError, load_settings, toml_value
     from forecast.publish.tables import Col, render
 
     try:
