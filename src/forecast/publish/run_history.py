@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from forecast.publish.tables import cell
+
 SUMMARY_COLUMNS = ["run_id", "status", "started_at", "seconds", "as_of", "rows_loaded",
                    "rows_rejected", "warnings", "error"]
 
@@ -50,8 +52,10 @@ def run_details(runs: pd.DataFrame, run_id: str) -> dict[str, pd.DataFrame]:
         raise KeyError(run_id)
     r = match.sort_values("started_at").iloc[-1]
     settings = _parsed(r["parameters"]) or {}
-    facts = [("run_id", r["run_id"]), ("status", r["status"]), ("started_at", r["started_at"]),
-             ("finished_at", r["finished_at"]), ("as_of", r["as_of"]), ("frequency", r["frequency"]),
+    facts = [("run_id", r["run_id"]), ("status", r["status"]),
+             ("started_at", cell(r["started_at"], "datetime")),
+             ("finished_at", cell(r["finished_at"], "datetime")), ("as_of", cell(r["as_of"], "date")),
+             ("frequency", r["frequency"]),
              ("data_dir", r["data_dir"]), ("settings file", settings.get("config_file")),
              ("error", r["error"])]
     loaded, rejected = _parsed(r["rows_loaded"]), _parsed(r["rows_rejected"])

@@ -60,6 +60,8 @@ def excel_ready(frame: pd.DataFrame) -> pd.DataFrame:
         elif column in UNIT_COLUMNS:
             values = pd.to_numeric(frame[column], errors="coerce")
             frame[column] = values.round().astype("Int64")
+        elif column in MONEY_COLUMNS:
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").round(2)
         elif pd.api.types.is_float_dtype(frame[column].dtype):
             frame[column] = frame[column].where(frame[column].abs() != math.inf)
     return frame
