@@ -26,7 +26,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
 from forecast import pipeline
-from forecast.config import DEFAULT_OUT_DIR, RunSettings
+from forecast.config import RunSettings, load_settings
 
 
 @task(name="ingest", retries=2, retry_delay_seconds=5)
@@ -140,59 +140,68 @@ TASKS = {
 }
 
 
-def _settings(data_dir: Path, out_dir: Path, as_of: date | None, horizon: int, **extra) -> RunSettings:
-    return RunSettings(data_dir=data_dir, out_dir=out_dir, as_of=as_of, horizon=horizon, **extra)
+def _settings(data_dir: Path | None = None, out_dir: Path | None = None, as_of: date | None = None,
+              horizon: int | None = None, config_file: Path | None = None, **extra) -> RunSettings:
+    """Defaults < the settings file (``config_file``, else DATA/forecast.toml) < the flow's
+    parameters (None = not given)."""
+    options = {"out_dir": out_dir, "as_of": as_of, "horizon": horizon, **extra}
+    if options.get("models"):
+        options["models"] = tuple(options["models"])
+    return load_settings(config_file, data_dir, options).settings
 
 
 @flow(name="ingest")
-def ingest_flow(data_dir: Path, out_dir: Path = DEFAULT_OUT_DIR) -> dict[str, int]:
-    settings = _settings(data_dir, out_dir, None, 28)
+def ingest_flow(data_dir: Path | None = None, out_dir: Path | None = None,
+                config_file: Path | None = None) -> dict[str, int]:
+    settings = _settings(data_dir, out_dir, config_file=config_file)
     return ingest_task(settings, pipeline.new_run_id()).loaded
 
 
 @flow(name="forecast")
-def forecast_flow(data_dir: Path, out_dir: Path = DEFAULT_OUT_DIR, as_of: date | None = None,
-                  horizon: int = 28, models: list[str] | None = None) -> dict:
-    extra = {"models": tuple(models)} if models else {}
-    return forecast_task(_settings(data_dir, out_dir, as_of, horizon, **extra), pipeline.new_run_id())
+def forecast_flow(data_dir: Path | None = None, out_dir: Path | None = None, as_of: date | None = None,
+                  horizon: int | None = None, models: list[str] | None = None,
+                  config_file: Path | None = None) -> dict:
+    settings = _settings(data_dir, out_dir, as_of, horizon, config_file, models=models)
+    return forecast_task(settings, pipeline.new_run_id())
 
 
 @flow(name="plan")
-def plan_flow(data_dir: Path, out_dir: Path = DEFAULT_OUT_DIR, as_of: date | None = None) -> dict:
-    return plan_task(_settings(data_dir, out_dir, as_of, 28), pipeline.new_run_id())
+def plan_flow(data_dir: Path | None = None, out_dir: Path | None = None, as_of: date | None = None,
+              config_file: Path | None = None) -> dict:
+    return plan_task(_settings(data_dir, out_dir, as_of, config_file=config_file), pipeline.new_run_id())
 
 
 @flow(name="simulate")
-def simulate_flow(data_dir: Path, out_dir: Path = DEFAULT_OUT_DIR, as_of: date | None = None,
-                  n_paths: int = 500, seed: int = 0) -> dict:
-    settings = _settings(data_dir, out_dir, as_of, 28, n_paths=n_paths, seed=seed)
+def simulate_flow(data_dir: Path | None = None, out_dir: Path | None = None, as_of: date | None = None,
+                  n_paths: int | None = None, seed: int | None = None,
+                  config_file: Path | None = None) -> dict:
+    settings = _settings(data_dir, out_dir, as_of, config_file=config_file, n_paths=n_paths, seed=seed)
     return simulate_task(settings, pipeline.new_run_id())
 
 
 @flow(name="nightly", log_prints=True)
 def nightly_flow(
-    data_dir: Path,
-    out_dir: Path = DEFAULT_OUT_DIR,
+    data_dir: Path | None = None,
+    out_dir: Path | None = None,
     as_of: date | None = None,
-    horizon: int = 28,
-    n_paths: int = 500,
-    seed: int = 0,
-    allocation_policy: Literal["fifo", "priority", "fair", "retention"] = "priority",
+    horizon: int | None = None,
+    n_paths: int | None = None,
+    seed: int | None = None,
+    allocation_policy: Literal["fifo", "priority", "fair", "retention"] | None = None,
     service_levels: dict[str, float] | None = None,
     alert_webhook: str | None = None,
-    chunk_size: int = 0,
+    chunk_size: int | None = None,
     models: list[str] | None = None,
+    config_file: Path | None = None,
 ) -> dict:
     """Ingest -> forecast -> plan -> simulate -> publish -> deliver, recorded in the runs table.
 
-    With ``chunk_size`` > 0 the forecast and simulation run in chunks of series through the
-    flow's task runner (see ``run_nightly`` for threads, processes or Dask)."""
-    extra = {"service_levels": service_levels} if service_levels else {}
-    if models:
-        extra["models"] = tuple(models)
-    settings = _settings(data_dir, out_dir, as_of, horizon, n_paths=n_paths, seed=seed,
-                         allocation_policy=allocation_policy, alert_webhook=alert_webhook,
-                         chunk_size=chunk_size, **extra)
+    Settings: the settings file ``config_file`` (else DATA/forecast.toml), overridden by the
+    parameters given (None = from the file). With ``chunk_size`` > 0 the forecast and
+    simulation run in chunks of series through the flow's task runner (see ``run_nightly``)."""
+    settings = _settings(data_dir, out_dir, as_of, horizon, config_file, n_paths=n_paths, seed=seed,
+                         allocation_policy=allocation_policy, service_levels=service_levels,
+                         alert_webhook=alert_webhook, chunk_size=chunk_size, models=models)
     log = get_run_logger()
     summary = pipeline.run_pipeline(
         settings,
@@ -205,19 +214,20 @@ def nightly_flow(
 
 @flow(name="weekly-reselection")
 def reselection_flow(
-    data_dir: Path,
-    out_dir: Path = DEFAULT_OUT_DIR,
-    horizon: int = 28,
-    folds: int = 3,
+    data_dir: Path | None = None,
+    out_dir: Path | None = None,
+    horizon: int | None = None,
+    folds: int | None = None,
+    config_file: Path | None = None,
 ) -> list[dict]:
     """Full rolling-origin backtest of every candidate model (the weekly model re-selection):
     the scores land in the warehouse (backtest_* tables) and exports/backtest_*.csv."""
-    settings = _settings(data_dir, out_dir, None, horizon)
+    settings = _settings(data_dir, out_dir, None, horizon, config_file, folds=folds)
     run_id = pipeline.new_run_id()
     ingest_task(settings, run_id)
-    summary = backtest_task(settings, run_id, folds)
+    summary = backtest_task(settings, run_id, settings.folds)
     create_table_artifact(summary.round(4).to_dict(orient="records"), key="backtest-summary",
-                          description=f"Backtest, {folds} folds x {horizon} periods")
+                          description=f"Backtest, {settings.folds} folds x {settings.horizon} periods")
     return summary.to_dict(orient="records")
 
 
@@ -235,16 +245,18 @@ def run_nightly(runner: str = "threads", address: str | None = None, workers: in
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Run the nightly Prefect flow once.")
-    parser.add_argument("--data", type=Path, required=True)
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT_DIR)
+    parser.add_argument("--data", type=Path, default=None, help="default: data_dir of the settings")
+    parser.add_argument("--out", type=Path, default=None, help="default: out_dir of the settings")
+    parser.add_argument("--config", type=Path, default=None, help="settings file (TOML)")
     parser.add_argument("--as-of", type=date.fromisoformat, default=None)
-    parser.add_argument("--horizon", type=int, default=28)
+    parser.add_argument("--horizon", type=int, default=None)
     parser.add_argument("--runner", choices=("threads", "processes", "dask"), default="threads")
     parser.add_argument("--address", default=None, help="Dask scheduler address, e.g. tcp://host:8786")
-    parser.add_argument("--chunk-size", type=int, default=0, help="series per chunk (0 = no chunks)")
+    parser.add_argument("--chunk-size", type=int, default=None, help="series per chunk (0 = no chunks)")
     args = parser.parse_args()
     print(run_nightly(args.runner, args.address, data_dir=args.data, out_dir=args.out,
-                      as_of=args.as_of, horizon=args.horizon, chunk_size=args.chunk_size))
+                      as_of=args.as_of, horizon=args.horizon, chunk_size=args.chunk_size,
+                      config_file=args.config))
 
 
 if __name__ == "__main__":

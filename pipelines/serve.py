@@ -1,7 +1,7 @@
 """Schedules on one machine: the nightly flow and the weekly model re-selection, served by
 Prefect's ``serve`` (stopping it does not pause the deployments).
 
-    forecast serve --data data/demo --out data/out [--at 02:00] [--timezone Europe/Berlin]
+    forecast serve [--config forecast.toml] [--data data/demo --out data/out] [--at 02:00] [--timezone Europe/Berlin]
 
 Teams that run workers use ``prefect.yaml`` (process work pool) instead.
 """
@@ -17,9 +17,17 @@ from pipelines.nightly import nightly_flow, reselection_flow
 
 
 def deployments(data_dir: Path, out_dir: Path, *, nightly_cron: str = "0 2 * * *",
-                weekly_cron: str = "0 3 * * 0", timezone: str = "UTC", horizon: int = 28):
-    """The two deployments with their schedules and typed default parameters."""
-    params = {"data_dir": str(data_dir), "out_dir": str(out_dir), "horizon": horizon}
+                weekly_cron: str = "0 3 * * 0", timezone: str = "UTC", horizon: int | None = None,
+                config_file: Path | None = None, parameters: dict | None = None):
+    """The two deployments with their schedules and typed default parameters: the settings
+    file (read again by every run, so an edit applies from the next one) and the options
+    given on the command line, which override it."""
+    params: dict = {"data_dir": str(data_dir), "out_dir": str(out_dir)}
+    if config_file is not None:
+        params = {"config_file": str(Path(config_file).resolve())}
+    params.update({k: str(v) if isinstance(v, Path) else v for k, v in (parameters or {}).items()})
+    if horizon is not None:
+        params["horizon"] = horizon
     nightly = nightly_flow.to_deployment(
         name="nightly-plan", schedule=Cron(nightly_cron, timezone=timezone), parameters=params,
         description="Ingest, forecast, plan, simulate, publish and deliver the digest.",

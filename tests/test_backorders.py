@@ -227,4 +227,4 @@ def test_backorders_command_prints_and_filters(demo_run) -> None:
     assert "no waiting order lines match" in run("--sku", "NO-SUCH-SKU")
     simulated = runner.invoke(app, ["simulate", "--out", out, "--compare"])
     assert simulated.exit_code == 0 and "retention" in simulated.output
-    assert "cancel_loss" in simulated.output and "Cancellation curve" in simulated.output
+    assert "cancel loss" in simulated.output and "Cancellation curve" in simulated.output

@@ -537,7 +537,14 @@ def _small_plan():
 
 
 def test_csv_exports_have_the_documented_columns(tmp_path) -> None:
+    from forecast.planning import overrides
+
     pol, recs, alerts = _small_plan()
+    pol = overrides.compute_policies_with_overrides(
+        compute_policies, forecast([5.0, 5.0, 8.0, 1.0]), history(forecast([5.0, 5.0, 8.0, 1.0])),
+        products(forecast([5.0, 5.0, 8.0, 1.0]), service_level=0.5), NO_SUPPLIERS,
+        PlanConfig(**CYCLE_50), 1.0, None, overrides.active_overrides(None, pol, AS_OF))
+    recs, alerts = overrides.annotate(recs, alerts, pol)
     assert set(EXPORTS["policies.csv"][1]) <= set(pol.columns)
     assert set(recs.columns) == set(EXPORTS["reorder_recommendations.csv"][1])
     assert set(alerts.columns) == set(EXPORTS["alerts.csv"][1])
@@ -561,7 +568,8 @@ def test_purchasing_workbook_summary_and_supplier_sheets(tmp_path) -> None:
     assert summary.loc["ACME", "spend"] == pytest.approx(2 * 30 * 2.0)
     assert summary.loc["Bolt/Nut", "spend"] == pytest.approx(30 * 3.0)
     assert summary.loc["ACME", "urgent_lines"] == 1 and summary.loc["Bolt/Nut", "urgent_lines"] == 1
-    assert summary["spend"].sum() == pytest.approx(recs["line_value"].sum())
+    assert summary.loc["total", "spend"] == pytest.approx(recs["line_value"].sum())
+    assert summary.drop(index="total")["spend"].sum() == pytest.approx(recs["line_value"].sum())
     acme = sheets["ACME"]
     assert acme["sku"].tolist() == ["S0", "S1"]
     assert acme.columns.tolist() == [
@@ -624,3 +632,39 @@ def test_a_negative_safety_stock_is_explained_in_a_buyers_words() -> None:
     text = recs["explanation"].iloc[0]
     assert "(below 0: each order of 240 covers 120 days of demand, so a reorder point under the " \
            "lead-time demand still meets the target)" in text, text
+
+
+def test_purchasing_workbook_formats_for_a_buyer(tmp_path) -> None:
+    """Dates as Excel dates, whole units, money with 2 decimals and the currency, rates as
+    percentages, frozen headers, filters, fitted widths; an idle supplier listed with 0 lines."""
+    import openpyxl
+
+    _, recs, _ = _small_plan()
+    scorecard = pd.DataFrame({"supplier": ["ACME", "Bolt/Nut", "IDLE"], "on_time_rate": [0.9, 0.5, 1.0],
+                              "purchase_orders": [10, 4, 0]})
+    path = write_purchasing_workbook(recs, tmp_path / "orders.xlsx", scorecard=scorecard, currency="EUR")
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames[0] == "summary"
+    summary = book["summary"]
+    header = [c.value for c in summary[1]]
+    rows = {r[0]: dict(zip(header, r, strict=True)) for r in summary.iter_rows(min_row=2, values_only=True)}
+    assert rows["IDLE"]["lines"] == 0 and rows["IDLE"]["spend"] == 0
+    assert list(rows)[-1] == "total" and rows["total"]["lines"] == len(recs)
+    spend = summary.cell(row=2, column=header.index("spend") + 1)
+    assert spend.number_format == '#,##0.00 "EUR"'
+    acme = book["ACME"]
+    names = [c.value for c in acme[1]]
+    first = {n: acme.cell(row=2, column=i + 1) for i, n in enumerate(names)}
+    assert first["order_by"].is_date and first["order_by"].number_format == "yyyy-mm-dd"
+    assert isinstance(first["order_quantity"].value, int) and first["order_quantity"].number_format == "#,##0"
+    assert first["line_value"].number_format == '#,##0.00 "EUR"'
+    assert first["days_of_cover_now"].number_format == "#,##0.0"
+    rate = book["supplier scorecard"]
+    rate_names = [c.value for c in rate[1]]
+    assert rate.cell(row=2, column=rate_names.index("on_time_rate") + 1).number_format == "0.0%"
+    for sheet in book.worksheets:
+        assert sheet.freeze_panes == "A2", sheet.title
+        assert sheet.auto_filter.ref and sheet.auto_filter.ref.startswith("A1:"), sheet.title
+    width = acme.column_dimensions[openpyxl.utils.get_column_letter(names.index("explanation") + 1)].width
+    assert width == 60  # the longest column is capped (and wraps)
+    assert acme.column_dimensions["A"].width == max(len("sku"), 2) + 2

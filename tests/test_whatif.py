@@ -207,6 +207,13 @@ def test_the_cli_prints_the_skus_lines_and_segments_a_supplier_delay_hits(suppli
     assert "Customer lines hit: 2 of 2" in result.output
     assert "2026-06-05" in result.output and "2026-06-15" in result.output  # o3's ETA moves
     assert "Customer lines by segment" in result.output
+    narrow = CliRunner().invoke(app, ["what-if", "--supplier", "ACME", "--delay-days", "10",
+                                      "--out", out, "--horizon", "21", "--models",
+                                      ",".join(FAST_MODELS)], env={"COLUMNS": "100"})
+    table = [line for line in narrow.output.splitlines() if line.startswith(("│", "┃", "┏", "└"))]
+    assert table and all(len(line) <= 100 for line in table)
+    cells = {c.strip() for line in table for c in line.split("│")}
+    assert "A1@main" in cells and not any(c.endswith("…") for c in cells)
     refused = CliRunner().invoke(app, ["what-if", "--supplier", "ACME", "--out", out])
     assert refused.exit_code == 1 and "--supplier needs --delay-days" in refused.output
 

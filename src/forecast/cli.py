@@ -10,29 +10,27 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
-from pydantic import ValidationError
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from forecast import pipeline
-from forecast.config import DEFAULT_OUT_DIR, DEMO_DATA_DIR, MAX_HORIZON, RunSettings
-from forecast.ingest.contract import ContractError
-from forecast.ingest.warehouse import Warehouse, WarehouseLockedError
-from forecast.pipeline import OutputFolderError, PipelineBusyError
+from forecast.cli_config import config_app
+
+if TYPE_CHECKING:  # heavy modules load inside the commands that need them: `--help` stays fast
+    from forecast import pipeline
+    from forecast.config import LoadedSettings, RunSettings
+
+#: forecast.config.DEFAULT_OUT_DIR, not imported here: pydantic alone costs --help 0.25 s
+#: (tests/test_cli_tables.py checks that the two agree).
+DEFAULT_OUT_DIR = Path(__file__).resolve().parents[2] / "data" / "out"
 
 #: Errors an operator causes and can fix (bad input, a busy or unwritable output folder, an
 #: option out of range): one line, no traceback. FORECAST_DEBUG=1 shows the traceback.
-OPERATOR_ERRORS = (ContractError, WarehouseLockedError, PipelineBusyError, OutputFolderError,
-                   ValidationError, OSError, ValueError)
-
-
 def operator_message(exc: BaseException) -> str:
     """The one line shown for an operator error."""
+    from pydantic import ValidationError
+
     if isinstance(exc, ValidationError):
         first = exc.errors()[0]
         option = "--" + str(first["loc"][0]).replace("_", "-") if first["loc"] else "a setting"
@@ -50,44 +48,122 @@ class _OperatorErrors(typer.core.TyperGroup):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except OPERATOR_ERRORS as exc:
-            if os.environ.get("FORECAST_DEBUG"):
+        except Exception as exc:
+            if not isinstance(exc, _operator_errors()) or os.environ.get("FORECAST_DEBUG"):
                 raise
             console.print(f"[red]error:[/red] {operator_message(exc)}", soft_wrap=True)
             raise typer.Exit(1) from None
 
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__, cls=_OperatorErrors)
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help=__doc__, rich_markup_mode="markdown",
+    cls=_OperatorErrors,
+)
+app.add_typer(config_app, name="config")
 console = Console()
 
 DataOpt = Annotated[Path, typer.Option("--data", help="folder with the input tables")]
 OutOpt = Annotated[Path, typer.Option("--out", help="output folder (warehouse, exports, snapshot)")]
+MaybeData = Annotated[
+    Path | None, typer.Option("--data", help="folder with the input tables (default: data_dir of the settings file)")
+]
+MaybeOut = Annotated[Path | None, typer.Option("--out", help="output folder (default: out_dir of the settings)")]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", help="settings file (TOML); default: DATA/forecast.toml, else ./forecast.toml"),
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="one setting KEY=VALUE (a TOML value, e.g. policy=\"sS\"); repeatable"),
+]
+FormatOpt = Annotated[str, typer.Option("--format", help="table, csv or json")]
 AsOfOpt = Annotated[
     datetime | None, typer.Option("--as-of", formats=["%Y-%m-%d"], help="ignore history after this date")
 ]
-HorizonOpt = Annotated[
-    int, typer.Option("--horizon", help=f"forecast periods (days/weeks/months), 1..{MAX_HORIZON}")
-]
+HorizonOpt = Annotated[int, typer.Option("--horizon", help="forecast periods (days/weeks/months), 1..730")]
+MaybeHorizon = Annotated[int | None, typer.Option("--horizon", help="forecast periods (days/weeks/months), 1..730")]
 ModelsOpt = Annotated[
     str | None,
     typer.Option("--models", help="comma-separated candidates, e.g. ets,theta,tsb,gbm (default: all but prophet)"),
 ]
 ProphetOpt = Annotated[int, typer.Option("--prophet-series", help="fit Prophet on the top-N sellers (slow)")]
+MaybeProphet = Annotated[int | None, typer.Option("--prophet-series", help="fit Prophet on the top-N sellers (slow)")]
+
+
+def _operator_errors() -> tuple[type[Exception], ...]:
+    """Errors a planner can act on: printed as one line, not a traceback."""
+    from pydantic import ValidationError
+
+    from forecast.config import SettingsError
+    from forecast.ingest.contract import ContractError
+    from forecast.ingest.warehouse import WarehouseLockedError
+    from forecast.pipeline import OutputFolderError, PipelineBusyError
+
+    return (ContractError, WarehouseLockedError, PipelineBusyError, OutputFolderError,
+            SettingsError, ValidationError, OSError, ValueError)
 
 
 def _models(value: str | None) -> tuple[str, ...] | None:
     if not value:
         return None
-    from forecast.forecasting.engine import KNOWN_MODELS
-
     names = tuple(v.strip() for v in value.split(",") if v.strip())
-    unknown = [n for n in names if n not in KNOWN_MODELS]
-    if unknown:
-        _fail(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(KNOWN_MODELS)}")
+    _check_models(names, "--models")
     return names
 
 
+def _check_models(names: tuple[str, ...] | None, source: str) -> None:
+    if not names:
+        return
+    from forecast.forecasting.engine import KNOWN_MODELS
+
+    unknown = [n for n in names if n not in KNOWN_MODELS]
+    if unknown:
+        _fail(f"{source}: models = {list(names)} is not allowed: unknown {', '.join(unknown)}; "
+              f"choose from {', '.join(KNOWN_MODELS)}")
+
+
+def _parse_sets(pairs: list[str] | None) -> dict[str, Any]:
+    """``--set KEY=VALUE`` pairs; VALUE is read as TOML (0.99, "sS", { A = 0.99, ... }), else text."""
+    import tomllib
+
+    values: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, text = pair.partition("=")
+        if not sep or not key.strip():
+            _fail(f"--set {pair!r}: give KEY=VALUE, e.g. --set service_kind=\"cycle\"")
+        try:
+            values[key.strip()] = tomllib.loads(f"v = {text.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            values[key.strip()] = text.strip()
+    return values
+
+
+def _load(config: Path | None, options: dict[str, Any], sets: list[str] | None = None,
+          need_data: bool = False) -> LoadedSettings:
+    """The effective settings: defaults < settings file < command line, or a one-line error."""
+    from forecast.config import RunSettings as Fields
+    from forecast.config import SettingsError, load_settings
+
+    extra = _parse_sets(sets)
+    unknown = [k for k in extra if k not in Fields.model_fields or k == "config_file"]
+    if unknown:
+        _fail(f"--set {unknown[0]}: unknown setting; see `forecast config show` for the keys")
+    try:
+        given = {k: v for k, v in options.items() if v is not None}
+        loaded = load_settings(config, options.get("data_dir"), {**extra, **given})
+    except SettingsError as exc:
+        _fail(str(exc))
+    if need_data and loaded.sources["data_dir"] == "default":
+        _fail("give --data DIR, or data_dir in a settings file (forecast config init)")
+    _check_models(loaded.settings.models, loaded.sources.get("models", "settings"))
+    return loaded
+
+
 def _run(settings: RunSettings, wait: bool = False) -> pipeline.RunSummary:
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from forecast import pipeline
+
     labels = {
         "ingest": "Loading and validating input files",
         "forecast": "Forecasting every series",
@@ -118,13 +194,14 @@ def _run(settings: RunSettings, wait: bool = False) -> pipeline.RunSummary:
 
 
 def _report(summary: pipeline.RunSummary, settings: RunSettings) -> None:
-    table = Table(title=f"Run {summary.run_id} (as of {summary.as_of})", show_lines=False)
-    table.add_column("table")
-    table.add_column("loaded", justify="right")
-    table.add_column("rejected", justify="right")
-    for r in summary.ingest.results:
-        table.add_row(r.table, f"{r.loaded:,}", f"{r.rejected:,}")
-    console.print(table)
+    import pandas as pd
+
+    from forecast.publish.tables import Col, render
+
+    loaded = pd.DataFrame([{"table": r.table, "loaded": r.loaded, "rejected": r.rejected}
+                           for r in summary.ingest.results])
+    render(loaded, [Col("table", kind="key"), Col("loaded", kind="int"), Col("rejected", kind="int")],
+           title=f"Run {summary.run_id} (as of {summary.as_of})", console=console)
     for message in summary.ingest.warnings:
         console.print(f"[yellow]warning:[/yellow] {message}", soft_wrap=True)
     fc, plan, sim = (summary.steps[k] for k in ("forecast", "plan", "simulate"))
@@ -139,6 +216,9 @@ def _report(summary: pipeline.RunSummary, settings: RunSettings) -> None:
         f"{sim['stockout_likely']:,} more likely than not to stock out at some point in "
         f"{settings.simulation_days} days."
     )
+    if plan.get("overrides"):
+        console.print(f"Planner overrides applied: {plan['overrides']:,} (expired and ignored: "
+                      f"{plan.get('overrides_expired', 0):,}); see the `override` column of policies.csv")
     if plan.get("flash_sales") or plan.get("preorder_series") or plan.get("dropship_skus"):
         console.print(
             f"Sales models: {plan['flash_sales']:,} flash sales ({plan['flash_sales_overcommitted']:,} "
@@ -148,6 +228,8 @@ def _report(summary: pipeline.RunSummary, settings: RunSettings) -> None:
         )
     steps = ", ".join(f"{k} {v:.1f}s" for k, v in summary.seconds.items())
     console.print(f"Step times: {steps}")
+    if settings.config_file:
+        console.print(f"Settings:  [bold]{settings.config_file}[/bold]")
     console.print(f"Warehouse: [bold]{settings.warehouse_path}[/bold]")
     console.print(f"Exports:   [bold]{settings.exports_dir}[/bold]")
     for path in summary.exports:
@@ -164,66 +246,79 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
+def _run_and_report(settings: RunSettings, wait: bool = False) -> None:
+    try:
+        summary = _run(settings, wait)
+    except _operator_errors() as exc:
+        _fail(str(exc))
+    _report(summary, settings)
+
+
 @app.command()
 def run(
-    data: DataOpt,
-    out: OutOpt = DEFAULT_OUT_DIR,
+    data: MaybeData = None,
+    out: MaybeOut = None,
+    config: ConfigOpt = None,
     as_of: AsOfOpt = None,
-    horizon: HorizonOpt = 28,
-    seed: Annotated[int, typer.Option(help="random seed of the simulation")] = 0,
-    paths: Annotated[int, typer.Option(help="Monte Carlo paths per series")] = 500,
+    horizon: MaybeHorizon = None,
+    seed: Annotated[int | None, typer.Option(help="random seed of the simulation")] = None,
+    paths: Annotated[int | None, typer.Option(help="Monte Carlo paths per series")] = None,
     models: ModelsOpt = None,
-    prophet_series: ProphetOpt = 0,
+    prophet_series: MaybeProphet = None,
     wait: Annotated[bool, typer.Option("--wait", help="wait for a run already writing to OUT")] = False,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="fit again even if inputs are unchanged")] = False,
     runner: Annotated[str, typer.Option(help="local, or a Prefect task runner: threads, processes, dask")] = "local",
     address: Annotated[str | None, typer.Option(help="Dask scheduler address (with --runner dask)")] = None,
-    chunk_size: Annotated[int, typer.Option(help="series per parallel chunk (0 = one chunk)")] = 0,
+    chunk_size: Annotated[int | None, typer.Option(help="series per parallel chunk (0 = one chunk)")] = None,
     webhook: Annotated[str | None, typer.Option(help="URL that receives the run digest (JSON POST)")] = None,
+    set_: SetOpt = None,
 ) -> None:
-    """Run the nightly pipeline on a data folder: load, forecast, plan, simulate, export."""
+    """Run the nightly pipeline on a data folder: load, forecast, plan, simulate, export.
+
+    Settings come from the settings file (--config, else DATA/forecast.toml, else
+    ./forecast.toml; `forecast config show`), overridden by these options and --set KEY=VALUE."""
+    options = {
+        "data_dir": data, "out_dir": out, "as_of": as_of.date() if as_of else None, "horizon": horizon,
+        "seed": seed, "n_paths": paths, "models": _models(models), "prophet_series": prophet_series,
+        "use_cache": False if no_cache else None, "chunk_size": chunk_size, "alert_webhook": webhook,
+    }
+    loaded = _load(config, options, set_, need_data=True)
+    settings = loaded.settings
     if runner != "local":
         from pipelines.nightly import run_nightly
 
-        result = run_nightly(
-            runner, address, data_dir=data, out_dir=out, as_of=as_of.date() if as_of else None,
-            horizon=horizon, n_paths=paths, seed=seed, chunk_size=chunk_size or 500,
-            models=list(_models(models) or []) or None, alert_webhook=webhook,
-        )
+        given = {k: v for k, v in options.items() if v is not None and k in NIGHTLY_PARAMETERS}
+        given["chunk_size"] = settings.chunk_size or 500
+        result = run_nightly(runner, address, config_file=loaded.file, **{**given, "data_dir": settings.data_dir})
         console.print(result)
         return
-    settings = RunSettings(
-        data_dir=data, out_dir=out, as_of=as_of.date() if as_of else None,
-        horizon=horizon, seed=seed, n_paths=paths, models=_models(models),
-        prophet_series=prophet_series, use_cache=not no_cache, chunk_size=chunk_size,
-        alert_webhook=webhook,
-    )
-    try:
-        summary = _run(settings, wait)
-    except (ContractError, WarehouseLockedError, PipelineBusyError, ValueError) as exc:
-        _fail(str(exc))
-    _report(summary, settings)
+    _run_and_report(settings, wait)
+
+
+#: Options of `forecast run` that the nightly flow takes as parameters (the rest come from the
+#: settings file it is given).
+NIGHTLY_PARAMETERS = ("data_dir", "out_dir", "as_of", "horizon", "n_paths", "seed", "alert_webhook",
+                      "chunk_size", "models")
 
 
 @app.command()
 def demo(
-    out: OutOpt = DEFAULT_OUT_DIR,
-    data: Annotated[Path, typer.Option("--data", help="where to write the demo data")] = DEMO_DATA_DIR,
+    out: MaybeOut = None,
+    data: Annotated[Path | None, typer.Option("--data", help="where to write the demo data")] = None,
+    config: ConfigOpt = None,
     seed: Annotated[int, typer.Option(help="seed of the demo data")] = 42,
     skus: Annotated[int, typer.Option(help="number of SKUs")] = 200,
+    set_: SetOpt = None,
 ) -> None:
-    """Generate the demo data (deterministic) and run the nightly pipeline on it."""
+    """Generate the demo data (deterministic) and run the nightly pipeline on it (with the
+    settings file, if there is one: --config, else ./forecast.toml)."""
     from forecast.demo import generate_demo
 
+    settings = _load(config, {"data_dir": data, "out_dir": out}, set_).settings
     with console.status("Generating demo data"):
-        info = generate_demo(data, seed=seed, n_skus=skus)
-    console.print(f"Demo data in [bold]{data}[/bold] (history to {info.get('as_of')})")
-    settings = RunSettings(data_dir=data, out_dir=out, horizon=28)
-    try:
-        summary = _run(settings)
-    except (ContractError, WarehouseLockedError, PipelineBusyError, ValueError) as exc:
-        _fail(str(exc))
-    _report(summary, settings)
+        info = generate_demo(settings.data_dir, seed=seed, n_skus=skus)
+    console.print(f"Demo data in [bold]{settings.data_dir}[/bold] (history to {info.get('as_of')})")
+    _run_and_report(settings)
 
 
 @app.command()
@@ -235,8 +330,13 @@ def backtest(
     models: ModelsOpt = None,
     as_of: AsOfOpt = None,
     prophet_series: ProphetOpt = 0,
+    format: FormatOpt = "table",
 ) -> None:
     """Rolling-origin backtest of every model and of the automatic choice."""
+    from forecast import pipeline
+    from forecast.config import RunSettings
+    from forecast.publish.tables import auto_columns, render
+
     settings = RunSettings(
         data_dir=data, out_dir=out, horizon=horizon, as_of=as_of.date() if as_of else None,
         models=_models(models), prophet_series=prophet_series,
@@ -247,18 +347,12 @@ def backtest(
             pipeline.ingest(settings, run_id)
         with console.status("Backtesting") as status:
             summary = pipeline.backtest_step(settings, run_id, folds, progress=lambda m: status.update(m))
-    except (ContractError, WarehouseLockedError, PipelineBusyError, ValueError) as exc:
+    except _operator_errors() as exc:
         _fail(str(exc))
-    table = Table(title=f"Backtest: {folds} folds x {horizon} periods")
-    columns = [c for c in summary.columns if c != "model"]
-    table.add_column("model")
-    for c in columns:
-        table.add_column(c, justify="right")
-    for row in summary.itertuples(index=False):
-        table.add_row(row.model, *(f"{getattr(row, c):.4f}" for c in columns))
-    console.print(table)
-    console.print(f"Per series and fold: {settings.exports_dir / 'backtest_series.csv'}; "
-                  f"summary: {settings.exports_dir / 'backtest_summary.csv'} (and the warehouse)")
+    render(summary, auto_columns(summary, 4), format, title=f"Backtest: {folds} folds x {horizon} periods")
+    if format == "table":
+        console.print(f"Per series and fold: {settings.exports_dir / 'backtest_series.csv'}; "
+                      f"summary: {settings.exports_dir / 'backtest_summary.csv'} (and the warehouse)")
 
 
 @app.command()
@@ -266,11 +360,14 @@ def simulate(
     out: OutOpt = DEFAULT_OUT_DIR,
     policy: Annotated[str, typer.Option(help="allocation policy: fifo, priority, fair or retention")] = "priority",
     compare: Annotated[bool, typer.Option("--compare", help="all policies side by side")] = False,
+    format: FormatOpt = "table",
 ) -> None:
     """Allocation of scarce stock to waiting customers under a policy (or all, side by side):
     service by segment, delays, revenue at risk, expected revenue lost to cancellations; and
     the SKUs most at risk of a backorder."""
+    from forecast import pipeline
     from forecast.backorders.allocation import POLICIES
+    from forecast.publish.tables import Col, render, with_sku_at
 
     if policy not in POLICIES:
         _fail(f"--policy must be one of {', '.join(POLICIES)}")
@@ -279,17 +376,17 @@ def simulate(
             Path(out) / "snapshot", POLICIES if compare else (policy,))
     except FileNotFoundError as exc:
         _fail(str(exc))
-    table = Table(title="Waiting order lines by policy and segment",
-                  caption="cancel_loss: expected revenue lost to cancellations before the ETAs")
-    columns = ["policy", "segment", "lines", "on_time", "mean_delay", "p90_delay", "no_supply",
-               "units_short_now", "revenue_at_risk", "cancel_loss"]
-    for c in columns:
-        table.add_column(c, justify="left" if c in ("policy", "segment") else "right")
-    for r in summary.itertuples(index=False):
-        table.add_row(r.policy, r.segment, f"{r.lines:,}", f"{r.on_time:.0%}", f"{r.mean_delay:.1f}",
-                      f"{r.p90_delay:.1f}", f"{r.no_supply:,}", f"{r.units_short_now:,.0f}",
-                      f"{r.revenue_at_risk:,.0f}", f"{r.expected_revenue_lost:,.0f}")
-    console.print(table)
+    columns = [Col("policy", kind="key"), Col("segment", kind="key"), Col("lines", kind="int"),
+               Col("on_time", "on time", "pct"), Col("mean_delay", "mean delay", "num", 1),
+               Col("p90_delay", "p90 delay", "num", 1, priority=3), Col("no_supply", "no supply", "int", priority=2),
+               Col("units_short_now", "short now", "int", priority=4),
+               Col("revenue_at_risk", "at risk", "num", 0, priority=1),
+               Col("expected_revenue_lost", "cancel loss", "num", 0)]
+    if format != "table":
+        render(summary, columns, format)
+        return
+    render(summary, columns, title="Waiting order lines by policy and segment", console=console,
+           caption="cancel loss: expected revenue lost to cancellations before the ETAs")
     if len(curve):
         c = curve.iloc[0]
         console.print(
@@ -297,8 +394,12 @@ def simulate(
             f"{c['limit_share']:.2f} x (1 - exp(-(d / {c['scale_days']:.1f}) ^ {c['shape']:.2f})); "
             f"{c['note']}")
     if len(risk):
-        console.print("Most at risk of a backorder in the simulation horizon:")
-        console.print(risk.head(10).to_string(index=False))
+        render(with_sku_at(risk.head(10)),
+               [Col("sku@location", kind="key"), Col("stockout_probability", "P(stockout)", "pct"),
+                Col("fill_rate", "fill rate", "pct", 1), Col("expected_backorders", "exp. short", "num", 1),
+                Col("first_stockout_p10", "first out p10", "date", priority=1),
+                Col("first_stockout_p50", "first out p50", "date")],
+               title="Most at risk of a backorder in the simulation horizon", console=console)
 
 
 @app.command()
@@ -309,17 +410,22 @@ def replay(
     out: OutOpt = DEFAULT_OUT_DIR,
     every: Annotated[int, typer.Option(help="days between planning dates")] = 7,
     lead_time: Annotated[float, typer.Option(help="lead time (days) for products without one")] = 7.0,
+    format: FormatOpt = "table",
 ) -> None:
     """Replan on a rolling schedule through a past period and play the actual demand against
     the orders: achieved fill rate, stockout days and stock, against a simple ERP rule."""
+    from forecast import pipeline
+    from forecast.publish.tables import auto_columns, render
+
     with console.status("Replaying") as status:
         try:
             result = pipeline.replay_history(data, start.date(), end.date(), every, lead_time, Path(out),
                                              progress=lambda m: status.update(m))
-        except (ContractError, ValueError) as exc:
+        except _operator_errors() as exc:
             _fail(str(exc))
-    console.print(result.summary.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    console.print(f"Per SKU: {Path(out) / 'exports' / 'replay_per_sku.csv'}")
+    render(result.summary, auto_columns(result.summary, 3), format, title="Replay")
+    if format == "table":
+        console.print(f"Per SKU: {Path(out) / 'exports' / 'replay_per_sku.csv'}")
 
 
 @app.command("what-if")
@@ -346,6 +452,7 @@ def what_if_cmd(
     change in forecast, reorder point, recommended order and backorder risk, and the waiting
     customer lines whose date it moves. `--supplier NAME --delay-days N` delays one supplier.
     Before is the published plan; only the scenario's SKUs are planned and simulated again."""
+    from forecast.publish.tables import Col, render, with_sku_at
     from forecast.scenarios.whatif import Scenario, comparison_rows, what_if
 
     skus = list(sku or [])
@@ -375,12 +482,10 @@ def what_if_cmd(
     if delay_days:
         _print_skus_hit(result.skus_hit, title)
     else:
-        table = Table(title=title)
-        for col in ("sku", "location", "metric", "before", "after", "change"):
-            table.add_column(col, justify="right" if col in ("before", "after", "change") else "left")
-        for r in result.comparison.itertuples(index=False):
-            table.add_row(r.sku, r.location, r.metric, *(f"{v:,.2f}" for v in (r.before, r.after, r.change)))
-        console.print(table)
+        render(with_sku_at(result.comparison),
+               [Col("sku@location", kind="key"), Col("metric", kind="key"), Col("before", kind="num", decimals=2),
+                Col("after", kind="num", decimals=2), Col("change", kind="signed", decimals=2)],
+               title=title, console=console)
     _print_lines_hit(result.lines_hit, result.segments_hit, rows)
     for note in result.notes:
         console.print(note)
@@ -388,42 +493,52 @@ def what_if_cmd(
         console.print(f"Before/after table: {json_file}")
 
 
-def _cell(value: object, fmt: str = "{:,.0f}") -> str:
-    import pandas as pd
+def _arrow(before: object, after: object, kind: str = "num", decimals: int = 0,
+           replanned: object = "__none__") -> str:
+    """'before -> after' (and '(replanned)') with the table's formats ('-' when missing)."""
+    from forecast.publish.tables import cell
 
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return "-"
-    return fmt.format(value) if not isinstance(value, str) else value
+    text = f"{cell(before, kind, decimals)} -> {cell(after, kind, decimals)}"  # type: ignore[arg-type]
+    return text if replanned == "__none__" else f"{text} ({cell(replanned, kind, decimals)})"  # type: ignore[arg-type]
 
 
 def _print_skus_hit(skus_hit, title: str) -> None:
     """Per SKU: lead time, stockout probability, first stockout date, units short and order:
     now -> with the change under the current plan (replanned in brackets)."""
-    table = Table(title=title + ": SKUs, now -> with the change (replanned)")
-    for col in ("sku@location", "lead time d", "P(stockout)", "first stockout p50", "units short",
-                "order (by), replanned"):
-        table.add_column(col, justify="left" if col == "sku@location" else "right")
-    for r in skus_hit.itertuples(index=False):
-        table.add_row(
-            f"{r.sku}@{r.location}",
-            f"{_cell(r.lead_time_days_before, '{:.1f}')} -> {_cell(r.lead_time_days_after, '{:.1f}')}",
-            f"{_cell(r.stockout_probability_before, '{:.0%}')} -> "
-            f"{_cell(r.stockout_probability_unchanged, '{:.0%}')} "
-            f"({_cell(r.stockout_probability_after, '{:.0%}')})",
-            f"{_cell(r.first_stockout_p50_before, '{}')} -> {_cell(r.first_stockout_p50_unchanged, '{}')}",
-            f"{_cell(r.expected_backorders_before, '{:,.1f}')} -> "
-            f"{_cell(r.expected_backorders_unchanged, '{:,.1f}')} "
-            f"({_cell(r.expected_backorders_after, '{:,.1f}')})",
-            f"{_cell(r.recommended_order_before)} ({_cell(r.order_by_before, '{}')}) -> "
-            f"{_cell(r.recommended_order_after)} ({_cell(r.order_by_after, '{}')})",
-        )
-    console.print(table)
+    import pandas as pd
+
+    from forecast.publish.tables import Col, render
+
+    frame = pd.DataFrame({
+        "sku@location": skus_hit["sku"].astype(str) + "@" + skus_hit["location"].astype(str),
+        "lead": [_arrow(a, b, "num", 1) for a, b in zip(skus_hit["lead_time_days_before"],
+                                                        skus_hit["lead_time_days_after"], strict=True)],
+        "p_out": [_arrow(a, b, "pct", 0, c) for a, b, c in zip(
+            skus_hit["stockout_probability_before"], skus_hit["stockout_probability_unchanged"],
+            skus_hit["stockout_probability_after"], strict=True)],
+        "first_out": [_arrow(a, b, "date") for a, b in zip(
+            skus_hit["first_stockout_p50_before"], skus_hit["first_stockout_p50_unchanged"], strict=True)],
+        "short": [_arrow(a, b, "num", 1, c) for a, b, c in zip(
+            skus_hit["expected_backorders_before"], skus_hit["expected_backorders_unchanged"],
+            skus_hit["expected_backorders_after"], strict=True)],
+        "order": [_arrow(a, b, "int") for a, b in zip(
+            skus_hit["recommended_order_before"], skus_hit["recommended_order_after"], strict=True)],
+        "order_by": [_arrow(a, b, "date") for a, b in zip(
+            skus_hit["order_by_before"], skus_hit["order_by_after"], strict=True)],
+    }) if len(skus_hit) else pd.DataFrame()
+    render(frame, [Col("sku@location", kind="key"), Col("lead", "lead time d"), Col("p_out", "P(stockout)"),
+                   Col("short", "units short"), Col("order", "order, replanned"),
+                   Col("first_out", "first stockout p50", priority=1), Col("order_by", "order by", priority=2)],
+           title=title + ": SKUs, now -> with the change (replanned)", console=console,
+           empty="No SKUs hit.")
     console.print("With the change: the current plan (reorder points, quantities) facing it; "
                   "replanned: the plan recomputed for it.")
 
 
 def _print_lines_hit(lines_hit, segments_hit, rows: int) -> None:
     """Waiting customer lines whose ETA or status moves, and the count per segment."""
+    from forecast.publish.tables import Col, missing, render, with_sku_at
+
     if segments_hit is None or segments_hit.empty:
         console.print("No waiting customer lines for these SKUs.")
         return
@@ -431,62 +546,53 @@ def _print_lines_hit(lines_hit, segments_hit, rows: int) -> None:
         console.print("No waiting customer line changes its date (all served from stock, or their "
                       "supply does not move).")
     else:
-        shown = min(rows, len(lines_hit))
-        table = Table(title=f"Customer lines hit: {shown:,} of {len(lines_hit):,}, newly late first")
-        for col in ("order", "customer", "segment", "sku@location", "qty", "promised", "ETA before",
-                    "ETA after", "shift", "newly late"):
-            table.add_column(col, justify="right" if col in ("qty", "shift") else "left")
-        for r in lines_hit.head(rows).itertuples(index=False):
-            table.add_row(
-                str(r.order_id), str(r.customer_id), str(r.segment), f"{r.sku}@{r.location}",
-                _cell(r.quantity), _cell(r.promised_date, "{}"),
-                _cell(r.eta_before, "{}") if not _missing(r.eta_before) else str(r.status_before),
-                _cell(r.eta_after, "{}") if not _missing(r.eta_after) else str(r.status_after),
-                _cell(r.eta_shift_days, "{:+.0f} d"), "yes" if r.newly_late else "",
-            )
-        console.print(table)
-    table = Table(title="Customer lines by segment")
-    for col in ("segment", "open lines", "hit", "newly late", "late before", "late after",
-                "mean shift"):
-        table.add_column(col, justify="left" if col == "segment" else "right")
-    for r in segments_hit.itertuples(index=False):
-        table.add_row(str(r.segment), f"{r.lines:,}", f"{r.lines_hit:,}", f"{r.newly_late:,}",
-                      f"{r.late_before:,}", f"{r.late_after:,}", _cell(r.mean_shift_days, "{:+.1f} d"))
-    console.print(table)
-
-
-def _missing(value: object) -> bool:
-    import pandas as pd
-
-    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
+        shown = with_sku_at(lines_hit.head(rows))
+        # A line without an ETA shows its status (no supply planned ...).
+        for when in ("before", "after"):
+            eta = shown[f"eta_{when}"]
+            shown[f"eta_{when}_text"] = [
+                str(s) if missing(e) else str(e)[:10] for e, s in zip(eta, shown[f"status_{when}"], strict=True)]
+        shown["newly_late_text"] = shown["newly_late"].map({True: "yes"}).fillna("")
+        render(shown, [Col("order_id", "order", "key"), Col("customer_id", "customer", "key", priority=3),
+                       Col("segment", priority=4), Col("sku@location", kind="key"),
+                       Col("quantity", "qty", "int"), Col("promised_date", "promised", "date", priority=2),
+                       Col("eta_before_text", "ETA before"), Col("eta_after_text", "ETA after"),
+                       Col("eta_shift_days", "shift d", "signed", priority=1),
+                       Col("newly_late_text", "newly late")],
+               title=f"Customer lines hit: {len(shown):,} of {len(lines_hit):,}, newly late first", console=console)
+    render(segments_hit, [Col("segment", kind="key"), Col("lines", "open lines", "int"), Col("lines_hit", "hit", "int"),
+                          Col("newly_late", "newly late", "int"), Col("late_before", "late before", "int"),
+                          Col("late_after", "late after", "int"), Col("mean_shift_days", "mean shift d", "signed", 1)],
+           title="Customer lines by segment", console=console)
 
 
 @app.command("suppliers")
 def suppliers_cmd(
     out: OutOpt = DEFAULT_OUT_DIR,
     verdicts: Annotated[bool, typer.Option("--verdicts/--no-verdicts", help="print each verdict")] = True,
+    format: FormatOpt = "table",
 ) -> None:
     """The supplier scorecard of the published plan: on-time rate, real lead times against the
     quoted ones, open and overdue purchase orders, dropship exposure and a verdict."""
+    from forecast.publish.tables import Col, render
+
     card = _read_table(out, "supplier_scorecard")
-    if card.empty:
-        console.print("no suppliers in the published plan (no products, suppliers, receipts or POs name one)")
-        return
-    table = Table(title=f"Supplier scorecard ({len(card):,} suppliers), worst first")
-    for col in ("supplier", "POs", "on time", "late d", "lead d (p90)", "quoted", "open (overdue)",
-                "rating"):
-        table.add_column(col, justify="left" if col in ("supplier", "rating") else "right")
     severity = {"unreliable": 0, "slower_than_quoted": 1, "often_late": 2, "reliable": 3}
-    card = card.assign(_order=card["rating"].map(severity).fillna(4)).sort_values(["_order", "supplier"])
-    for r in card.itertuples(index=False):
-        table.add_row(
-            str(r.supplier), f"{r.purchase_orders:,}", _cell(r.on_time_rate, "{:.0%}"),
-            _cell(r.mean_days_late, "{:.1f}"),
-            f"{_cell(r.lead_time_mean, '{:.1f}')} ({_cell(r.lead_time_p90, '{:.0f}')})",
-            _cell(r.quoted_lead_time_days, "{:g}"), f"{r.open_pos:,} ({r.overdue_pos:,})",
-            str(r.rating).replace("_", " "),
-        )
-    console.print(table)
+    if len(card):
+        card = card.assign(_order=card["rating"].map(severity).fillna(4)).sort_values(["_order", "supplier"])
+        card["rating_text"] = card["rating"].astype(str).str.replace("_", " ")
+    columns = [Col("supplier", kind="key"), Col("purchase_orders", "POs", "int"), Col("on_time_rate", "on time", "pct"),
+               Col("mean_days_late", "late d", "num", 1), Col("lead_time_mean", "lead d", "num", 1),
+               Col("lead_time_p90", "lead p90", "num", 0, priority=2),
+               Col("quoted_lead_time_days", "quoted", "num", 0, priority=1),
+               Col("open_pos", "open POs", "int"), Col("overdue_pos", "overdue", "int"),
+               Col("rating_text", "rating"), Col("verdict", kind="wrap", priority=9)]
+    if format != "table":
+        render(card, [Col("rating"), *(c for c in columns if c.source != "rating_text")], format)
+        return
+    render(card, [c for c in columns if c.source != "verdict"], console=console,
+           title=f"Supplier scorecard ({len(card):,} suppliers), worst first",
+           empty="no suppliers in the published plan (no products, suppliers, receipts or POs name one)")
     if verdicts:
         for r in card.itertuples(index=False):
             console.print(f"[bold]{r.supplier}[/bold]: {r.verdict}")
@@ -494,37 +600,54 @@ def suppliers_cmd(
 
 @app.command()
 def serve(
-    data: DataOpt,
-    out: OutOpt = DEFAULT_OUT_DIR,
-    at: Annotated[str, typer.Option("--at", help="nightly run time HH:MM")] = "02:00",
-    timezone: Annotated[str, typer.Option("--timezone", help="IANA timezone of the schedules")] = "UTC",
-    weekly: Annotated[str, typer.Option("--weekly", help="cron of the weekly model re-selection")] = "0 3 * * 0",
-    horizon: HorizonOpt = 28,
+    data: MaybeData = None,
+    out: MaybeOut = None,
+    config: ConfigOpt = None,
+    at: Annotated[str | None, typer.Option("--at", help="nightly run time HH:MM (setting nightly_at)")] = None,
+    timezone: Annotated[str | None, typer.Option("--timezone", help="IANA timezone of the schedules")] = None,
+    weekly: Annotated[str | None, typer.Option("--weekly", help="cron of the weekly model re-selection")] = None,
+    horizon: MaybeHorizon = None,
 ) -> None:
-    """Serve the nightly plan and the weekly model re-selection on this machine (Prefect)."""
+    """Serve the nightly plan and the weekly model re-selection on this machine (Prefect), with
+    the settings file: each run reads it again, so an edit applies from the next run."""
     from pipelines.serve import serve_schedules
 
-    try:
-        hour, minute = (int(x) for x in at.split(":"))
-    except ValueError:
-        _fail(f"--at must be HH:MM, got {at!r}")
-    console.print(f"Serving: nightly at {at} {timezone}, re-selection '{weekly}' {timezone}. Ctrl-C stops.")
-    serve_schedules(data, out, nightly_cron=f"{minute} {hour} * * *", weekly_cron=weekly,
-                    timezone=timezone, horizon=horizon)
+    options = {"data_dir": data, "out_dir": out, "nightly_at": at, "timezone": timezone,
+               "weekly_cron": weekly, "horizon": horizon}
+    loaded = _load(config, options, need_data=True)
+    settings = loaded.settings
+    hour, minute = (int(x) for x in settings.nightly_at.split(":"))
+    console.print(f"Serving: nightly at {settings.nightly_at} {settings.timezone}, re-selection "
+                  f"'{settings.weekly_cron}' {settings.timezone}"
+                  + (f", settings {loaded.file}" if loaded.file else "") + ". Ctrl-C stops.")
+    given = {k: v for k, v in options.items() if v is not None and k in ("data_dir", "out_dir", "horizon")}
+    serve_schedules(settings.data_dir, settings.out_dir, nightly_cron=f"{minute} {hour} * * *",
+                    weekly_cron=settings.weekly_cron, timezone=settings.timezone,
+                    config_file=loaded.file, parameters=given)
 
 
 @app.command()
-def ingest(data: DataOpt, out: OutOpt = DEFAULT_OUT_DIR) -> None:
+def ingest(
+    data: MaybeData = None, out: MaybeOut = None, config: ConfigOpt = None, format: FormatOpt = "table",
+) -> None:
     """Load and validate a data folder into the warehouse (idempotent)."""
-    settings = RunSettings(data_dir=data, out_dir=out)
+    import pandas as pd
+
+    from forecast import pipeline
+    from forecast.publish.tables import Col, render
+
+    settings = _load(config, {"data_dir": data, "out_dir": out}, need_data=True).settings
     try:
         with pipeline.run_lock(settings.out_dir):  # one writer per output folder
             summary = pipeline.ingest(settings, pipeline.new_run_id())
-    except (ContractError, WarehouseLockedError, PipelineBusyError) as exc:
+    except _operator_errors() as exc:
         _fail(str(exc))
-    for r in summary.results:
-        extra = f" (ignored columns: {', '.join(r.ignored_columns)})" if r.ignored_columns else ""
-        console.print(f"{r.table:16} {r.loaded:>10,} loaded {r.rejected:>8,} rejected  {r.file}{extra}")
+    frame = pd.DataFrame([{"table": r.table, "loaded": r.loaded, "rejected": r.rejected,
+                           "file": str(r.file), "ignored_columns": ", ".join(r.ignored_columns)}
+                          for r in summary.results])
+    render(frame, [Col("table", kind="key"), Col("loaded", kind="int"), Col("rejected", kind="int"),
+                   Col("file", kind="wrap", priority=1), Col("ignored_columns", "ignored columns", "wrap", priority=2)],
+           format, title=f"Loaded from {settings.data_dir}", console=console)
     for message in summary.warnings:
         console.print(f"[yellow]warning:[/yellow] {message}", soft_wrap=True)
 
@@ -534,25 +657,66 @@ def rejects(
     out: OutOpt = DEFAULT_OUT_DIR,
     table: Annotated[str | None, typer.Option(help="only this table")] = None,
     limit: int = 50,
+    format: FormatOpt = "table",
 ) -> None:
     """List rejected input rows with file, line, column and reason."""
+    from forecast.publish.tables import Col, render
+
     frame = _read_table(out, "rejects")
     if table and len(frame):
         frame = frame[frame["table_name"] == table]
     frame = frame.drop(columns=["run_id", "fingerprint"], errors="ignore")
-    console.print(frame.head(limit).to_string(index=False) if len(frame) else "no rejected rows")
-    if len(frame) > limit:
+    if len(frame):
+        frame = frame.assign(file=frame["file"].map(lambda f: Path(str(f)).name))
+    columns = [Col("table_name", "table", "key"), Col("file", priority=3), Col("line", kind="int"),
+               Col("column_name", "column", "key"), Col("value", priority=2), Col("reason", kind="wrap")]
+    render(frame.head(limit) if format == "table" else frame, columns, format, console=console,
+           title=f"Rejected rows ({len(frame):,})", empty="no rejected rows")
+    if format == "table" and len(frame) > limit:
         console.print(f"... {len(frame) - limit:,} more")
 
 
 @app.command()
-def runs(out: OutOpt = DEFAULT_OUT_DIR, limit: int = 20) -> None:
-    """List recent pipeline runs."""
+def runs(
+    out: OutOpt = DEFAULT_OUT_DIR,
+    limit: int = 20,
+    id: Annotated[str | None, typer.Option("--id", help="one run's details (a prefix is enough)")] = None,
+    format: FormatOpt = "table",
+) -> None:
+    """Recent pipeline runs: status, time, rows loaded and rejected, warnings, error; with --id
+    one run's step timings, rows per table, input fingerprints, warnings and settings."""
+    from forecast.publish.run_history import run_details, runs_summary
+    from forecast.publish.tables import Col, render
+
     frame = _read_table(out, "runs")
-    if len(frame):
-        frame = frame.sort_values("started_at", ascending=False).head(limit)
-    cols = ["run_id", "status", "started_at", "finished_at", "as_of", "frequency", "error"]
-    console.print(frame[cols].to_string(index=False) if len(frame) else "no runs yet")
+    if id is None:
+        render(runs_summary(frame).head(limit),
+               [Col("run_id", "run", "key"), Col("status", kind="key"), Col("started_at", "started", "datetime"),
+                Col("seconds", "secs", "int"), Col("as_of", "as of", "date", priority=2),
+                Col("rows_loaded", "loaded", "int"), Col("rows_rejected", "rejected", "int"),
+                Col("warnings", "warn", "int", priority=1), Col("error", kind="wrap", priority=3)],
+               format, title="Runs, newest first (details: forecast runs --id RUN)", console=console,
+               empty="no runs yet")
+        return
+    try:
+        parts = run_details(frame, id)
+    except KeyError:
+        _fail(f"no run {id!r} in {out}; `forecast runs` lists them")
+    if format == "json":
+        import json
+
+        from forecast.publish.tables import records
+
+        print(json.dumps({k: records(v, [Col(c) for c in v.columns]) for k, v in parts.items()},
+                         indent=1, default=str))
+        return
+    kinds = {"seconds": "num", "loaded": "int", "rejected": "int"}
+    for name, part in parts.items():
+        cols = [Col(c, kind=("key" if i == 0 else kinds.get(c, "wrap")), decimals=1)
+                for i, c in enumerate(part.columns)]
+        if format == "csv":
+            print(f"# {name}")
+        render(part, cols, format, title=name, console=console, empty=f"{name}: none")
 
 
 @app.command("backorders")
@@ -563,38 +727,34 @@ def backorders_cmd(
     segment: Annotated[list[str] | None, typer.Option("--segment", help="only this segment (repeatable)")] = None,
     late_only: Annotated[bool, typer.Option("--late-only", help="only lines after their promise or without supply")] = False,
     limit: Annotated[int, typer.Option(help="rows to print")] = 50,
+    format: FormatOpt = "table",
 ) -> None:
     """The backorder book: every waiting order line with its status, days waiting, ETA and its
     change since the last run, delay, cancellation risk and what the customer was last told."""
-    from forecast.backorders.book import book_summary, filter_book
+    from forecast.backorders.book import BOOK_COLUMNS, book_summary, filter_book
+    from forecast.publish.tables import Col, render, with_sku_at
 
     book = filter_book(_read_table(out, "backorders"), sku, customer, segment, late_only)
+    if format != "table":
+        render(book, [Col(c) for c in BOOK_COLUMNS], format)
+        return
     if book.empty:
         console.print("no waiting order lines" + (" match" if sku or customer or segment or late_only else ""))
         return
-    table = Table(title="Backorder book (policy " + str(book["policy"].iloc[0]) + ")")
-    for c in ("order", "customer", "segment", "sku", "location", "status", "now/qty", "waiting",
-              "promised", "eta", "previous eta", "change", "days late", "P(cancel)", "exp. lost",
-              "last told"):
-        right = c in ("now/qty", "waiting", "change", "days late", "P(cancel)", "exp. lost")
-        table.add_column(c, justify="right" if right else "left")
-
-    def day(value: object) -> str:
-        return "-" if value is None or pd.isna(value) else str(pd.Timestamp(value).date())
-
-    def num(value: object, fmt: str) -> str:
-        return "-" if value is None or pd.isna(value) else format(float(value), fmt)
-
-    for r in book.head(limit).itertuples(index=False):
-        told = "-" if pd.isna(r.last_told_at) else f"{day(r.last_told_at)} {r.last_told_kind}"
-        table.add_row(
-            str(r.order_id), str(r.customer_id), str(r.segment), str(r.sku), str(r.location),
-            str(r.status) + (f" ({r.supplier})" if r.status == "dropship" and pd.notna(r.supplier) else ""),
-            f"{r.allocated_now:g}/{r.quantity:g}", f"{r.days_waiting:g}", day(r.promised_date),
-            day(r.eta), day(r.previous_eta), num(r.eta_change_days, "+.0f"), num(r.delay_days, ".0f"),
-            num(r.cancel_probability, ".0%"), num(r.expected_revenue_lost, ",.0f"), told,
-        )
-    console.print(table)
+    shown = with_sku_at(book.head(limit))
+    shown["now_qty"] = [f"{a:g}/{q:g}" for a, q in zip(shown["allocated_now"], shown["quantity"], strict=True)]
+    shown["told"] = [
+        "-" if told is None or str(told) in ("NaT", "nan", "None") else f"{str(told)[:10]} {kind}"
+        for told, kind in zip(shown["last_told_at"], shown["last_told_kind"], strict=True)]
+    render(shown, [Col("order_id", "order", "key"), Col("sku@location", kind="key"), Col("status", kind="key"),
+                   Col("now_qty", "now/qty"), Col("eta", "ETA", "date"), Col("promised_date", "promised", "date"),
+                   Col("delay_days", "days late", "int"), Col("customer_id", "customer", "key", priority=1),
+                   Col("cancel_probability", "P(cancel)", "pct", priority=2),
+                   Col("segment", priority=3), Col("days_waiting", "waiting", "int", priority=4),
+                   Col("expected_revenue_lost", "exp. lost", "num", priority=5),
+                   Col("previous_eta", "previous ETA", "date", priority=6),
+                   Col("eta_change_days", "change", "signed", priority=6), Col("told", "last told", priority=7)],
+           title="Backorder book (policy " + str(book["policy"].iloc[0]) + ")", console=console)
     stats = book_summary(book)
     console.print(
         f"{stats['lines']:,} lines ({stats['late']:,} late, {stats['no_supply']:,} without supply, "
@@ -605,32 +765,32 @@ def backorders_cmd(
 
 
 @app.command("flash-sales")
-def flash_sales_cmd(out: OutOpt = DEFAULT_OUT_DIR) -> None:
+def flash_sales_cmd(out: OutOpt = DEFAULT_OUT_DIR, format: FormatOpt = "table") -> None:
     """Flash sales of the published plan: the forecast (fcst) capped by the stock set aside, the
     chance it sells out, and the largest quantity each can promise without backordering other
     orders (ATP: with the recommended orders; ATP POs: stock and open POs only); then the
     pre-order first purchases and the dropship SKUs (no stock policy)."""
-    from forecast.planning.sales_models import dropship_skus, first_purchases
+    import pandas as pd
+
+    from forecast.planning.sales_models import FLASH_SALE_COLUMNS, dropship_skus, first_purchases
+    from forecast.publish.tables import Col, render, with_sku_at
 
     flash = _read_table(out, "flash_sales")
+    if format != "table":
+        render(flash, [Col(c) for c in FLASH_SALE_COLUMNS], format)
+        return
     if flash.empty:
         console.print("no flash sales planned (campaigns of kind flash_sale with a stock_quantity)")
     else:
-        table = Table(title=f"Flash sales ({len(flash):,})")
-        for c in ("sku", "location", "start", "days", "aside", "fcst", "capped", "P(out)", "ATP",
-                  "ATP POs", "short"):
-            table.add_column(c, justify="left" if c in ("sku", "location", "start") else "right")
-        for r in flash.sort_values(["start_date", "sku", "location"]).itertuples(index=False):
-            days = (pd.Timestamp(r.end_date) - pd.Timestamp(r.start_date)).days + 1
-            table.add_row(
-                str(r.sku), str(r.location), str(pd.Timestamp(r.start_date).date()), f"{days}",
-                _cell(r.stock_quantity),
-                _cell(r.forecast_uncapped, "{:,.1f}"), _cell(r.forecast_capped, "{:,.1f}"),
-                _cell(r.sellout_probability, "{:.0%}"), _cell(r.max_promisable),
-                _cell(r.max_promisable_confirmed), _cell(r.shortfall),
-            )
-        console.print(table)
-        for r in flash.itertuples(index=False):
+        shown = with_sku_at(flash.sort_values(["start_date", "sku", "location"]))
+        shown["days"] = (pd.to_datetime(shown["end_date"]) - pd.to_datetime(shown["start_date"])).dt.days + 1
+        render(shown, [Col("sku@location", kind="key"), Col("start_date", "start", "date"), Col("days", kind="int"),
+                       Col("stock_quantity", "aside", "int"), Col("forecast_uncapped", "fcst", "num", 1),
+                       Col("forecast_capped", "capped", "num", 1), Col("sellout_probability", "P(out)", "pct"),
+                       Col("max_promisable", "ATP", "int"), Col("max_promisable_confirmed", "ATP POs", "int", priority=1),
+                       Col("shortfall", "short", "int")],
+               title=f"Flash sales ({len(flash):,})", console=console)
+        for r in shown.itertuples(index=False):
             console.print(f"[bold]{r.sku}@{r.location}[/bold] {pd.Timestamp(r.start_date).date()}: {r.verdict}")
     firsts = first_purchases(_read_table(out, "recommendations"))
     if len(firsts):
@@ -647,14 +807,19 @@ def flash_sales_cmd(out: OutOpt = DEFAULT_OUT_DIR) -> None:
 def export_cmd(
     out: OutOpt = DEFAULT_OUT_DIR,
     format: Annotated[str, typer.Option("--format", help="csv or xlsx")] = "csv",
+    config: ConfigOpt = None,
 ) -> None:
-    """Write the purchasing exports of the latest plan again."""
+    """Write the purchasing exports of the latest plan again (the workbook's currency from the
+    settings file)."""
     from forecast.publish import exports as export
 
     recs = _read_table(out, "recommendations")
     target = Path(out) / "exports"
     if format == "xlsx":
-        path = export.write_purchasing_workbook(recs, target / "reorder_recommendations.xlsx")
+        currency = _load(config, {"out_dir": out}).settings.currency
+        path = export.write_purchasing_workbook(recs, target / "reorder_recommendations.xlsx",
+                                                scorecard=_read_table(out, "supplier_scorecard"),
+                                                currency=currency)
     elif format == "csv":
         path = export.write_csv_exports({"recommendations": recs}, target)[0]
     else:
@@ -665,8 +830,9 @@ def export_cmd(
 def _read_table(out: Path, name: str):
     """A table for a read command: from the warehouse when no run holds it (the freshest), else
     from the published snapshot, so read commands never wait for a running pipeline."""
+    from forecast import pipeline
     from forecast.ingest.published import read_snapshot_table
-    from forecast.ingest.warehouse import OUTPUT_TABLES
+    from forecast.ingest.warehouse import OUTPUT_TABLES, Warehouse, WarehouseLockedError
 
     path = Path(out) / "warehouse.duckdb"
     if not path.exists():

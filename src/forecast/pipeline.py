@@ -38,7 +38,7 @@ from forecast.forecasting.engine import (
 from forecast.forecasting.series import Frequency, Panel, build_panel, frequency_from_code
 from forecast.ingest.contract import LOAD_ORDER, TABLES, ContractError, find_table_files
 from forecast.ingest.warehouse import LOCK_WAIT_SECONDS, LoadResult, Warehouse
-from forecast.planning import sales_models
+from forecast.planning import overrides, sales_models
 from forecast.planning.plan_config import plan_config_from
 from forecast.planning.policies import (
     PlanConfig,
@@ -275,6 +275,16 @@ def plan_config(settings: RunSettings) -> PlanConfig:
     return plan_config_from(settings)
 
 
+def priority_weights(settings: RunSettings) -> allocation.PriorityWeights:
+    """The priority allocation's scores from the settings."""
+    return allocation.PriorityWeights(
+        segment=dict(settings.segment_weights), express=settings.express_weight,
+        per_week_waiting=settings.waiting_weight_per_week,
+        per_log10_lifetime_value=settings.lifetime_value_weight,
+        per_log10_line_value=settings.line_value_weight,
+    )
+
+
 def sales_model_config(settings: RunSettings) -> sales_models.SalesModelConfig:
     return sales_models.SalesModelConfig(seed=settings.seed)
 
@@ -328,9 +338,11 @@ def plan_step(settings: RunSettings, run_id: str) -> dict:
         # Lead times measured from received purchase orders replace the configured ones where
         # a supplier delivered enough of them (forecast.planning.suppliers).
         lead_times = estimate_lead_times(inputs["receipts"], inputs["products"], as_of)
-        policies = compute_policies(
-            fc, history, inputs["products"], inputs["suppliers"], cfg, freq.period_days,
-            lead_times=lead_times.per_sku,
+        # Planner overrides (min, max, Q, service level, policy) beside the computed values.
+        pinned = overrides.active_overrides(inputs["overrides"], fc.keys, as_of)
+        policies = overrides.compute_policies_with_overrides(
+            compute_policies, fc, history, inputs["products"], inputs["suppliers"], cfg,
+            freq.period_days, lead_times.per_sku, pinned,
         )
         positions = stock_positions(fc.keys, stock, inputs["purchase_orders"], inputs["customer_orders"])
         recs = recommend_orders(policies, positions, fc, as_of, cfg, freq.period_days)
@@ -341,7 +353,7 @@ def plan_step(settings: RunSettings, run_id: str) -> dict:
         # Pre-order first purchases, the flash sales' promise check and their alerts.
         sales = sales_models.adjust_plan(policies, positions, recs, alerts, fc, inputs, flash_sales,
                                          as_of, freq.period_days, sales_model_config(settings), panel)
-        recs, alerts = sales.recommendations, sales.alerts
+        recs, alerts = overrides.annotate(sales.recommendations, sales.alerts, policies)
         scorecard = supplier_scorecard(
             inputs["receipts"], inputs["products"], inputs["suppliers"], inputs["purchase_orders"],
             inputs["customer_orders"], as_of, default_lead_time_days=cfg.default_lead_time_days,
@@ -353,6 +365,7 @@ def plan_step(settings: RunSettings, run_id: str) -> dict:
     return {"policies": len(policies), "recommendations": len(recs), "alerts": len(alerts),
             "urgent": int(recs["urgent"].sum()) if len(recs) else 0,
             "suppliers": len(scorecard), "lead_times_from_receipts": len(lead_times.per_sku),
+            "overrides": int((policies["override"] != "").sum()), "overrides_expired": pinned.expired,
             **sales_models.plan_counts(sales, inputs["products"])}
 
 
@@ -404,7 +417,7 @@ def simulate_step(settings: RunSettings, run_id: str, mapper: Mapper = sequentia
         )
         allocations, _ = allocation.compare_policies(
             inputs["customer_orders"], inputs["customers"], stock, receipts, as_of,
-            products=products, curve=curve, default_lead_time_days=settings.default_lead_time_days,
+            weights=priority_weights(settings), products=products, curve=curve, default_lead_time_days=settings.default_lead_time_days,
         )
         wh.replace_outputs(
             {"risk": result.risk, "risk_bands": result.bands, "allocations": allocations,
@@ -475,7 +488,7 @@ def _write_exports(wh: Warehouse, settings: RunSettings, run_id: str, target: Pa
     paths.append(export.write_notices(notices, target / "customer_notifications.csv"))
     paths.append(export.write_purchasing_workbook(
         tables["recommendations"], target / "reorder_recommendations.xlsx",
-        scorecard=tables["supplier_scorecard"],
+        scorecard=tables["supplier_scorecard"], currency=settings.currency,
     ))
     return paths
 

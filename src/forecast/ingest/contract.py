@@ -37,6 +37,8 @@ OPEN_STATUS = "open"
 #: Text accepted in a yes/no column (case-insensitive); empty = the column's default.
 TRUE_WORDS = ("true", "yes", "y", "1", "t")
 FALSE_WORDS = ("false", "no", "n", "0", "f")
+#: Policies a planner override may set (matched lower-case, as every choice).
+OVERRIDE_POLICIES = ("sq", "ss", "rs")
 #: The campaign kind whose sale is limited to the stock set aside for it (``stock_quantity``).
 FLASH_SALE = "flash_sale"
 
@@ -321,6 +323,28 @@ TABLES: dict[str, Table] = {
             without="every customer in the regular segment",
             doc="customers",
         ),
+        Table(
+            "overrides",
+            (
+                Column("sku", "str", required=True),
+                Column("location", "str", default="", doc="empty = every location of the SKU"),
+                Column("reorder_point", "float", min_value=0, doc="min set by the planner (the reorder point)"),
+                Column("max_level", "float", min_value=0, doc="max set by the planner (order-up-to level)"),
+                Column("order_quantity", "float", min_value=0, exclusive=True,
+                       doc="fixed order quantity Q set by the planner"),
+                Column("service_level", "float", min_value=0, max_value=1, exclusive=True,
+                       doc="service level for this SKU and location, a fraction"),
+                Column("policy", "str", choices=OVERRIDE_POLICIES, doc="stock policy: sQ, sS or RS"),
+                Column("review_period_days", "float", min_value=0, exclusive=True,
+                       doc="review period of an RS policy override"),
+                Column("expires", "date", doc="last day the override holds; empty = until removed"),
+                Column("reason", "str", doc="why the planner set it (shown beside it)"),
+            ),
+            key=("sku", "location"),
+            checks_sku=True,
+            doc="planner overrides per SKU and location: min, max, order quantity, service level, "
+            "policy; the plan uses them and shows the computed value beside each",
+        ),
     )
 }
 
@@ -336,6 +360,7 @@ LOAD_ORDER = (
     "purchase_orders",
     "customer_orders",
     "receipts",
+    "overrides",
 )
 
 

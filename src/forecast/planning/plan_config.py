@@ -122,4 +122,13 @@ def plan_config_from(settings: object) -> PlanConfig:
         max_cover_days=settings.max_cover_days,  # type: ignore[attr-defined]
         order_quantity_method=settings.order_quantity_method,  # type: ignore[attr-defined]
         default_lead_time_days=settings.default_lead_time_days,  # type: ignore[attr-defined]
+        # settings a run may not have recorded (older runs): the plan's defaults then
+        **{name: getattr(settings, name) for name in _OPTIONAL_SETTINGS if hasattr(settings, name)},
     )
+
+
+#: Plan settings read from a run's settings when it has them.
+_OPTIONAL_SETTINGS = (
+    "default_lead_time_cv", "days_of_cover", "fixed_quantity", "holding_cost_rate",
+    "default_order_cost", "lookahead_days", "sku_fill_floor_points",
+)

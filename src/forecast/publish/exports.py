@@ -72,14 +72,16 @@ EXPORTS: dict[str, tuple[str, list[str]]] = {
          "policy", "review_period_days", "lead_time_days", "lead_time_sd_days", "lead_time_source",
          "mean_daily_demand", "sd_daily_demand", "lead_time_demand", "lead_time_demand_sd",
          "campaign_uplift_pct", "safety_stock", "reorder_point", "order_quantity", "max_level",
-         "unit_cost", "supplier", "moq", "pack_size", "lead_time_sd_source", "order_quantity_basis"],
+         "unit_cost", "supplier", "moq", "pack_size", "lead_time_sd_source", "order_quantity_basis",
+         "recommended_reorder_point", "recommended_max_level", "recommended_order_quantity",
+         "recommended_service_level", "recommended_policy", "override"],
     ),
     "reorder_recommendations.csv": (
         "recommendations",
         ["supplier", "sku", "location", "order_quantity", "order_by", "expected_arrival", "urgent",
          "unit_cost", "line_value", "on_hand", "on_order", "backordered", "allocated",
          "inventory_position", "reorder_point", "max_level", "days_of_cover_now",
-         "days_of_cover_after", "explanation"],
+         "days_of_cover_after", "explanation", "override"],
     ),
     "alerts.csv": ("alerts", ["severity", "kind", "sku", "location", "date", "message"]),
     "backorder_risk.csv": (
@@ -163,39 +165,60 @@ def write_notices(notices: pd.DataFrame, path: Path) -> Path:
     return write_csv(notices[NOTICE_CSV_COLUMNS], path)
 
 
-def write_purchasing_workbook(
-    recommendations: pd.DataFrame, path: Path, scorecard: pd.DataFrame | None = None
-) -> Path:
-    """Excel workbook: a summary sheet (spend, lines and urgent lines per supplier), the supplier
-    scorecard when given (on-time rate, real lead times, open and overdue POs, verdict), and one
-    sheet per supplier with its order lines, ready to send."""
-    columns = EXPORTS["reorder_recommendations.csv"][1]
-    recs = recommendations.reindex(columns=columns).copy()
-    recs["supplier"] = recs["supplier"].fillna("(no supplier)")
+def purchasing_summary(recs: pd.DataFrame, suppliers: list[str] | None = None) -> pd.DataFrame:
+    """Per supplier: lines, units, spend, urgent lines and the first order-by date, largest
+    spend first; every supplier in ``suppliers`` appears, with 0 lines when it has no order;
+    a last ``total`` row sums the lines, units, spend and urgent lines."""
     summary = (
         recs.groupby("supplier")
         .agg(lines=("sku", "size"), units=("order_quantity", "sum"), spend=("line_value", "sum"),
              urgent_lines=("urgent", "sum"), first_order_by=("order_by", "min"))
         .reset_index()
-        .sort_values("spend", ascending=False)
     )
+    idle = sorted(set(suppliers or []) - set(summary["supplier"]))
+    if idle:
+        zeros = pd.DataFrame({"supplier": idle, "lines": 0, "units": 0.0, "spend": 0.0,
+                              "urgent_lines": 0, "first_order_by": pd.NaT})
+        summary = pd.concat([summary, zeros], ignore_index=True) if len(summary) else zeros
+    summary = summary.sort_values(["spend", "supplier"], ascending=[False, True])
+    total = pd.DataFrame([{"supplier": "total", "lines": summary["lines"].sum(),
+                           "units": summary["units"].sum(), "spend": summary["spend"].sum(),
+                           "urgent_lines": summary["urgent_lines"].sum(),
+                           "first_order_by": pd.to_datetime(summary["first_order_by"]).min()}])
+    return pd.concat([summary, total], ignore_index=True)
+
+
+def write_purchasing_workbook(
+    recommendations: pd.DataFrame, path: Path, scorecard: pd.DataFrame | None = None,
+    currency: str = "USD",
+) -> Path:
+    """Excel workbook a buyer can send: the summary sheet first (lines, units, spend, urgent
+    lines and first order-by date per supplier, every supplier of the scorecard included with
+    0 lines, a total row), the supplier scorecard when given (on-time rate, real lead times,
+    open and overdue POs, verdict), and one sheet per supplier with its order lines. Formats
+    in :mod:`forecast.publish.workbook` (dates, whole units, money in ``currency``, rates as
+    percentages, frozen headers, filters, fitted widths)."""
+    from forecast.publish.workbook import excel_ready, format_sheet
+
+    columns = EXPORTS["reorder_recommendations.csv"][1]
+    recs = recommendations.reindex(columns=columns).copy()
+    recs["supplier"] = recs["supplier"].fillna("(no supplier)")
+    known = [] if scorecard is None or scorecard.empty else scorecard["supplier"].dropna().astype(str).tolist()
+    summary = purchasing_summary(recs, known)
     path.parent.mkdir(parents=True, exist_ok=True)
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        neutralise_frame(summary).to_excel(writer, sheet_name="summary", index=False)
+        excel_ready(neutralise_frame(summary)).to_excel(writer, sheet_name="summary", index=False)
         used: set[str] = {"summary"}
         if scorecard is not None and len(scorecard):
-            neutralise_frame(scorecard.reindex(columns=SCORECARD_COLUMNS)).to_excel(
+            excel_ready(neutralise_frame(scorecard.reindex(columns=SCORECARD_COLUMNS))).to_excel(
                 writer, sheet_name="supplier scorecard", index=False
             )
             used.add("supplier scorecard")
         for supplier, lines in recs.groupby("supplier"):
             name = _sheet_name(str(supplier), used)
-            neutralise_frame(lines.drop(columns=["supplier"])).to_excel(
-                writer, sheet_name=name, index=False)
+            excel_ready(neutralise_frame(lines.drop(columns=["supplier"]))).to_excel(writer, sheet_name=name, index=False)
         for sheet in writer.book.worksheets:
-            for column in sheet.columns:
-                width = max(len(str(c.value or "")) for c in column[:50])
-                sheet.column_dimensions[column[0].column_letter].width = min(max(width + 2, 8), 60)
+            format_sheet(sheet, currency, total_row=sheet.title == "summary")
     return path
 
 

@@ -84,6 +84,13 @@ CREATE TABLE IF NOT EXISTS policies (
 -- Warehouses created before these two columns existed get them here (no-op otherwise).
 ALTER TABLE policies ADD COLUMN IF NOT EXISTS lead_time_sd_source VARCHAR;
 ALTER TABLE policies ADD COLUMN IF NOT EXISTS order_quantity_basis VARCHAR;
+-- Planner overrides (forecast.planning.overrides): the computed values beside the ones used.
+ALTER TABLE policies ADD COLUMN IF NOT EXISTS recommended_reorder_point DOUBLE;
+ALTER TABLE policies ADD COLUMN IF NOT EXISTS recommended_max_level DOUBLE;
+ALTER TABLE policies ADD COLUMN IF NOT EXISTS recommended_order_quantity DOUBLE;
+ALTER TABLE policies ADD COLUMN IF NOT EXISTS recommended_service_level DOUBLE;
+ALTER TABLE policies ADD COLUMN IF NOT EXISTS recommended_policy VARCHAR;
+ALTER TABLE policies ADD COLUMN IF NOT EXISTS override VARCHAR;     -- "min 10 set by planner; recommended 14"
 
 CREATE TABLE IF NOT EXISTS recommendations (
     run_id              VARCHAR NOT NULL,
@@ -107,6 +114,7 @@ CREATE TABLE IF NOT EXISTS recommendations (
     urgent              BOOLEAN,
     explanation         VARCHAR
 );
+ALTER TABLE recommendations ADD COLUMN IF NOT EXISTS override VARCHAR;
 
 CREATE TABLE IF NOT EXISTS risk (
     run_id                 VARCHAR NOT NULL,
