@@ -534,6 +534,8 @@ def backorders_cmd(
 
     for r in book.head(limit).itertuples(index=False):
         told = "-" if pd.isna(r.last_told_at) else f"{day(r.last_told_at)} {r.last_told_kind}"
+        if pd.notna(getattr(r, "cancel_offered_on", None)):
+            told += f"; cancellation offered on {day(r.cancel_offered_on)}"
         table.add_row(
             str(r.order_id), str(r.customer_id), str(r.segment), str(r.sku), str(r.location),
             str(r.status) + (f" ({r.supplier})" if r.status == "dropship" and pd.notna(r.supplier) else ""),
@@ -548,6 +550,54 @@ def backorders_cmd(
         f"{stats['eta_changed']:,} with an ETA changed since the last run); expected revenue lost "
         f"to cancellations {stats['expected_revenue_lost']:,.0f}"
         + (f"; {len(book) - limit:,} more lines not shown" if len(book) > limit else "")
+    )
+
+
+@app.command("messages")
+def messages_cmd(
+    out: OutOpt = DEFAULT_OUT_DIR,
+    customer: Annotated[list[str] | None, typer.Option("--customer", help="only this customer (repeatable)")] = None,
+    moment: Annotated[list[str] | None, typer.Option("--moment", help="only this moment (repeatable)")] = None,
+    full: Annotated[bool, typer.Option("--full", help="print each message's text and SMS")] = False,
+    limit: Annotated[int, typer.Option(help="messages to print")] = 50,
+) -> None:
+    """Messages sent to waiting customers, newest first: moment (and the moments merged into
+    it), language, channel, subject and the cancellation offers."""
+    from forecast.backorders.messages import MOMENTS, filter_messages
+
+    history = _read_table(out, "customer_messages")
+    try:
+        shown = filter_messages(history, customer, moment)
+    except ValueError as exc:
+        _fail(str(exc))
+    if shown.empty:
+        console.print("no customer messages" + (" match" if customer or moment else ""))
+        return
+    shown = shown.sort_values(["day", "customer_id"], ascending=[False, True])
+    table = Table(title=f"Customer messages ({len(shown):,})")
+    for c in ("day", "message", "customer", "moment", "also", "lang", "channel", "orders",
+              "subject", "cancel"):
+        table.add_column(c)
+    for r in shown.head(limit).itertuples(index=False):
+        table.add_row(str(pd.Timestamp(r.day).date()), str(r.message_id), str(r.customer_id),
+                      str(r.moment), str(r.moments or ""), str(r.language), str(r.channel),
+                      str(r.order_id), str(r.subject), "offered" if isinstance(r.cancel_url, str) and r.cancel_url else "")
+    console.print(table)
+    if full:
+        for r in shown.head(limit).itertuples(index=False):
+            console.print(f"[bold]{r.message_id}[/bold] {r.subject}\n{r.text}\nSMS: {r.sms_text}\n",
+                          markup=False, highlight=False)
+    counts = shown["moment"].value_counts()
+    languages = shown["language"].value_counts()
+    runs = _read_table(out, "runs")
+    done = runs[runs["status"] == "succeeded"].sort_values("started_at") if len(runs) else runs
+    latest = done["run_id"].iloc[-1] if len(done) else None
+    console.print(
+        "by moment: " + ", ".join(f"{m} {int(counts.get(m, 0)):,}" for m in MOMENTS)
+        + "; by language: " + ", ".join(f"{k} {v:,}" for k, v in languages.items())
+        + f"; {int(shown['cancel_url'].notna().sum()):,} with a cancellation offer; "
+        + f"{int((shown['created_for_run'] == latest).sum()):,} sent by the latest run ({latest})"
+        + (f"; {len(shown) - limit:,} more not shown" if len(shown) > limit else "")
     )
 
 

@@ -43,6 +43,19 @@ class RunSettings(BaseModel):
     use_cache: bool = True  # reuse the forecast of an earlier run with the same inputs/settings
     chunk_size: int = Field(0, ge=0, description="series per parallel chunk (0 = one chunk)")
     alert_webhook: str | None = None  # URL that receives the run digest as JSON (HTTP POST)
+    # Customer messages (forecast.backorders.messages): language when the customer has none,
+    # a new date is news from this many days, an update at least every cadence days.
+    message_language: str = "en"
+    message_date_change_days: int = Field(2, ge=1)
+    message_cadence_days: int = Field(7, ge=1)
+    message_templates_dir: Path | None = None  # a folder per language; default: the shipped ones
+    # One-step cancellation offered when late beyond N days, moved later by more than N days,
+    # or cancellation probability above the share; the reply (and refund) promised within N days.
+    cancel_offer_late_days: float = Field(7.0, ge=0)
+    cancel_offer_moved_days: float = Field(7.0, ge=0)
+    cancel_offer_risk: float = Field(0.25, ge=0, le=1)
+    cancel_url_template: str = "https://shop.example/account/orders/{order_id}/cancel?line={line_id}"
+    cancel_reply_days: int = Field(2, ge=0)
 
     @field_validator("service_levels")
     @classmethod
@@ -50,6 +63,18 @@ class RunSettings(BaseModel):
         for cls_name, level in value.items():
             if not 0 < level < 1:
                 raise ValueError(f"service level for class {cls_name} must be in (0, 1), got {level}")
+        return value
+
+    @field_validator("cancel_url_template")
+    @classmethod
+    def _known_placeholders(cls, value: str) -> str:
+        import string
+
+        allowed = {"order_id", "line_id", "sku", "location", "customer_id"}
+        names = {f for _, f, _, _ in string.Formatter().parse(value) if f is not None}
+        if names - allowed:
+            raise ValueError(f"cancel_url_template {value!r}: unknown placeholder(s) "
+                             f"{', '.join(sorted(names - allowed))} (use {', '.join(sorted(allowed))})")
         return value
 
     @property

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forecast.backorders import allocation, cancellation, notifications
+from forecast.backorders import allocation, cancellation, messages, notifications
 from forecast.backorders import book as backorders
 from forecast.backorders.simulation import SimulationConfig, SimulationResult, simulate
 from forecast.config import RunSettings
@@ -430,9 +430,16 @@ def publish_step(settings: RunSettings, run_id: str) -> dict:
         notices = notifications.customer_notices(in_use, history)
         told = notifications.history_rows(notices, run_id)
         as_of = resolve_as_of(wh, settings.as_of)
+        # One message per customer and day (forecast.backorders.messages), from what each
+        # line's customer was last told; the book shows when a cancellation was offered.
+        state = wh.message_line_state()
+        sent = messages.build_messages(
+            in_use, state, wh.table("customers"), wh.table("products"), as_of,
+            messages.MessageSettings.from_run(settings), run_id, wh.last_message_days())
         book = backorders.backorder_book(
             in_use, as_of, wh.eta_history(exclude_run=run_id),
             pd.concat([f for f in (history, told) if len(f)] or [told]),
+            cancel_offers=messages.cancel_offers(state, sent.lines),
         )
         wh.replace_outputs({"backorders": book}, run_id)
         wh.publish(run_id)
@@ -449,6 +456,8 @@ def publish_step(settings: RunSettings, run_id: str) -> dict:
         # told; recorded only once the file is written, so a rerun lists no one twice.
         paths.append(notifications.write_notices_csv(notices, settings.exports_dir / "customer_notifications.csv"))
         wh.record_notifications(told)
+        paths += export.write_customer_messages(sent.messages, settings.exports_dir)
+        wh.record_customer_messages(sent.messages, sent.lines)
         # Each line's ETA in this run, kept for good (the book's "previous ETA" next time).
         wh.record_eta_history(backorders.eta_history_rows(in_use, run_id, as_of))
         paths.append(

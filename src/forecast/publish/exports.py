@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pandas as pd
 
 from forecast.backorders.book import BOOK_COLUMNS
+from forecast.backorders.messages import MESSAGE_COLUMNS
 from forecast.planning.sales_models import FLASH_SALE_COLUMNS
 from forecast.planning.suppliers import SCORECARD_COLUMNS
 
@@ -62,6 +64,22 @@ def write_csv_exports(tables: dict[str, pd.DataFrame], exports_dir: Path) -> lis
         frame.to_csv(path, index=False, float_format="%.4g")
         written.append(path)
     return written
+
+
+def write_customer_messages(messages: pd.DataFrame, exports_dir: Path) -> list[Path]:
+    """``customer_messages.csv`` and ``.json``: one row per message a run created
+    (``MESSAGE_COLUMNS``); ``lines`` is a JSON text in the CSV and a list in the JSON."""
+    exports_dir.mkdir(parents=True, exist_ok=True)
+    frame = messages.reindex(columns=MESSAGE_COLUMNS)
+    csv_path = exports_dir / "customer_messages.csv"
+    frame.to_csv(csv_path, index=False)
+    records = []
+    for row in frame.astype(object).where(frame.notna(), None).to_dict(orient="records"):
+        row["lines"] = json.loads(row["lines"]) if row["lines"] else []
+        records.append(row)
+    json_path = exports_dir / "customer_messages.json"
+    json_path.write_text(json.dumps(records, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return [csv_path, json_path]
 
 
 def write_rejects(rejects: pd.DataFrame, exports_dir: Path) -> Path:

@@ -5,7 +5,7 @@ A run stages its outputs under its own ``run_id`` (:meth:`WarehouseOutputs.repla
 the pointer readers follow and prunes old runs; :meth:`WarehouseOutputs.output` reads a table for
 a run. Also here: the ``runs`` history (start, finish, forecast cache keys), the Parquet snapshot
 (:meth:`WarehouseOutputs.publish_snapshot`, swapped in whole), and the append-only customer
-notifications and ETA history.
+notifications, customer messages and ETA history.
 """
 
 from __future__ import annotations
@@ -291,3 +291,52 @@ class WarehouseOutputs(WarehouseConnection):
         finally:
             self.con.unregister("_etas")
         return len(rows)
+
+    # -- customer messages (forecast.backorders.messages) ------------------------------------
+    def message_line_state(self) -> pd.DataFrame:
+        """Per order line listed in a customer message: the day, status and ETA last told
+        (told_on, told_status, told_eta) and the first day a cancellation was offered."""
+        return self.con.execute(
+            "SELECT order_id, sku, location, day AS told_on, status AS told_status, "
+            "eta AS told_eta, min(CASE WHEN cancel_offered THEN day END) OVER w AS cancel_offered_on "
+            "FROM customer_message_lines WINDOW w AS (PARTITION BY order_id, sku, location) "
+            "QUALIFY row_number() OVER (PARTITION BY order_id, sku, location "
+            "ORDER BY day DESC, created_at DESC) = 1 ORDER BY order_id, sku, location"
+        ).df()
+
+    def last_message_days(self) -> pd.DataFrame:
+        """customer_id, day: the day of each customer's latest message."""
+        return self.con.execute(
+            "SELECT customer_id, max(day) AS day FROM customer_messages GROUP BY customer_id "
+            "ORDER BY customer_id"
+        ).df()
+
+    def record_customer_messages(self, messages: pd.DataFrame, lines: pd.DataFrame) -> int:
+        """Append a run's messages and the lines they list (``forecast.backorders.messages``
+        ``MessagePlan``) in one transaction; a retried publish replaces its own message ids."""
+        if messages.empty:
+            return 0
+        ids = sorted(messages["message_id"].astype(str).unique())
+        self.con.register("_messages", messages)
+        self.con.register("_message_lines", lines)
+        try:
+            self.con.execute("BEGIN TRANSACTION")
+            for table in ("customer_messages", "customer_message_lines"):
+                self.con.execute(f"DELETE FROM {table} WHERE list_contains(?, message_id)", [ids])
+            self.con.execute("INSERT INTO customer_messages BY NAME SELECT * FROM _messages")
+            self.con.execute("INSERT INTO customer_message_lines BY NAME SELECT * FROM _message_lines")
+            self.con.execute("COMMIT")
+        except Exception:
+            self.con.execute("ROLLBACK")
+            raise
+        finally:
+            self.con.unregister("_messages")
+            self.con.unregister("_message_lines")
+        return len(messages)
+
+    def customer_messages(self, run_id: str | None = None) -> pd.DataFrame:
+        """Messages sent, newest first; only those ``run_id`` created when given."""
+        return self.con.execute(
+            "SELECT * FROM customer_messages WHERE ? IS NULL OR created_for_run = ? "
+            "ORDER BY day DESC, customer_id", [run_id, run_id]
+        ).df()
