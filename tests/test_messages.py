@@ -220,12 +220,14 @@ def test_templates_render_every_moment_in_both_languages(language, moment) -> No
     for part in ("subject", "text", "sms_text"):
         assert message[part].strip() and "None" not in message[part], part
     assert len(message["sms_text"]) <= 160
-    assert "O1" in message["subject"] and "O1" in message["text"]
-    eta = json.loads(message["lines"])[0]["eta"]
-    if eta and moment != "ready_to_ship":
-        d = date.fromisoformat(eta)
-        month = {"en": ["November", "December"], "fr": ["novembre", "décembre"]}[language]
-        assert f"{d.day} {month[d.month - 11]} {d.year}" in message["text"]
+    listed = json.loads(message["lines"])
+    assert listed[0]["order_id"] in message["subject"]  # the lead line
+    month = {"en": ["November", "December"], "fr": ["novembre", "décembre"]}[language]
+    for x in listed:
+        assert f"{x['order_id']}" in message["text"]
+        if x["eta"] and x["status"] != "allocated":
+            d = date.fromisoformat(x["eta"])
+            assert f"{d.day} {month[d.month - 11]} {d.year}" in message["text"]
 
 
 def test_templates_are_strict_about_missing_fields(tmp_path) -> None:
@@ -293,3 +295,22 @@ def test_the_pipeline_records_exports_and_does_not_repeat_messages(demo_run, tmp
     with Warehouse(settings.warehouse_path) as wh:
         assert len(wh.customer_messages()) == len(stored)
     assert pd.read_csv(exports / "customer_messages.csv").empty
+
+
+def test_report_counts_messages_per_moment_with_samples(demo_run) -> None:
+    import re
+
+    from markupsafe import escape
+
+    settings, summary = demo_run
+    report = next(p for p in summary.exports if p.suffix == ".html").read_text()
+    section = report[report.index("<h2>Customer messages</h2>"):]
+    section = section[: section.index("</section>")]
+    with Warehouse(settings.warehouse_path) as wh:
+        sent = wh.customer_messages(summary.run_id)
+    assert f"This run sent <b>{len(sent):,}</b> messages" in section
+    rows = dict(re.findall(r"<tr><td>(\w+)</td><td class='num'>([\d,]+)</td>", section))
+    assert rows == {m: f"{int((sent['moment'] == m).sum()):,}" for m in MOMENTS}
+    for moment in set(sent["moment"]):
+        first = sent[sent["moment"] == moment].iloc[0]
+        assert str(escape(first["subject"])) in section

@@ -168,8 +168,14 @@ def demo(
     data: Annotated[Path, typer.Option("--data", help="where to write the demo data")] = DEMO_DATA_DIR,
     seed: Annotated[int, typer.Option(help="seed of the demo data")] = 42,
     skus: Annotated[int, typer.Option(help="number of SKUs")] = 200,
+    journey_days: Annotated[int, typer.Option(
+        "--journey-days", help="first plan as of this many days before the end, so the waiting "
+        "customers' messages show that stretch of their journey (0: one run)")] = 7,
 ) -> None:
-    """Generate the demo data (deterministic) and run the nightly pipeline on it."""
+    """Generate the demo data (deterministic) and run the nightly pipeline on it: first as of
+    ``--journey-days`` before the end of the history, then as of its end."""
+    from datetime import date, timedelta
+
     from forecast.demo import generate_demo
 
     with console.status("Generating demo data"):
@@ -177,6 +183,11 @@ def demo(
     console.print(f"Demo data in [bold]{data}[/bold] (history to {info.get('as_of')})")
     settings = RunSettings(data_dir=data, out_dir=out, horizon=28)
     try:
+        if journey_days > 0:
+            earlier = date.fromisoformat(str(info["as_of"])) - timedelta(days=journey_days)
+            console.print(f"Planning as of {earlier} first (the customers' journey), then as of "
+                          f"{info['as_of']}")
+            _run(settings.model_copy(update={"as_of": earlier}))
         summary = _run(settings)
     except (ContractError, WarehouseLockedError, PipelineBusyError, ValueError) as exc:
         _fail(str(exc))
@@ -575,25 +586,30 @@ def messages_cmd(
         return
     shown = shown.sort_values(["day", "customer_id"], ascending=[False, True])
     table = Table(title=f"Customer messages ({len(shown):,})")
-    for c in ("day", "message", "customer", "moment", "also", "lang", "channel", "orders",
-              "subject", "cancel"):
-        table.add_column(c)
+    for c in ("day", "customer", "moment", "lang", "channel", "orders", "cancel", "subject"):
+        table.add_column(c, no_wrap=c not in ("subject", "orders", "moment"))
     for r in shown.head(limit).itertuples(index=False):
-        table.add_row(str(pd.Timestamp(r.day).date()), str(r.message_id), str(r.customer_id),
-                      str(r.moment), str(r.moments or ""), str(r.language), str(r.channel),
-                      str(r.order_id), str(r.subject), "offered" if isinstance(r.cancel_url, str) and r.cancel_url else "")
+        also = f" (+{r.moments.replace(',', ', ')})" if isinstance(r.moments, str) and r.moments else ""
+        offered = "offered" if isinstance(r.cancel_url, str) and r.cancel_url else ""
+        table.add_row(str(pd.Timestamp(r.day).date()), str(r.customer_id), str(r.moment) + also,
+                      str(r.language), str(r.channel), str(r.order_id).replace(";", " "), offered,
+                      str(r.subject))
     console.print(table)
     if full:
         for r in shown.head(limit).itertuples(index=False):
-            console.print(f"[bold]{r.message_id}[/bold] {r.subject}\n{r.text}\nSMS: {r.sms_text}\n",
-                          markup=False, highlight=False)
+            console.print(f"[bold]{r.message_id}[/bold] ({r.language}, {r.channel})")
+            console.print(f"{r.subject}\n\n{r.text}\n\nSMS: {r.sms_text}\n", markup=False,
+                          highlight=False)
     counts = shown["moment"].value_counts()
+    merged = shown["moments"].fillna("").astype(str).str.split(",").explode().value_counts()
     languages = shown["language"].value_counts()
     runs = _read_table(out, "runs")
     done = runs[runs["status"] == "succeeded"].sort_values("started_at") if len(runs) else runs
     latest = done["run_id"].iloc[-1] if len(done) else None
     console.print(
-        "by moment: " + ", ".join(f"{m} {int(counts.get(m, 0)):,}" for m in MOMENTS)
+        "by moment: " + ", ".join(
+            f"{m} {int(counts.get(m, 0)):,}" + (f" (+{int(merged[m]):,} merged)" if m in merged else "")
+            for m in MOMENTS)
         + "; by language: " + ", ".join(f"{k} {v:,}" for k, v in languages.items())
         + f"; {int(shown['cancel_url'].notna().sum()):,} with a cancellation offer; "
         + f"{int((shown['created_for_run'] == latest).sum()):,} sent by the latest run ({latest})"

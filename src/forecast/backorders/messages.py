@@ -305,8 +305,11 @@ def channel(contact: dict) -> str:
 def _message(customer_id, own, contact, as_of, cfg, renderer, run_id):
     """One customer's message (a history row) and the lines it lists."""
     rank = {m: i for i, m in enumerate(MOMENTS)}
-    own = own.assign(_rank=own["moment"].map(rank).fillna(len(MOMENTS)))
-    own = own.sort_values(["_rank", "order_id", "sku", "location"], kind="stable")
+    # The lead line (the subject's) is the most important moment's latest line.
+    lateness = pd.to_numeric(own["delay_days"], errors="coerce").fillna(0).where(
+        own["status"] != "no_supply_planned", np.inf)
+    own = own.assign(_rank=own["moment"].map(rank).fillna(len(MOMENTS)), _late=-lateness)
+    own = own.sort_values(["_rank", "_late", "order_id", "sku", "location"], kind="stable")
     found = [m for m in MOMENTS if m in set(own["moment"].dropna())]
     moment, others = found[0], found[1:]
     language = renderer.language(contact.get("language"), cfg.default_language)

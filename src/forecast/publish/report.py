@@ -477,9 +477,11 @@ def _messages_section(snap: _Snapshot) -> dict[str, object] | None:
     if history.empty:
         return None
     this_run = history[history["created_for_run"] == snap.run_id]
+    merged = this_run["moments"].fillna("").astype(str).str.split(",")
     counts = pd.DataFrame({
         "moment": list(MOMENTS),
         "this_run": [int((this_run["moment"] == m).sum()) for m in MOMENTS],
+        "merged": [int(merged.map(lambda ms, m=m: m in ms).sum()) for m in MOMENTS],
         "all_runs": [int((history["moment"] == m).sum()) for m in MOMENTS],
     })
     samples = []
@@ -498,6 +500,7 @@ def _messages_section(snap: _Snapshot) -> dict[str, object] | None:
         "languages": [f"{k} {fmt_int(v)}" for k, v in this_run["language"].value_counts().items()],
         "channels": [f"{k} {fmt_int(v)}" for k, v in this_run["channel"].value_counts().items()],
         "counts": table(counts, [("moment", "moment", text), ("this run", "this_run", fmt_int),
+                                 ("also in another moment's message", "merged", fmt_int),
                                  ("all runs", "all_runs", fmt_int)]),
         "samples": samples,
     }
