@@ -83,7 +83,9 @@ def deliver_task(settings: RunSettings, run_id: str) -> dict:
         late_lines = filter_book(wh.output("backorders", run_id), late_only=True)
     for key, frame in (("orders-today", digest.orders_today), ("new-alerts", digest.new_alerts),
                        ("at-risk", digest.at_risk), ("customers-to-notify", digest.customers_to_notify),
-                       ("late-backorders", late_lines)):
+                       ("late-backorders", late_lines),
+                       ("customer-messages", digest.customer_messages.drop(
+                           columns=["text", "lines"], errors="ignore"))):
         rows = frame.head(200).astype(str).to_dict(orient="records")
         create_table_artifact(rows, key=key, description=f"{key.replace('-', ' ')} ({len(frame)} rows)")
     for warning in result.get("warnings", []):

@@ -37,7 +37,7 @@ COLUMNS = {
         "po_id", "sku", "location", "supplier", "order_date", "expected_date", "received_date",
         "quantity",
     ],
-    "customers": ["customer_id", "segment", "lifetime_value"],
+    "customers": ["customer_id", "segment", "lifetime_value", "language", "email", "phone"],
     "customer_orders": [
         "order_id", "customer_id", "sku", "location", "quantity", "order_date", "shipping",
         "promised_date", "unit_price", "status", "status_date",
@@ -279,6 +279,16 @@ def test_customers_have_segments(tables):
     customers = tables["customers"]
     assert set(customers["segment"]) == {"vip", "loyal", "regular", "new"}
     assert (customers["lifetime_value"] > 0).all()
+
+
+def test_customers_have_languages_and_contacts_for_the_messages(tables):
+    customers = tables["customers"]
+    assert set(customers["language"].dropna()) == {"fr", "en"}
+    assert customers["language"].isna().any()  # these take the default language
+    email, phone = customers["email"].notna(), customers["phone"].notna()
+    assert customers.loc[email, "email"].str.endswith("@example.com").all()
+    assert (email & phone).any() and (email & ~phone).any() and (~email & phone).any()
+    assert (~email & ~phone).any()  # no contact on file: nothing is invented for them
 
 
 def test_truth_describes_the_planted_effects(truth):

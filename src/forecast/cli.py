@@ -309,15 +309,29 @@ def demo(
     seed: Annotated[int, typer.Option(help="seed of the demo data")] = 42,
     skus: Annotated[int, typer.Option(help="number of SKUs")] = 200,
     set_: SetOpt = None,
+    journey_days: Annotated[int, typer.Option(
+        "--journey-days", help="first plan as of this many days before the end, so the waiting "
+        "customers' messages show that stretch of their journey (0: one run)")] = 7,
 ) -> None:
     """Generate the demo data (deterministic) and run the nightly pipeline on it (with the
-    settings file, if there is one: --config, else ./forecast.toml)."""
+    settings file, if there is one: --config, else ./forecast.toml): first as of
+    ``--journey-days`` before the end of the history, then as of its end."""
+    from datetime import date, timedelta
+
     from forecast.demo import generate_demo
 
     settings = _load(config, {"data_dir": data, "out_dir": out}, set_).settings
     with console.status("Generating demo data"):
         info = generate_demo(settings.data_dir, seed=seed, n_skus=skus)
     console.print(f"Demo data in [bold]{settings.data_dir}[/bold] (history to {info.get('as_of')})")
+    if journey_days > 0:
+        earlier = date.fromisoformat(str(info["as_of"])) - timedelta(days=journey_days)
+        console.print(f"Planning as of {earlier} first (the customers' journey), then as of "
+                      f"{info['as_of']}")
+        try:
+            _run(settings.model_copy(update={"as_of": earlier}))
+        except _operator_errors() as exc:
+            _fail(str(exc))
     _run_and_report(settings)
 
 
@@ -746,6 +760,11 @@ def backorders_cmd(
     shown["told"] = [
         "-" if told is None or str(told) in ("NaT", "nan", "None") else f"{str(told)[:10]} {kind}"
         for told, kind in zip(shown["last_told_at"], shown["last_told_kind"], strict=True)]
+    if "cancel_offered_on" in shown:
+        shown["told"] = [
+            told if day is None or str(day) in ("NaT", "nan", "None")
+            else f"{told}; cancellation offered on {str(day)[:10]}"
+            for told, day in zip(shown["told"], shown["cancel_offered_on"], strict=True)]
     render(shown, [Col("order_id", "order", "key"), Col("sku@location", kind="key"), Col("status", kind="key"),
                    Col("now_qty", "now/qty"), Col("eta", "ETA", "date"), Col("promised_date", "promised", "date"),
                    Col("delay_days", "days late", "int"), Col("customer_id", "customer", "key", priority=1),
@@ -761,6 +780,62 @@ def backorders_cmd(
         f"{stats['eta_changed']:,} with an ETA changed since the last run); expected revenue lost "
         f"to cancellations {stats['expected_revenue_lost']:,.0f}"
         + (f"; {len(book) - limit:,} more lines not shown" if len(book) > limit else "")
+    )
+
+
+@app.command("messages")
+def messages_cmd(
+    out: OutOpt = DEFAULT_OUT_DIR,
+    customer: Annotated[list[str] | None, typer.Option("--customer", help="only this customer (repeatable)")] = None,
+    moment: Annotated[list[str] | None, typer.Option("--moment", help="only this moment (repeatable)")] = None,
+    full: Annotated[bool, typer.Option("--full", help="print each message's text and SMS")] = False,
+    limit: Annotated[int, typer.Option(help="messages to print")] = 50,
+) -> None:
+    """Messages sent to waiting customers, newest first: moment (and the moments merged into
+    it), language, channel, subject and the cancellation offers."""
+    import pandas as pd
+    from rich.table import Table
+
+    from forecast.backorders.messages import MOMENTS, filter_messages
+
+    history = _read_table(out, "customer_messages")
+    try:
+        shown = filter_messages(history, customer, moment)
+    except ValueError as exc:
+        _fail(str(exc))
+    if shown.empty:
+        console.print("no customer messages" + (" match" if customer or moment else ""))
+        return
+    shown = shown.sort_values(["day", "customer_id"], ascending=[False, True])
+    table = Table(title=f"Customer messages ({len(shown):,})")
+    for c in ("day", "customer", "moment", "lang", "channel", "orders", "cancel", "subject"):
+        table.add_column(c, no_wrap=c not in ("subject", "orders", "moment"))
+    for r in shown.head(limit).itertuples(index=False):
+        also = f" (+{r.moments.replace(',', ', ')})" if isinstance(r.moments, str) and r.moments else ""
+        offered = "offered" if isinstance(r.cancel_url, str) and r.cancel_url else ""
+        table.add_row(str(pd.Timestamp(r.day).date()), str(r.customer_id), str(r.moment) + also,
+                      str(r.language), str(r.channel), str(r.order_id).replace(";", " "), offered,
+                      str(r.subject))
+    console.print(table)
+    if full:
+        for r in shown.head(limit).itertuples(index=False):
+            console.print(f"[bold]{r.message_id}[/bold] ({r.language}, {r.channel})")
+            console.print(f"{r.subject}\n\n{r.text}\n\nSMS: {r.sms_text}\n", markup=False,
+                          highlight=False)
+    counts = shown["moment"].value_counts()
+    merged = shown["moments"].fillna("").astype(str).str.split(",").explode().value_counts()
+    languages = shown["language"].value_counts()
+    runs = _read_table(out, "runs")
+    done = runs[runs["status"] == "succeeded"].sort_values("started_at") if len(runs) else runs
+    latest = done["run_id"].iloc[-1] if len(done) else None
+    console.print(
+        "by moment: " + ", ".join(
+            f"{m} {int(counts.get(m, 0)):,}" + (f" (+{int(merged[m]):,} merged)" if m in merged else "")
+            for m in MOMENTS)
+        + "; by language: " + ", ".join(f"{k} {v:,}" for k, v in languages.items())
+        + f"; {int(shown['cancel_url'].notna().sum()):,} with a cancellation offer; "
+        + f"{int((shown['created_for_run'] == latest).sum()):,} sent by the latest run ({latest})"
+        + (f"; {len(shown) - limit:,} more not shown" if len(shown) > limit else "")
     )
 
 

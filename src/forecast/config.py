@@ -101,6 +101,18 @@ class RunSettings(BaseModel):
     nightly_at: str = Field("02:00", pattern=r"^([01]?\d|2[0-3]):[0-5]\d$", description="forecast serve: nightly run time HH:MM")
     timezone: str = Field("UTC", description="forecast serve: IANA timezone of the schedules")
     weekly_cron: str = Field("0 3 * * 0", description="forecast serve: cron of the weekly model re-selection")
+    message_language: str = Field("en", description="customer messages: language when the customer has none (a templates folder)")
+    message_date_change_days: int = Field(2, ge=1, description="customer messages: a new date is news from this many days")
+    message_cadence_days: int = Field(7, ge=1, description="customer messages: a waiting line gets an update at least this often (days)")
+    message_templates_dir: Path | None = Field(None, description="customer messages: a folder per language; \"\" = the shipped templates")
+    cancel_offer_late_days: float = Field(7.0, ge=0, description="offer a one-step cancellation when a line is late by more than this (days)")
+    cancel_offer_moved_days: float = Field(7.0, ge=0, description="... or its date moved later by more than this (days)")
+    cancel_offer_risk: float = Field(0.25, ge=0, le=1, description="... or its cancellation probability is above this")
+    cancel_url_template: str = Field(
+        "https://shop.example/account/orders/{order_id}/cancel?line={line_id}",
+        description="cancellation link; placeholders order_id, line_id, sku, location, customer_id",
+    )
+    cancel_reply_days: int = Field(2, ge=0, description="refund and reply promised within this many days")
     config_file: Path | None = Field(None, description="the settings file this run read (set by the loader)")
 
     @field_validator("service_levels")
@@ -127,6 +139,18 @@ class RunSettings(BaseModel):
 
         if value not in available_timezones() and value != "UTC":
             raise ValueError("not an IANA timezone such as UTC or Europe/Berlin")
+        return value
+
+    @field_validator("cancel_url_template")
+    @classmethod
+    def _known_placeholders(cls, value: str) -> str:
+        import string
+
+        allowed = {"order_id", "line_id", "sku", "location", "customer_id"}
+        names = {f for _, f, _, _ in string.Formatter().parse(value) if f is not None}
+        if names - allowed:
+            raise ValueError(f"cancel_url_template {value!r}: unknown placeholder(s) "
+                             f"{', '.join(sorted(names - allowed))} (use {', '.join(sorted(allowed))})")
         return value
 
     @property

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forecast.backorders import allocation, cancellation, notifications
+from forecast.backorders import allocation, cancellation, messages, notifications
 from forecast.backorders import book as backorders
 from forecast.backorders.simulation import SimulationConfig, SimulationResult, simulate
 from forecast.config import RunSettings
@@ -451,13 +451,20 @@ def publish_step(settings: RunSettings, run_id: str) -> dict:
         notices = notifications.customer_notices(in_use, history)
         told = notifications.history_rows(notices, run_id)
         as_of = resolve_as_of(wh, settings.as_of)
+        # One message per customer and day (forecast.backorders.messages), from what each
+        # line's customer was last told; the book shows when a cancellation was offered.
+        state = wh.message_line_state()
+        sent = messages.build_messages(
+            in_use, state, wh.table("customers"), wh.table("products"), as_of,
+            messages.MessageSettings.from_run(settings), run_id, wh.last_message_days())
         book = backorders.backorder_book(
             in_use, as_of, wh.eta_history(exclude_run=run_id),
             pd.concat([f for f in (history, told) if len(f)] or [told]),
+            cancel_offers=messages.cancel_offers(state, sent.lines),
         )
         wh.replace_outputs({"backorders": book}, run_id)
         folder = staging.stage(settings.out_dir, run_id)
-        files = _write_exports(wh, settings, run_id, folder / "exports", notices)
+        files = _write_exports(wh, settings, run_id, folder / "exports", notices, sent.messages)
 
         def finish() -> None:  # inside the publish transaction, before its commit
             try:
@@ -470,15 +477,16 @@ def publish_step(settings: RunSettings, run_id: str) -> dict:
         # rerun lists no one twice; each line's ETA is kept for good (the book's previous ETA).
         kept = wh.publish_run(run_id, folder / "snapshot", notices=told,
                               etas=backorders.eta_history_rows(in_use, run_id, as_of),
-                              before_commit=finish)
+                              messages=(sent.messages, sent.lines), before_commit=finish)
     staging.swap(settings.out_dir, run_id, kept)
     paths = [settings.out_dir / path.parent.name / path.name for path in files]
     return {"paths": paths, "warnings": warnings}
 
 
 def _write_exports(wh: Warehouse, settings: RunSettings, run_id: str, target: Path,
-                   notices: pd.DataFrame) -> list[Path]:
-    """The run's CSV exports, rejects, customer notices and purchasing workbook into ``target``."""
+                   notices: pd.DataFrame, customer_messages: pd.DataFrame) -> list[Path]:
+    """The run's CSV exports, rejects, customer notices and messages and the purchasing
+    workbook into ``target``."""
     tables = {name: wh.run_rows(name, run_id) for name in EXPORTED_TABLES}
     tables["allocations"] = tables["allocations"][
         tables["allocations"]["policy"] == settings.allocation_policy
@@ -486,6 +494,7 @@ def _write_exports(wh: Warehouse, settings: RunSettings, run_id: str, target: Pa
     paths = export.write_csv_exports(tables, target)
     paths.append(export.write_rejects(wh.rejects(), target))
     paths.append(export.write_notices(notices, target / "customer_notifications.csv"))
+    paths += export.write_customer_messages(customer_messages, target)
     paths.append(export.write_purchasing_workbook(
         tables["recommendations"], target / "reorder_recommendations.xlsx",
         scorecard=tables["supplier_scorecard"], currency=settings.currency,

@@ -6,7 +6,8 @@ waiting (as-of date - order date), ETA, the ETA of the last published run and th
 days (the ``eta_history`` table, appended at every publish and never pruned), days late at the
 ETA against the promised date, customer segment, the cancellation probability before the ETA
 and the expected revenue lost (:mod:`forecast.backorders.cancellation`), and what the customer was last
-told and when (the ``notifications`` history, including the notices of this run).
+told and when (the ``notifications`` history, including the notices of this run), and the day
+a customer message first offered to cancel the line (:mod:`forecast.backorders.messages`).
 
 A line is *late* when its ETA is after its promised date or no supply is planned for it.
 """
@@ -25,7 +26,7 @@ BOOK_COLUMNS = [
     "allocated_now", "status", "order_date", "days_waiting", "promised_date", "eta",
     "previous_eta", "eta_change_days", "previous_status", "delay_days", "late",
     "cancel_probability", "expected_revenue_lost", "last_told_at", "last_told_kind",
-    "last_told_status", "last_told_eta", "last_told_message", "policy",
+    "last_told_status", "last_told_eta", "last_told_message", "policy", "cancel_offered_on",
 ]
 HISTORY_COLUMNS = ["run_id", "as_of", "recorded_at", "policy", "order_id", "sku", "location",
                    "status", "eta"]
@@ -36,6 +37,7 @@ def backorder_book(
     as_of: date,
     eta_history: pd.DataFrame | None = None,
     notifications: pd.DataFrame | None = None,
+    cancel_offers: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per open order line (``BOOK_COLUMNS``), the riskiest first.
 
@@ -44,7 +46,9 @@ def backorder_book(
     ``recorded_at`` counts). ``notifications``: notices sent (the ``notifications`` table; the
     latest per line by ``notified_at`` counts). ETA change = ETA - previous ETA in days (NaN
     when either is missing: a new line, or no supply date then or now; 0 for a line allocated
-    now in both runs, whose ETA is each run's as-of date).
+    now in both runs, whose ETA is each run's as-of date). ``cancel_offers``: order_id, sku,
+    location, cancel_offered_on (the day a customer message first offered to cancel the line,
+    :func:`forecast.backorders.messages.cancel_offers`).
     """
     if "policy" in allocations and allocations["policy"].nunique() > 1:
         raise ValueError("backorder_book takes the allocation of one policy; got "
@@ -62,6 +66,10 @@ def backorder_book(
         "notified_at": "last_told_at", "kind": "last_told_kind", "told_status": "last_told_status",
         "told_eta": "last_told_eta", "message": "last_told_message"})
     book = book.merge(told, on=LINE_KEY, how="left")
+    if cancel_offers is not None and len(cancel_offers):
+        book = book.merge(cancel_offers[[*LINE_KEY, "cancel_offered_on"]], on=LINE_KEY, how="left")
+    else:
+        book["cancel_offered_on"] = None
 
     eta = pd.to_datetime(book["eta"])
     previous_eta = pd.to_datetime(book["previous_eta"])

@@ -22,7 +22,7 @@ Tables written (``sales.csv.gz``, the rest plain ``.csv``):
 ``purchase_orders``  po_id, sku, location, supplier, quantity, expected_date
 ``receipts``         po_id, sku, location, supplier, order_date, expected_date, received_date,
                      quantity
-``customers``        customer_id, segment, lifetime_value
+``customers``        customer_id, segment, lifetime_value, language, email, phone
 ``customer_orders``  order_id, customer_id, sku, location, quantity, order_date, shipping,
                      promised_date, unit_price, status, status_date
 

@@ -41,6 +41,7 @@ __all__ = [
     "backorder_book",
     "campaign_uplift",
     "cancellation_curve",
+    "customer_messages",
     "dropship_products",
     "flash_sales",
     "forecast_series_count",
@@ -624,6 +625,13 @@ def allocation_lines(con: Connection) -> pd.DataFrame:
 def backorder_book(con: Connection) -> pd.DataFrame:
     """The backorder book: every waiting order line of the policy in use."""
     return _read(con, "SELECT * FROM backorders", needs=["backorders"])
+
+
+def customer_messages(con: Connection) -> pd.DataFrame:
+    """Every message sent to waiting customers (the ``customer_messages`` history), newest
+    first."""
+    return _read(con, "SELECT * FROM customer_messages ORDER BY day DESC, customer_id",
+                 needs=["customer_messages"])
 
 
 def cancellation_curve(con: Connection) -> pd.DataFrame:

@@ -1,8 +1,8 @@
 """What planners see after a run: a short digest (markdown + tables) and its delivery.
 
 The digest compares the published run with the previous published one: orders to place today,
-alerts that are new since the previous plan, SKUs at risk of a backorder, and the waiting
-customers whose dates moved. The Prefect flow turns it into artifacts; a configured webhook
+alerts that are new since the previous plan, SKUs at risk of a backorder, the waiting
+customers whose dates moved, and the messages sent to waiting customers (per moment). The Prefect flow turns it into artifacts; a configured webhook
 receives it as JSON (plain HTTP POST, e.g. a Slack/Teams incoming webhook or an internal service).
 """
 
@@ -15,6 +15,7 @@ from datetime import date
 
 import pandas as pd
 
+from forecast.backorders.messages import MOMENTS, moment_counts
 from forecast.ingest.warehouse import Warehouse
 
 RISK_THRESHOLD = 0.5  # stockout probability within the simulation horizon
@@ -29,6 +30,8 @@ class Digest:
     at_risk: pd.DataFrame
     customers_to_notify: pd.DataFrame
     counts: dict[str, int] = field(default_factory=dict)
+    #: Messages this run sent to waiting customers (``customer_messages`` rows).
+    customer_messages: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def markdown(self) -> str:
         c = self.counts
@@ -41,6 +44,8 @@ class Digest:
             (f"- **{c['at_risk']}** SKU-locations at risk (fill rate 5+ points under plan, or out "
             "before the next receipt)"),
             f"- **{c['customers_to_notify']}** waiting order lines whose customers should be told",
+            (f"- **{c.get('customer_messages', 0)}** messages to waiting customers "
+             f"({_moment_text(c)}), {c.get('cancellation_offers', 0)} offering a cancellation"),
             "",
         ]
         if len(self.new_alerts):
@@ -59,7 +64,18 @@ class Digest:
             "text": self.markdown(),
             "new_alerts": self.new_alerts.astype(str).to_dict(orient="records"),
             "orders_today": self.orders_today.astype(str).to_dict(orient="records"),
+            "customer_messages": self.customer_messages.reindex(columns=_MESSAGE_FIELDS)
+            .astype(str).to_dict(orient="records"),
         }
+
+
+_MESSAGE_FIELDS = ["message_id", "customer_id", "moment", "moments", "language", "channel",
+                   "subject", "cancel_url"]
+
+
+def _moment_text(counts: dict[str, int]) -> str:
+    parts = [f"{counts[f'messages_{m}']} {m}" for m in MOMENTS if counts.get(f"messages_{m}")]
+    return ", ".join(parts) or "none"
 
 
 def _alert_key(frame: pd.DataFrame) -> pd.Series:
@@ -94,6 +110,7 @@ def build_digest(wh: Warehouse, run_id: str | None = None) -> Digest:
         "stockout_probability", ascending=False
     ) if len(risk) else risk
     notify = wh.notifications_sent(run_id)  # newly backordered or re-dated lines, told once
+    sent = wh.customer_messages(run_id) if run_id else wh.customer_messages().iloc[0:0]
     counts = {
         "orders_today": len(today),
         "orders_today_value": round(float(today["line_value"].sum())) if len(today) else 0,
@@ -102,8 +119,11 @@ def build_digest(wh: Warehouse, run_id: str | None = None) -> Digest:
         "new_alerts": len(new_alerts),
         "at_risk": len(at_risk),
         "customers_to_notify": len(notify),
+        "customer_messages": len(sent),
+        "cancellation_offers": int(sent["cancel_url"].notna().sum()) if len(sent) else 0,
+        **{f"messages_{m}": n for m, n in moment_counts(sent).items()},
     }
-    return Digest(run_id, as_of, today, new_alerts, at_risk, notify, counts)
+    return Digest(run_id, as_of, today, new_alerts, at_risk, notify, counts, sent)
 
 
 def post_webhook(url: str, payload: dict, timeout: float = 10.0) -> int:

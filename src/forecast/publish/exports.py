@@ -9,6 +9,7 @@ runs nothing. Numbers, dates and booleans are written as they are.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.backorders.book import BOOK_COLUMNS
+from forecast.backorders.messages import MESSAGE_COLUMNS
 from forecast.backorders.notifications import NOTICE_CSV_COLUMNS
 from forecast.planning.sales_models import FLASH_SALE_COLUMNS
 from forecast.planning.suppliers import SCORECARD_COLUMNS
@@ -153,6 +155,21 @@ def write_csv_exports(tables: dict[str, pd.DataFrame], exports_dir: Path) -> lis
         frame = tables[table].reindex(columns=columns)
         written.append(write_csv(frame, exports_dir / filename, full_precision=True))
     return written
+
+
+def write_customer_messages(messages: pd.DataFrame, exports_dir: Path) -> list[Path]:
+    """``customer_messages.csv`` and ``.json``: one row per message a run created
+    (``MESSAGE_COLUMNS``); ``lines`` is a JSON text in the CSV and a list in the JSON."""
+    exports_dir.mkdir(parents=True, exist_ok=True)
+    frame = messages.reindex(columns=MESSAGE_COLUMNS)
+    csv_path = write_csv(frame, exports_dir / "customer_messages.csv")
+    records = []
+    for row in frame.astype(object).where(frame.notna(), None).to_dict(orient="records"):
+        row["lines"] = json.loads(row["lines"]) if row["lines"] else []
+        records.append(row)
+    json_path = exports_dir / "customer_messages.json"
+    json_path.write_text(json.dumps(records, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return [csv_path, json_path]
 
 
 def write_rejects(rejects: pd.DataFrame, exports_dir: Path) -> Path:

@@ -28,6 +28,7 @@ import pandas as pd
 
 from forecast.backorders.allocation import summarise_allocation
 from forecast.backorders.book import book_summary
+from forecast.backorders.messages import MOMENTS
 from forecast.ingest import published
 from forecast.ingest.published import (
     Connection,
@@ -85,6 +86,7 @@ SECTION_TITLES = (
     "Risk overview",
     "Allocation by customer segment",
     "Backorder book",
+    "Customer messages",
     "Supplier scorecard",
     "Flash sales and pre-orders",
     "Campaign uplift",
@@ -146,6 +148,7 @@ def write_html_report(
         risk=_risk_section(snap),
         allocation=_allocation_section(snap),
         backorders=_backorders_section(snap),
+        messages=_messages_section(snap),
         suppliers=_supplier_section(snap),
         sales_models=_sales_models_section(snap),
         campaigns=_campaign_section(snap),
@@ -460,6 +463,7 @@ _BOOK_LINE_COLUMNS: list[Column] = [
     ("expected revenue lost", "expected_revenue_lost", fmt_money),
     ("last told", "last_told_at", fmt_date),
     ("told", "last_told_kind", text),
+    ("cancellation offered on", "cancel_offered_on", fmt_date),
 ]
 
 
@@ -494,6 +498,43 @@ def _backorders_section(
         "lines": table(shown, _BOOK_LINE_COLUMNS),
         "shown": len(shown),
         "total": len(book),
+    }
+
+
+def _messages_section(snap: _Snapshot) -> dict[str, object] | None:
+    """Messages to waiting customers: per moment how many this run sent and how many in all
+    (the history), the languages and channels, and one sample message per moment (this run's,
+    else the latest)."""
+    history = published.customer_messages(snap.con)
+    if history.empty:
+        return None
+    this_run = history[history["created_for_run"] == snap.run_id]
+    merged = this_run["moments"].fillna("").astype(str).str.split(",")
+    counts = pd.DataFrame({
+        "moment": list(MOMENTS),
+        "this_run": [int((this_run["moment"] == m).sum()) for m in MOMENTS],
+        "merged": [int(merged.map(lambda ms, m=m: m in ms).sum()) for m in MOMENTS],
+        "all_runs": [int((history["moment"] == m).sum()) for m in MOMENTS],
+    })
+    samples = []
+    for m in MOMENTS:
+        pool = this_run[this_run["moment"] == m]
+        pool = pool if len(pool) else history[history["moment"] == m]
+        if len(pool):
+            r = pool.iloc[0]
+            samples.append({"moment": m, "message_id": r["message_id"], "day": r["day"],
+                            "language": r["language"], "channel": r["channel"],
+                            "subject": r["subject"], "text": r["text"], "sms": r["sms_text"]})
+    return {
+        "run_total": len(this_run),
+        "total": len(history),
+        "offers": int(this_run["cancel_url"].notna().sum()),
+        "languages": [f"{k} {fmt_int(v)}" for k, v in this_run["language"].value_counts().items()],
+        "channels": [f"{k} {fmt_int(v)}" for k, v in this_run["channel"].value_counts().items()],
+        "counts": table(counts, [("moment", "moment", text), ("this run", "this_run", fmt_int),
+                                 ("also in another moment's message", "merged", fmt_int),
+                                 ("all runs", "all_runs", fmt_int)]),
+        "samples": samples,
     }
 
 

@@ -223,6 +223,8 @@ CREATE TABLE IF NOT EXISTS backorders (
     last_told_message VARCHAR,
     policy            VARCHAR
 );
+-- The day a customer message first offered to cancel the line (forecast.backorders.messages).
+ALTER TABLE backorders ADD COLUMN IF NOT EXISTS cancel_offered_on DATE;
 
 -- Every published run's ETA per open order line (forecast.backorders.book.eta_history_rows),
 -- appended at publish and never pruned: the run-to-run history of each customer's date.
@@ -360,4 +362,43 @@ CREATE TABLE IF NOT EXISTS notifications (
     policy        VARCHAR,                       -- allocation policy the notice was based on
     run_id        VARCHAR,
     notified_at   TIMESTAMP NOT NULL
+);
+
+-- What each customer was sent (forecast.backorders.messages): one row per message, never
+-- updated; at most one per customer and day (message_id = M<day>-<customer_id>).
+CREATE TABLE IF NOT EXISTS customer_messages (
+    message_id      VARCHAR NOT NULL,
+    customer_id     VARCHAR NOT NULL,
+    order_id        VARCHAR,                     -- the orders it lists, ;-separated
+    moment          VARCHAR NOT NULL,            -- backordered | date_changed | ready_to_ship | preorder_confirmed | still_waiting
+    moments         VARCHAR,                     -- the other moments merged into it, ,-separated
+    language        VARCHAR,
+    channel         VARCHAR,                     -- email | sms | email+sms | none
+    subject         VARCHAR,
+    text            VARCHAR,
+    sms_text        VARCHAR,
+    lines           VARCHAR,                     -- JSON list of the lines it lists
+    cancel_url      VARCHAR,                     -- cancellation links offered, space-separated
+    created_for_run VARCHAR,
+    day             DATE NOT NULL,               -- the run's as-of date
+    created_at      TIMESTAMP NOT NULL
+);
+
+-- Each order line a customer message listed: what the customer now knows of it (the latest row
+-- per order_id, sku, location counts) and when a cancellation was offered.
+CREATE TABLE IF NOT EXISTS customer_message_lines (
+    message_id      VARCHAR NOT NULL,
+    customer_id     VARCHAR,
+    order_id        VARCHAR NOT NULL,
+    sku             VARCHAR NOT NULL,
+    location        VARCHAR NOT NULL,
+    day             DATE NOT NULL,
+    moment          VARCHAR,                     -- the line's own moment that day (NULL: listed, nothing new)
+    status          VARCHAR,
+    eta             DATE,
+    promised_date   DATE,
+    cancel_offered  BOOLEAN,
+    cancel_url      VARCHAR,
+    created_for_run VARCHAR,
+    created_at      TIMESTAMP NOT NULL
 );

@@ -45,7 +45,8 @@ BACKTEST_TABLES = ("backtest_series", "backtest_summary")
 OUTPUT_TABLES = PLAN_TABLES + BACKTEST_TABLES
 #: Every table the published snapshot holds: inputs, plan outputs and the bookkeeping tables.
 SNAPSHOT_TABLES = tuple(TABLES) + OUTPUT_TABLES + (
-    "rejects", "runs", "notifications", "eta_history",
+    "rejects", "runs", "notifications", "eta_history", "customer_messages",
+    "customer_message_lines",
 )
 
 _SQL_TYPES = {"str": "VARCHAR", "date": "DATE", "float": "DOUBLE", "int": "BIGINT", "bool": "BOOLEAN"}

@@ -5,7 +5,7 @@ A run stages its outputs under its own ``run_id`` (:meth:`WarehouseOutputs.repla
 the pointer readers follow and prunes old runs; :meth:`WarehouseOutputs.output` reads a table for
 a run. Also here: the ``runs`` history (start, finish, forecast cache keys), the Parquet snapshot
 (:meth:`WarehouseOutputs.publish_snapshot`, swapped in whole), and the append-only customer
-notifications and ETA history.
+notifications, customer messages and ETA history.
 """
 
 from __future__ import annotations
@@ -88,6 +88,7 @@ class WarehouseOutputs(WarehouseConnection):
     def publish_run(
         self, run_id: str, snapshot_dir: Path, *, notices: pd.DataFrame, etas: pd.DataFrame,
         keep: int = 3, before_commit: Callable[[], None] | None = None,
+        messages: tuple[pd.DataFrame, pd.DataFrame] | None = None,
     ) -> list[str]:
         """Publish a run in one transaction: the pointer moves, old runs are pruned, the run's
         customer notices and ETAs are appended, the snapshot of exactly that state is written
@@ -98,6 +99,8 @@ class WarehouseOutputs(WarehouseConnection):
             kept = self._move_pointer(run_id, keep)
             self._append_notifications(notices)
             self._append_eta_history(etas)
+            if messages is not None:  # the customer messages sent (and their lines)
+                self._append_customer_messages(*messages)
             self._write_snapshot(Path(snapshot_dir))
             if before_commit is not None:
                 before_commit()
@@ -362,3 +365,51 @@ class WarehouseOutputs(WarehouseConnection):
         finally:
             self.con.unregister("_etas")
         return len(rows)
+
+    # -- customer messages (forecast.backorders.messages) ------------------------------------
+    def message_line_state(self) -> pd.DataFrame:
+        """Per order line listed in a customer message: the day, status and ETA last told
+        (told_on, told_status, told_eta) and the first day a cancellation was offered."""
+        return self.con.execute(
+            "SELECT order_id, sku, location, day AS told_on, status AS told_status, "
+            "eta AS told_eta, min(CASE WHEN cancel_offered THEN day END) OVER w AS cancel_offered_on "
+            "FROM customer_message_lines WINDOW w AS (PARTITION BY order_id, sku, location) "
+            "QUALIFY row_number() OVER (PARTITION BY order_id, sku, location "
+            "ORDER BY day DESC, created_at DESC) = 1 ORDER BY order_id, sku, location"
+        ).df()
+
+    def last_message_days(self) -> pd.DataFrame:
+        """customer_id, day: the day of each customer's latest message."""
+        return self.con.execute(
+            "SELECT customer_id, max(day) AS day FROM customer_messages GROUP BY customer_id "
+            "ORDER BY customer_id"
+        ).df()
+
+    def record_customer_messages(self, messages: pd.DataFrame, lines: pd.DataFrame) -> int:
+        """Append a run's messages and the lines they list (``forecast.backorders.messages``
+        ``MessagePlan``) in one transaction; a retried publish replaces its own message ids."""
+        with self.transaction():
+            return self._append_customer_messages(messages, lines)
+
+    def _append_customer_messages(self, messages: pd.DataFrame, lines: pd.DataFrame) -> int:
+        if messages.empty:
+            return 0
+        ids = sorted(messages["message_id"].astype(str).unique())
+        self.con.register("_messages", messages)
+        self.con.register("_message_lines", lines)
+        try:
+            for table in ("customer_messages", "customer_message_lines"):
+                self.con.execute(f"DELETE FROM {table} WHERE list_contains(?, message_id)", [ids])
+            self.con.execute("INSERT INTO customer_messages BY NAME SELECT * FROM _messages")
+            self.con.execute("INSERT INTO customer_message_lines BY NAME SELECT * FROM _message_lines")
+        finally:
+            self.con.unregister("_messages")
+            self.con.unregister("_message_lines")
+        return len(messages)
+
+    def customer_messages(self, run_id: str | None = None) -> pd.DataFrame:
+        """Messages sent, newest first; only those ``run_id`` created when given."""
+        return self.con.execute(
+            "SELECT * FROM customer_messages WHERE ? IS NULL OR created_for_run = ? "
+            "ORDER BY day DESC, customer_id", [run_id, run_id]
+        ).df()
