@@ -31,11 +31,10 @@ import _peers
 from forecast.config import RunSettings
 from forecast.forecasting import evaluation as ev
 from forecast.forecasting.backtesting import _cut_panel
-from forecast.forecasting.engine import _cut_covariates, forecast_panel
+from forecast.forecasting.engine import EngineConfig, _cut_covariates, forecast_panel
 from forecast.forecasting.forecasters.gbm import GlobalGBM
 from forecast.ingest.warehouse import Warehouse
 from forecast.pipeline import engine_config, ingest, load_covariates, load_panel, resolve_as_of
-
 
 
 def _shared_data() -> Path:
@@ -112,14 +111,14 @@ def load_dataset(name: str, models, prophet: int, as_of: str | None, horizon: in
 
 def bench_dataset(name: str, models: tuple[str, ...] | None, prophet: int, folds: int,
                   as_of: str | None = None, horizon: int | None = None, skip: int = 0,
-                  peers: tuple[str, ...] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  peers: tuple[str, ...] = (), engine: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Engine candidates and the automatic choice, and the peers, over ``folds`` origins each
     ``horizon`` apart (the last window ends at the cut): the mean of each figure over folds."""
     default_as_of, default_horizon = DATASETS[name]
     as_of = as_of or default_as_of
     horizon = horizon or default_horizon
     panel, covariates, settings = load_dataset(name, models, prophet, as_of, horizon)
-    cfg = dataclasses.replace(engine_config(settings), keep_all=True)
+    cfg = dataclasses.replace(engine_config(settings), keep_all=True, **(engine or {}))
     m = panel.freq.season_length
     sum_window = int(min(max(round(14 / panel.freq.period_days), 1), horizon - skip))
     prices = panel.price if np.isfinite(panel.price).any() else None
@@ -235,7 +234,14 @@ def main() -> None:
     parser.add_argument("--skip", type=int, default=0, help="score from this period on (28: days 29-56)")
     parser.add_argument("--peers", default=",".join(_peers.STATS_PEERS),
                         help="statsforecast peers ('' for none; m5_dev adds mlforecast LightGBM)")
+    parser.add_argument("--engine", action="append", default=[],
+                        help="an EngineConfig field, e.g. --engine intermittent_score=mse (repeat)")
     args = parser.parse_args()
+    engine = {}
+    for item in args.engine:
+        key, value = item.split("=", 1)
+        kind = type(getattr(EngineConfig(), key))
+        engine[key] = kind(value) if kind is not bool else value.lower() in ("1", "true", "yes")
     if not SHARED.is_dir():
         sys.exit(f"{SHARED} not found: the accuracy benchmark needs ../shared/data")
     models = tuple(args.models.split(",")) if args.models else None
@@ -243,10 +249,10 @@ def main() -> None:
     if peers and not _peers.available():
         sys.exit("the peers venv is missing: run `make peers` (or pass --peers '')")
     pd.set_option("display.width", 200)
-    fmt = lambda v: f"{v:.4f}"  # noqa: E731
+    fmt = lambda v: f"{v:.4f}"
     for name in args.datasets.split(","):
         summary, peer_table = bench_dataset(name, models, args.prophet_series, args.folds,
-                                            args.as_of, args.horizon, args.skip, peers)
+                                            args.as_of, args.horizon, args.skip, peers, engine)
         a = summary.attrs
         print(f"\n== {name}: {a['series']} series, history to {a['as_of'] or 'last - horizon'}, "
               f"horizon {a['horizon']}, scoring periods {a['skip'] + 1}-{a['horizon']}, "

@@ -46,8 +46,9 @@ from forecast.forecasting.series import Panel
 
 log = logging.getLogger(__name__)
 
-STAT_MODELS = ("seasonal_naive", "seasonal_profile", "ets", "theta", "croston", "sba", "tsb")
-DEFAULT_MODELS = ("seasonal_naive", "seasonal_profile", "ets", "theta", "croston", "sba", "tsb", "gbm")
+STAT_MODELS = ("seasonal_naive", "seasonal_profile", "ets", "theta", "croston", "sba", "tsb",
+               "adida", "imapa")
+DEFAULT_MODELS = (*STAT_MODELS, "gbm")
 KNOWN_MODELS = (*STAT_MODELS, "moving_average", "damped", "gbm", "prophet")
 
 
@@ -62,6 +63,8 @@ class EngineConfig:
     prophet_series: int = 0  # Prophet on the top-N sellers (0 = off); it is the slow one
     prophet_jobs: int = 2
     gbm_backtest_rows: int = 200_000  # training rows of the gradient-boosting model in inner folds
+    intermittent_score: str = "mase"  # error that chooses models for intermittent series: mase | mse
+    intermittent_adi: float = 1.32  # mean inter-demand interval above which a series is intermittent
     calibrate: bool = True
     coverage_target: float = 0.90
     level_window: int | None = None  # seasonal profile: periods in the recent level
@@ -196,6 +199,8 @@ def _stat_model(name: str, cfg: EngineConfig):
         "croston": lambda: f.Croston(),
         "sba": lambda: f.SBA(),
         "tsb": lambda: f.TSB(),
+        "adida": lambda: f.ADIDA(),
+        "imapa": lambda: f.IMAPA(),
     }[name]()
 
 
@@ -404,7 +409,7 @@ class _Backtest:
     the scaled squared errors of every fold it survived."""
 
     errors: dict[str, list[np.ndarray]]
-    scales: list[np.ndarray] = field(default_factory=list)
+    scales: list[_Scorer] = field(default_factory=list)
     preds: list[dict[str, np.ndarray]] = field(default_factory=list)
     actuals: list[np.ndarray] = field(default_factory=list)
 
@@ -427,7 +432,7 @@ def _inner_backtest(
         say(f"backtest fold ending {panel.dates[end - 1]:%Y-%m-%d}")
         ctx = context(end, horizon)
         actual = y[:, end : end + horizon]
-        scale = _scale(y[:, :end])
+        scale = _Scorer.of(y[:, :end], candidates.cfg)
         backtest.scales.append(scale)
         preds = {}
         for name in list(models):
@@ -438,7 +443,7 @@ def _inner_backtest(
                 continue
             seconds[f"backtest:{name}"] = seconds.get(f"backtest:{name}", 0) + time.perf_counter() - start
             preds[name] = pred
-            errors[name].append(_nan_mse(actual, pred) / scale)
+            errors[name].append(scale(actual, pred))
         backtest.preds.append(preds)
         backtest.actuals.append(actual)
     return backtest
@@ -536,10 +541,47 @@ def _nan_mse(actual: np.ndarray, pred: np.ndarray) -> np.ndarray:
     return _nanmean((actual - pred) ** 2, axis=1)
 
 
+def intermittent_rows(y: np.ndarray, adi: float = 1.32) -> np.ndarray:
+    """Series whose average inter-demand interval (observed periods per non-zero one) exceeds
+    ``adi`` (Syntetos, Boylan & Croston 2005: 1.32 separates smooth/erratic from intermittent/
+    lumpy demand), over the last 365 periods; a series without demand counts as intermittent."""
+    tail = y[:, -min(365, y.shape[1]) :]
+    observed = (~np.isnan(tail)).sum(axis=1)
+    demands = (np.nan_to_num(tail) > 0).sum(axis=1)
+    return observed > adi * demands
+
+
+@dataclass
+class _Scorer:
+    """The error that ranks candidates on one inner fold, per series: scaled squared error
+    (mean squared error / mean squared one-step difference of the history, as RMSSE) for smooth
+    series; for intermittent ones (:func:`intermittent_rows`) with ``intermittent_score="mase"``
+    the scaled absolute error (MAE / in-sample one-step naive MAE, as MASE, Hyndman & Koehler
+    2006), which a few large demands do not dominate."""
+
+    squared: np.ndarray
+    absolute: np.ndarray
+    intermittent: np.ndarray
+
+    @classmethod
+    def of(cls, y: np.ndarray, cfg: EngineConfig) -> _Scorer:
+        absolute = _nanmean(np.abs(np.diff(y, axis=1)), axis=1)
+        absolute = np.where(np.isfinite(absolute) & (absolute > 0), absolute, np.nan)
+        rows = intermittent_rows(y, cfg.intermittent_adi) if cfg.intermittent_score == "mase" else np.zeros(len(y), bool)
+        return cls(_scale(y), absolute, rows)
+
+    def __call__(self, actual: np.ndarray, pred: np.ndarray) -> np.ndarray:
+        squared = _nan_mse(actual, pred) / self.squared
+        if not self.intermittent.any():
+            return squared
+        absolute = _nanmean(np.abs(actual - pred), axis=1) / self.absolute
+        return np.where(self.intermittent, absolute, squared)
+
+
 def _choose_selection(
     fold_preds: list[dict[str, np.ndarray]],
     fold_actuals: list[np.ndarray],
-    fold_scales: list[np.ndarray],
+    fold_scales: list[_Scorer],
     fold_errors: dict[str, list[np.ndarray]],
     cfg: EngineConfig,
 ) -> tuple[str, dict[str, float]]:
@@ -559,7 +601,7 @@ def _choose_selection(
             train = pd.DataFrame({m: _nanmean(o, axis=0) for m, o in zip(names, others)})
             w = _weights(train, cfg, selection).to_numpy()
             combined = sum(w[:, j][:, None] * np.nan_to_num(preds[m]) for j, m in enumerate(names))
-            errs.append(_nan_mse(actual, combined) / scale)
+            errs.append(scale(actual, combined))
         totals[selection] = float(np.nanmean(np.vstack(errs)))
     return min(totals, key=totals.get), totals
 
