@@ -95,8 +95,9 @@ def score(actual: np.ndarray, y_train: np.ndarray, mean: np.ndarray, season_leng
 
 def load_dataset(name: str, models, prophet: int, as_of: str | None, horizon: int):
     """The panel (cut at as_of + horizon when as_of is given), covariates and settings."""
-    tmp = tempfile.mkdtemp(prefix=f"bench-{name}-")
-    settings = RunSettings(data_dir=SHARED / name, out_dir=Path(tmp), as_of=as_of, horizon=horizon,
+    tmp = tempfile.mkdtemp(prefix=f"bench-{Path(name).name}-")
+    folder = Path(name) if Path(name).is_dir() else SHARED / name
+    settings = RunSettings(data_dir=folder, out_dir=Path(tmp), as_of=as_of, horizon=horizon,
                            models=models, prophet_series=prophet)
     ingest(settings, "bench")
     with Warehouse(settings.warehouse_path) as wh:
@@ -114,7 +115,7 @@ def bench_dataset(name: str, models: tuple[str, ...] | None, prophet: int, folds
                   peers: tuple[str, ...] = (), engine: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Engine candidates and the automatic choice, and the peers, over ``folds`` origins each
     ``horizon`` apart (the last window ends at the cut): the mean of each figure over folds."""
-    default_as_of, default_horizon = DATASETS[name]
+    default_as_of, default_horizon = DATASETS.get(name, (None, 28))
     as_of = as_of or default_as_of
     horizon = horizon or default_horizon
     panel, covariates, settings = load_dataset(name, models, prophet, as_of, horizon)
@@ -240,8 +241,13 @@ def main() -> None:
     engine = {}
     for item in args.engine:
         key, value = item.split("=", 1)
-        kind = type(getattr(EngineConfig(), key))
-        engine[key] = kind(value) if kind is not bool else value.lower() in ("1", "true", "yes")
+        default = getattr(EngineConfig(), key)
+        if isinstance(default, bool):
+            engine[key] = value.lower() in ("1", "true", "yes")
+        elif default is None or isinstance(default, (int, float)):
+            engine[key] = None if value == "None" else type(default or 0)(float(value) if "." in value else int(value))
+        else:
+            engine[key] = type(default)(value)
     if not SHARED.is_dir():
         sys.exit(f"{SHARED} not found: the accuracy benchmark needs ../shared/data")
     models = tuple(args.models.split(",")) if args.models else None
