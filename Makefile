@@ -7,7 +7,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW ?= ignore
 export MPLBACKEND ?= Agg
 
-.PHONY: setup demo test flow bench lint clean notebook
+.PHONY: setup demo test flow bench peers lint clean notebook
 
 setup: $(VENV)/.installed
 
@@ -29,7 +29,18 @@ notebook: setup            ## Jupyter Lab on the project's environment (run `mak
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e ".[dev,notebooks]"
 	$(BIN)/jupyter lab notebooks/
 
-bench: setup
+PEERS  ?= .venv-peers
+
+# Peer forecasters for the benchmarks only (statsforecast pins pandas < 3): their own venv,
+# called by bench/ as a separate process, never a dependency of the project.
+peers: $(PEERS)/.installed
+
+$(PEERS)/.installed: bench/peers-requirements.txt
+	$(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/python -m pip install --quiet --disable-pip-version-check -r bench/peers-requirements.txt
+	touch $@
+
+bench: setup peers
 	$(BIN)/python bench/accuracy.py
 
 lint: setup

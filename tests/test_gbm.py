@@ -299,3 +299,18 @@ def test_cross_effect_features_weigh_the_other_series_by_their_mean_demand(weekl
         assert got == pytest.approx(expected, rel=1e-5)
         rel = model._state.relative_price[others, TW - 1]
         assert design[r, names.index("competitor_min_relative_price")] == pytest.approx(rel.min())
+
+
+def test_predict_at_reads_nothing_after_its_origin(data):
+    """One fit with train_until scores several inner folds: predict_at(end) is the forecast
+    from origin end - 1 whatever the history after it holds, and at the end equals predict."""
+    end = T - 14
+    model = GlobalGBM(**SMALL, max_horizon=H).fit(data.y, 7, covariates=data.cov, train_until=end)
+    at_end = model.predict_at(end, 14)
+    changed = data.y.copy()
+    changed[:, end:] *= 3.0  # a different future: neither the training rows nor the origin see it
+    other = GlobalGBM(**SMALL, max_horizon=H).fit(changed, 7, covariates=data.cov, train_until=end)
+    np.testing.assert_allclose(other.predict_at(end, 14), at_end)
+    np.testing.assert_allclose(model.predict_at(T, H), model.predict(H))
+    with pytest.raises(ValueError, match="before train_until"):
+        model.predict_at(end - 1, 14)

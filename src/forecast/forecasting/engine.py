@@ -46,8 +46,9 @@ from forecast.forecasting.series import Panel
 
 log = logging.getLogger(__name__)
 
-STAT_MODELS = ("seasonal_naive", "seasonal_profile", "ets", "theta", "croston", "sba", "tsb")
-DEFAULT_MODELS = ("seasonal_naive", "seasonal_profile", "ets", "theta", "croston", "sba", "tsb", "gbm")
+STAT_MODELS = ("seasonal_naive", "seasonal_profile", "ets", "theta", "croston", "sba", "tsb",
+               "adida", "imapa")
+DEFAULT_MODELS = (*STAT_MODELS, "gbm")
 KNOWN_MODELS = (*STAT_MODELS, "moving_average", "damped", "gbm", "prophet")
 
 
@@ -59,9 +60,13 @@ class EngineConfig:
     selection: str = "auto"  # auto | ensemble | best | global | global_ensemble (module doc)
     top_k: int = 3
     folds: int = 3
+    fold_step: int | None = None  # periods between inner fold origins (None = the horizon)
     prophet_series: int = 0  # Prophet on the top-N sellers (0 = off); it is the slow one
     prophet_jobs: int = 2
     gbm_backtest_rows: int = 200_000  # training rows of the gradient-boosting model in inner folds
+    gbm_fit_once: bool = True  # one gradient-boosting fit scores every inner fold
+    intermittent_score: str = "mse"  # error that ranks models on intermittent series: mse | mase | mase_sums
+    intermittent_adi: float = 1.32  # mean inter-demand interval above which a series is intermittent
     calibrate: bool = True
     coverage_target: float = 0.90
     level_window: int | None = None  # seasonal profile: periods in the recent level
@@ -196,6 +201,8 @@ def _stat_model(name: str, cfg: EngineConfig):
         "croston": lambda: f.Croston(),
         "sba": lambda: f.SBA(),
         "tsb": lambda: f.TSB(),
+        "adida": lambda: f.ADIDA(),
+        "imapa": lambda: f.IMAPA(),
     }[name]()
 
 
@@ -338,7 +345,7 @@ def forecast_panel(
                         factors[:, : end + h], prophet_rows)
 
     # Inner backtest: only the history handed to the engine.
-    folds = _inner_folds(t, horizon, cfg.folds, m)
+    folds = _inner_folds(t, horizon, cfg.folds, m, cfg.fold_step)
     backtest = _inner_backtest(panel, horizon, folds, context, candidates, seconds, say)
     if not candidates.names:
         raise RuntimeError("every forecast model failed: " + "; ".join(candidates.failures))
@@ -391,11 +398,13 @@ class _Candidates:
         try:
             return _predict_model(name, ctx, h, self.cfg, max_rows)
         except Exception as exc:  # noqa: BLE001 - isolate one model's failure, keep the reason
-            log.warning("model %s failed: %s", name, exc)
-            self.failures.append(
-                f"model {name} failed and was left out: {type(exc).__name__}: {exc}")
-            self.names.remove(name)
+            self.drop(name, exc)
             return None
+
+    def drop(self, name: str, exc: Exception) -> None:
+        log.warning("model %s failed: %s", name, exc)
+        self.failures.append(f"model {name} failed and was left out: {type(exc).__name__}: {exc}")
+        self.names.remove(name)
 
 
 @dataclass
@@ -404,7 +413,7 @@ class _Backtest:
     the scaled squared errors of every fold it survived."""
 
     errors: dict[str, list[np.ndarray]]
-    scales: list[np.ndarray] = field(default_factory=list)
+    scales: list[_Scorer] = field(default_factory=list)
     preds: list[dict[str, np.ndarray]] = field(default_factory=list)
     actuals: list[np.ndarray] = field(default_factory=list)
 
@@ -423,25 +432,61 @@ def _inner_backtest(
     models = candidates.names
     backtest = _Backtest(errors={name: [] for name in models})
     errors = backtest.errors
+    shared = _shared_fold_models(folds, horizon, context, candidates, seconds, say)
     for end in folds:
         say(f"backtest fold ending {panel.dates[end - 1]:%Y-%m-%d}")
         ctx = context(end, horizon)
         actual = y[:, end : end + horizon]
-        scale = _scale(y[:, :end])
+        scale = _Scorer.of(y[:, :end], candidates.cfg,
+                           _level_window(candidates.cfg, panel.freq.period_days, horizon) or 1)
         backtest.scales.append(scale)
         preds = {}
         for name in list(models):
             start = time.perf_counter()
-            pred = candidates.attempt(name, ctx, actual.shape[1], candidates.cfg.gbm_backtest_rows)
+            if name in shared:
+                pred = shared[name].predict_at(end, horizon)[:, : actual.shape[1]]
+            else:
+                pred = candidates.attempt(name, ctx, actual.shape[1], candidates.cfg.gbm_backtest_rows)
             if pred is None:
                 errors.pop(name, None)
                 continue
             seconds[f"backtest:{name}"] = seconds.get(f"backtest:{name}", 0) + time.perf_counter() - start
             preds[name] = pred
-            errors[name].append(_nan_mse(actual, pred) / scale)
+            errors[name].append(scale(actual, pred))
         backtest.preds.append(preds)
         backtest.actuals.append(actual)
     return backtest
+
+
+def _shared_fold_models(
+    folds: list[int],
+    horizon: int,
+    context: Callable[[int, int], _Context],
+    candidates: _Candidates,
+    seconds: dict[str, float],
+    say: Callable[[str], None],
+) -> dict[str, object]:
+    """The global model fitted once for every inner fold (``gbm_fit_once``): trained on the
+    targets before the first fold's end, with the history up to the last fold's end, and
+    forecast from each fold's origin (:meth:`GlobalGBM.predict_at`: features read nothing after
+    the origin). Later folds are then scored with a model that is older than a refit would be
+    (by the folds' spacing), the price of one fit instead of one per fold."""
+    cfg = candidates.cfg
+    if "gbm" not in candidates.names or len(folds) < 2 or not cfg.gbm_fit_once:
+        return {}
+    from forecast.forecasting.forecasters.gbm import GlobalGBM
+
+    say("backtest: global model for every fold")
+    start = time.perf_counter()
+    ctx = context(folds[-1], horizon)
+    try:
+        model = GlobalGBM(random_state=cfg.seed, max_rows=cfg.gbm_backtest_rows)
+        model.fit(ctx.y, ctx.season_length, covariates=ctx.covariates, train_until=folds[0])
+    except Exception as exc:  # noqa: BLE001 - as _Candidates.attempt: drop it, keep the reason
+        candidates.drop("gbm", exc)
+        return {}
+    seconds["backtest:gbm"] = time.perf_counter() - start
+    return {"gbm": model}
 
 
 def _final_fit(
@@ -517,11 +562,15 @@ def _top_rows(y: np.ndarray, count: int) -> np.ndarray:
     return np.sort(np.argsort(-volume, kind="stable")[:count])
 
 
-def _inner_folds(t: int, h: int, folds: int, m: int) -> list[int]:
-    """Training ends of the inner folds: the last ``folds`` windows of ``h`` periods, keeping at
-    least two seasons of history in the first, or half the history when that is shorter (the
-    seasonal models then fit without a season), and never fewer than 8 periods."""
-    ends = [t - h * (folds - i) for i in range(folds)]
+def _inner_folds(t: int, h: int, folds: int, m: int, step: int | None = None) -> list[int]:
+    """Training ends of the inner folds: ``folds`` windows of ``h`` periods (the run's horizon),
+    the last ending with the history, each ``step`` periods before the next (default ``h``:
+    adjacent windows; a shorter step overlaps them, so that a short history still has several
+    origins), keeping at least two seasons of history in the first, or half the history when
+    that is shorter (the seasonal models then fit without a season), and never fewer than 8
+    periods."""
+    step = step or h
+    ends = [t - h - step * (folds - 1 - i) for i in range(folds)]
     return [e for e in ends if e >= max(min(2 * m, t // 2), 8)]
 
 
@@ -536,10 +585,53 @@ def _nan_mse(actual: np.ndarray, pred: np.ndarray) -> np.ndarray:
     return _nanmean((actual - pred) ** 2, axis=1)
 
 
+def intermittent_rows(y: np.ndarray, adi: float = 1.32) -> np.ndarray:
+    """Series whose average inter-demand interval (observed periods per non-zero one) exceeds
+    ``adi`` (Syntetos, Boylan & Croston 2005: 1.32 separates smooth/erratic from intermittent/
+    lumpy demand), over the last 365 periods; a series without demand counts as intermittent."""
+    tail = y[:, -min(365, y.shape[1]) :]
+    observed = (~np.isnan(tail)).sum(axis=1)
+    demands = (np.nan_to_num(tail) > 0).sum(axis=1)
+    return observed > adi * demands
+
+
+@dataclass
+class _Scorer:
+    """The error that ranks candidates on one inner fold, per series: scaled squared error
+    (mean squared error / mean squared one-step difference of the history, as RMSSE) for smooth
+    series; for intermittent ones (:func:`intermittent_rows`) with ``intermittent_score="mase"``
+    the scaled absolute error (MAE / in-sample one-step naive MAE, as MASE, Hyndman & Koehler
+    2006), which a few large demands do not dominate."""
+
+    squared: np.ndarray
+    absolute: np.ndarray
+    intermittent: np.ndarray
+    window: int = 1  # periods per block whose sums are compared (1: single periods)
+
+    @classmethod
+    def of(cls, y: np.ndarray, cfg: EngineConfig, window: int = 1) -> _Scorer:
+        absolute = _nanmean(np.abs(np.diff(y, axis=1)), axis=1)
+        absolute = np.where(np.isfinite(absolute) & (absolute > 0), absolute, np.nan)
+        use = cfg.intermittent_score in ("mase", "mase_sums")
+        rows = intermittent_rows(y, cfg.intermittent_adi) if use else np.zeros(len(y), bool)
+        return cls(_scale(y), absolute, rows, window if cfg.intermittent_score == "mase_sums" else 1)
+
+    def __call__(self, actual: np.ndarray, pred: np.ndarray) -> np.ndarray:
+        squared = _nan_mse(actual, pred) / self.squared
+        if not self.intermittent.any():
+            return squared
+        w = self.window if actual.shape[1] >= self.window else 1
+        h = actual.shape[1] // w * w
+        a = actual[:, :h].reshape(len(actual), -1, w).sum(axis=2)  # NaN when a period is
+        p = pred[:, :h].reshape(len(pred), -1, w).sum(axis=2)  # censored: block not scored
+        absolute = _nanmean(np.abs(a - p), axis=1) / (w * self.absolute)
+        return np.where(self.intermittent, absolute, squared)
+
+
 def _choose_selection(
     fold_preds: list[dict[str, np.ndarray]],
     fold_actuals: list[np.ndarray],
-    fold_scales: list[np.ndarray],
+    fold_scales: list[_Scorer],
     fold_errors: dict[str, list[np.ndarray]],
     cfg: EngineConfig,
 ) -> tuple[str, dict[str, float]]:
@@ -559,7 +651,7 @@ def _choose_selection(
             train = pd.DataFrame({m: _nanmean(o, axis=0) for m, o in zip(names, others)})
             w = _weights(train, cfg, selection).to_numpy()
             combined = sum(w[:, j][:, None] * np.nan_to_num(preds[m]) for j, m in enumerate(names))
-            errs.append(_nan_mse(actual, combined) / scale)
+            errs.append(scale(actual, combined))
         totals[selection] = float(np.nanmean(np.vstack(errs)))
     return min(totals, key=totals.get), totals
 

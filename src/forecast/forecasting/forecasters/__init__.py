@@ -3,6 +3,7 @@
 ``y`` is ``(n_series, T)`` float64 on one calendar, NaN = not observed. See ``base.Forecaster``.
 """
 
+from forecast.forecasting.forecasters.aggregation import ADIDA, IMAPA
 from forecast.forecasting.forecasters.base import Forecaster, NotFittedError
 from forecast.forecasting.forecasters.baseline import (
     MovingAverage,
@@ -17,6 +18,8 @@ from forecast.forecasting.forecasters.ses import SimpleExpSmoothing
 from forecast.forecasting.forecasters.theta import Theta
 
 __all__ = [
+    "ADIDA",
+    "IMAPA",
     "SBA",
     "TSB",
     "Croston",

@@ -157,10 +157,16 @@ class GlobalGBM(Forecaster):
         self.random_state = random_state
 
     def fit(
-        self, y: np.ndarray, season_length: int = 1, covariates: Covariates | None = None
+        self, y: np.ndarray, season_length: int = 1, covariates: Covariates | None = None,
+        train_until: int | None = None,
     ) -> GlobalGBM:
         """Fit on ``y`` (``(n_series, T)``, NaN = not observed) and optional covariates whose
-        first ``T`` periods are the history and the rest the forecast window."""
+        first ``T`` periods are the history and the rest the forecast window.
+
+        ``train_until``: only target periods before it are training rows, so that
+        :meth:`predict_at` can forecast from any origin at or after it without having seen
+        what it forecasts (the engine's inner folds: one fit scores every fold)."""
+        self.train_until_ = train_until
         y_arr = np.asarray(y)
         if covariates is not None:
             if y_arr.ndim != 2 or covariates.n_history != y_arr.shape[1]:
@@ -199,6 +205,8 @@ class GlobalGBM(Forecaster):
         warm = min(state.scale_window, max(t_hist - 2, 1))
         observed = ~np.isnan(y)
         observed[:, :warm] = False
+        if self.train_until_ is not None:
+            observed[:, self.train_until_ :] = False
         rows_i, rows_t = np.nonzero(observed)
         n_draw = min(self.max_rows, rows_i.size * horizon)
         recency = self._recency(rows_t, t_hist)
@@ -283,9 +291,22 @@ class GlobalGBM(Forecaster):
                 f"h={h} exceeds the covariates' future part ({cov.horizon} periods after the "
                 "history): build the covariates with a longer horizon"
             )
-        n, t_hist = self.n_series_, self.n_periods_
+        return self._forecast_from(self.n_periods_, h)
+
+    def predict_at(self, end: int, h: int) -> np.ndarray:
+        """Forecast ``h`` periods after the first ``end`` history periods (origin ``end - 1``),
+        reading nothing after it; ``end`` at least ``train_until`` (see :meth:`fit`).
+        ``predict_at(T, h)`` equals ``predict(h)`` before the base class's clean-up."""
+        if self.train_until_ is not None and end < self.train_until_:
+            raise ValueError(f"end={end} is before train_until={self.train_until_}: the model saw it")
+        if not 1 <= end <= self.n_periods_ or end + h > self.n_periods_ + self.max_horizon_:
+            raise ValueError(f"end={end}, h={h} outside the history and the model's horizon")
+        return np.clip(self._forecast_from(end, h), 0.0, None)
+
+    def _forecast_from(self, end: int, h: int) -> np.ndarray:
+        n = self.n_series_
         i, step = np.divmod(np.arange(n * h), h)
-        o = np.full(i.size, t_hist - 1)
+        o = np.full(i.size, end - 1)
         return self._predict_rows(i, o, step + 1).reshape(n, h)
 
 
@@ -389,8 +410,10 @@ class _State:
             # one's. Weights from the whole history: a static share, nothing of the forecast
             # window is read. By category, because across categories (m5's stores) these are
             # noise: over the whole store they made the inner-fold error of m5_dev worse.
-            seen = (~np.isnan(self.y)).sum(axis=1)
-            total = np.nansum(self.y, axis=1, dtype=np.float64)
+            # (only the training span with train_until: later demand is what the folds score)
+            span = self.y[:, : getattr(self.params, "train_until_", None) or self.t_hist]
+            seen = (~np.isnan(span)).sum(axis=1)
+            total = np.nansum(span, axis=1, dtype=np.float64)
             share = np.divide(total, seen, out=np.zeros(len(seen)), where=seen > 0)
             category = np.asarray(cov.category, dtype=np.int64)
             code = cov.location_code.astype(np.int64) * (int(category.max()) + 1) + category
