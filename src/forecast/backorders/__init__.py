@@ -1,6 +1,7 @@
 """Stage 4, backorders: risk, and who gets scarce stock with what date.
 
 - ``simulation``: Monte Carlo of stock, stockouts, fill rate and expected backorders;
+- ``risk``: the risk measures that match a fill-rate target (``at_risk`` and why);
 - ``allocation``: stock on hand and arriving to waiting order lines (fifo, priority, fair,
   retention) with the date each customer should be told;
 - ``cancellation``: the chance a waiting line is cancelled (curve, fitted with censoring);
@@ -14,7 +15,8 @@ from forecast._lazy import lazy_exports
 #: submodule -> the public names it defines
 _EXPORTS = {
     "simulation": ("SimulationConfig", "SimulationResult", "simulate"),
-    "allocation": ("allocate", "compare_policies", "summarise_allocation"),
+    "risk": ("risk_measures", "next_receipt_period"),
+    "allocation": ("allocate", "compare_policies", "summarise_allocation", "planned_receipts"),
     "cancellation": ("CancellationCurve",),
     "book": ("backorder_book", "book_summary"),
     "notifications": ("customer_notices",),

@@ -11,7 +11,7 @@ from forecast._lazy import lazy_exports
 
 #: submodule -> the public names it defines
 _EXPORTS = {
-    "whatif": ("Scenario", "WhatIfResult", "what_if"),
+    "whatif": ("Scenario", "WhatIfResult", "what_if", "comparison_rows"),
     "replay": ("ReplayConfig", "ReplayResult"),
 }
 __all__ = [name for names in _EXPORTS.values() for name in names]

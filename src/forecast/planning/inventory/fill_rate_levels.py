@@ -175,12 +175,9 @@ def rq_pooled_fill_rate_reorder_points(
     cost = _check_positive(weight, "weight")
     lowest = _check_service_level(lowest_fill_rate, "lowest_fill_rate")
     pool = np.asarray(pool)
-    beta, q, rate, mean, var, cost, lowest, pool = np.broadcast_arrays(
-        beta, q, rate, mean, var, cost, lowest, pool)
-    shape = beta.shape
-    beta, q, rate, mean, var, cost, lowest = (
-        np.atleast_1d(a).astype(float).ravel() for a in (beta, q, rate, mean, var, cost, lowest)
-    )
+    *arrays, pool = np.broadcast_arrays(beta, q, rate, mean, var, cost, lowest, pool)
+    shape = pool.shape
+    beta, q, rate, mean, var, cost, lowest = (np.atleast_1d(a).astype(float).ravel() for a in arrays)
     _, group = np.unique(np.atleast_1d(pool).ravel(), return_inverse=True)
     n = len(beta)
 
