@@ -323,7 +323,7 @@ def test_the_demo_loads_with_no_rejects(demo, tmp_path):
     files = find_table_files(out)
     assert set(files) == set(TABLE_FILES)
     with Warehouse(tmp_path / "w.duckdb") as wh:  # as `forecast ingest` loads a folder
-        results = [wh.load_file(TABLES[name], files[name]) for name in LOAD_ORDER]
+        results = [wh.load_file(TABLES[name], files[name]) for name in LOAD_ORDER if name in files]
     assert {r.table: r.rejected for r in results} == dict.fromkeys(TABLE_FILES, 0)
     assert {r.table: r.loaded for r in results} == {name: summary[name] for name in TABLE_FILES}
     assert not any(r.ignored_columns for r in results)

@@ -80,13 +80,17 @@ def test_nightly_flow_publishes_artifacts_and_posts_the_digest(prefect_harness, 
 def test_deployments_have_schedules_and_typed_parameters(tmp_path) -> None:
     from pipelines.serve import deployments
 
-    nightly, weekly = deployments(tmp_path / "data", tmp_path / "out", timezone="Europe/Berlin")
+    nightly, weekly = deployments(tmp_path / "data", tmp_path / "out", timezone="Europe/Berlin",
+                                  horizon=28)
     assert nightly.name == "nightly-plan" and weekly.name == "weekly-model-reselection"
     cron = nightly.schedules[0].schedule
     assert cron.cron == "0 2 * * *" and cron.timezone == "Europe/Berlin"
-    assert nightly.parameters["horizon"] == 28
+    assert nightly.parameters["horizon"] == 28  # given; otherwise the settings file's
+    assert "horizon" not in deployments(tmp_path / "data", tmp_path / "out")[0].parameters
     schema = nightly._parameter_openapi_schema.model_dump()["properties"]
-    assert schema["horizon"]["type"] == "integer" and "allocation_policy" in schema
+    # optional (None = the settings file's value) but typed: an integer when given
+    assert {"type": "integer"} in schema["horizon"]["anyOf"] and "allocation_policy" in schema
+    assert "config_file" in schema
     assert nightly.enforce_parameter_schema  # typed parameters are validated when a run starts
 
 
