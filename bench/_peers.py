@@ -74,10 +74,13 @@ def forecasts(
         subprocess.run(cmd, check=True, stdout=sys.stderr)
         out = pd.read_csv(folder / "out.csv", parse_dates=["ds"])
         seconds = json.loads((folder / "out.csv.json").read_text())
+    out = out.sort_values(["unique_id", "ds"], key=lambda c: c.astype(int) if c.name == "unique_id" else c)
     row = out["unique_id"].astype(int).to_numpy()
-    col = future_dates.get_indexer(pd.DatetimeIndex(out["ds"]))
-    if (col < 0).any():
-        raise RuntimeError("peers returned dates outside the horizon")
+    # step k of each series' forecast: a series whose last periods were not observed is
+    # forecast from its last observation by the peers, its k-th value is read as period T + k
+    col = out.groupby("unique_id").cumcount().to_numpy()
+    if (col >= horizon).any():
+        raise RuntimeError("peers returned more periods than the horizon")
     result = {}
     for name in models:
         mean = np.zeros((n, horizon))

@@ -1,17 +1,25 @@
 """Speed benchmark of the forecast engine: synthetic series through the default engine.
 
     python bench/scale.py --series 10000 --days 730 [--horizon 28] [--prophet-series 0]
+    python bench/scale.py --sweep [--sizes 100,1000,10000] [--peer-cap 1000]
 
 Builds a synthetic panel (weekly + yearly seasonality, trend, campaigns, intermittent series,
 stockout gaps) and covariates, then fits every default candidate with the inner backtest,
 forecasts 28 days with quantiles and lead-time sums, and prints wall time and peak memory per
 stage (plus the engine's own per-model times). Prophet, the slow one, runs only on the top
 sellers given by --prophet-series, in parallel processes, and its cost per series is printed.
+
+``--sweep``: the forecast step (engine fit + select + forecast) at each size, wall and CPU
+time of this process and peak memory, beside statsforecast AutoETS (season 7, one process,
+bench/peers.py in the peers venv, `make peers`) on the same series. AutoETS takes about a
+quarter of a CPU-second per 730-day series, so above ``--peer-cap`` series it runs on the
+first ``--peer-cap`` and its time is scaled to the full size (marked "scaled").
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import sys
 from pathlib import Path
 
@@ -19,6 +27,9 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import time
+
+import _peers
 from _measure import Stages
 
 from forecast.forecasting.distribution import QUANTILE_COLUMNS
@@ -58,6 +69,32 @@ def synthetic(n: int, days: int, horizon: int, seed: int = 0):
     return panel, products, campaigns
 
 
+def sweep(sizes: list[int], days: int, horizon: int, peer_cap: int) -> None:
+    """Forecast step and AutoETS at each size (module docstring)."""
+    print(f"{'series':>7} {'engine wall s':>14} {'engine CPU s':>13} {'max RSS GB':>10} "
+          f"{'AutoETS wall s':>15} {'AutoETS CPU s':>14} {'CPU ratio':>10}")
+    for n in sizes:
+        panel, products, campaigns = synthetic(n, days, horizon)
+        cov = build_covariates(panel.keys, panel.dates, horizon, panel.freq,
+                               campaigns=campaigns, products=products, price=panel.price)
+        wall, cpu = time.perf_counter(), time.process_time()
+        forecast_panel(panel, horizon, EngineConfig(), cov)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        peak = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024) / 2**30
+        peer, note = ("-", "-"), "-"
+        if _peers.available():
+            rows = min(n, peer_cap)
+            _, seconds = _peers.forecasts(panel.demand[:rows], panel.dates, horizon, "D", 7, ("AutoETS",))
+            factor = n / rows
+            ets_wall, ets_cpu = seconds["AutoETS"]["wall"] * factor, seconds["AutoETS"]["cpu"] * factor
+            mark = " (scaled)" if factor > 1 else ""
+            peer = (f"{ets_wall:.1f}{mark}", f"{ets_cpu:.1f}{mark}")
+            note = f"{ets_cpu / cpu:.1f}x"
+        print(f"{n:>7} {wall:>14.1f} {cpu:>13.1f} {peak:>10.2f} {peer[0]:>15} {peer[1]:>14} {note:>10}",
+              flush=True)
+        del panel, cov
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--series", type=int, default=10_000)
@@ -65,7 +102,13 @@ def main() -> None:
     parser.add_argument("--horizon", type=int, default=28)
     parser.add_argument("--prophet-series", type=int, default=0)
     parser.add_argument("--models", default=None, help="comma-separated candidates (default: engine's)")
+    parser.add_argument("--sweep", action="store_true", help="forecast step at several sizes vs AutoETS")
+    parser.add_argument("--sizes", default="100,1000,10000")
+    parser.add_argument("--peer-cap", type=int, default=1000)
     args = parser.parse_args()
+    if args.sweep:
+        sweep([int(v) for v in args.sizes.split(",")], args.days, args.horizon, args.peer_cap)
+        return
     stages = Stages()
     print(f"{args.series:,} series x {args.days} days, horizon {args.horizon}")
     with stages.stage("synthetic data"):

@@ -63,7 +63,9 @@ class EngineConfig:
     fold_step: int | None = None  # periods between inner fold origins (None = the horizon)
     prophet_series: int = 0  # Prophet on the top-N sellers (0 = off); it is the slow one
     prophet_jobs: int = 2
-    gbm_backtest_rows: int = 200_000  # training rows of the gradient-boosting model in inner folds
+    gbm_rows: int = 400_000  # training rows of the gradient-boosting model at most (final fit)
+    gbm_backtest_rows: int = 200_000  # the same in the inner folds
+    gbm_rows_per_series: int = 0  # rows scale with the panel: at most this many per series (0: off)
     gbm_fit_once: bool = True  # one gradient-boosting fit scores every inner fold
     intermittent_score: str = "mse"  # error that ranks models on intermittent series: mse | mase | mase_sums
     intermittent_adi: float = 1.32  # mean inter-demand interval above which a series is intermittent
@@ -219,7 +221,7 @@ def _predict_model(name: str, ctx: _Context, h: int, cfg: EngineConfig, max_rows
     if name == "gbm":
         from forecast.forecasting.forecasters.gbm import GlobalGBM
 
-        model = GlobalGBM(random_state=cfg.seed, max_rows=max_rows or 400_000)
+        model = GlobalGBM(random_state=cfg.seed, max_rows=max_rows or _gbm_rows(cfg.gbm_rows, cfg, n))
         return model.fit(ctx.y, ctx.season_length, covariates=ctx.covariates).predict(h)
     if name == "prophet":
         from forecast.forecasting.forecasters.prophet import ProphetForecaster
@@ -446,7 +448,8 @@ def _inner_backtest(
             if name in shared:
                 pred = shared[name].predict_at(end, horizon)[:, : actual.shape[1]]
             else:
-                pred = candidates.attempt(name, ctx, actual.shape[1], candidates.cfg.gbm_backtest_rows)
+                pred = candidates.attempt(name, ctx, actual.shape[1], _gbm_rows(
+                    candidates.cfg.gbm_backtest_rows, candidates.cfg, len(ctx.y)))
             if pred is None:
                 errors.pop(name, None)
                 continue
@@ -456,6 +459,14 @@ def _inner_backtest(
         backtest.preds.append(preds)
         backtest.actuals.append(actual)
     return backtest
+
+
+def _gbm_rows(cap: int, cfg: EngineConfig, n_series: int) -> int:
+    """Training rows of the global model: ``cap``, or with ``gbm_rows_per_series`` that many
+    per series when fewer (a small panel needs fewer rows to learn the same effects)."""
+    if cfg.gbm_rows_per_series <= 0:
+        return cap
+    return int(min(cap, max(cfg.gbm_rows_per_series * n_series, 20_000)))
 
 
 def _shared_fold_models(
@@ -480,7 +491,7 @@ def _shared_fold_models(
     start = time.perf_counter()
     ctx = context(folds[-1], horizon)
     try:
-        model = GlobalGBM(random_state=cfg.seed, max_rows=cfg.gbm_backtest_rows)
+        model = GlobalGBM(random_state=cfg.seed, max_rows=_gbm_rows(cfg.gbm_backtest_rows, cfg, len(ctx.y)))
         model.fit(ctx.y, ctx.season_length, covariates=ctx.covariates, train_until=folds[0])
     except Exception as exc:  # noqa: BLE001 - as _Candidates.attempt: drop it, keep the reason
         candidates.drop("gbm", exc)
