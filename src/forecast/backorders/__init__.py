@@ -5,7 +5,9 @@
 - ``allocation``: stock on hand and arriving to waiting order lines (fifo, priority, fair,
   retention) with the date each customer should be told;
 - ``cancellation``: the chance a waiting line is cancelled (curve, fitted with censoring);
-- ``book``: the backorder book and its ETA history; ``notifications``: what to tell whom.
+- ``book``: the backorder book and its ETA history; ``notifications``: what to tell whom;
+- ``messages``: what each waiting customer receives (one message a day, in their language,
+  with a one-step cancellation when the wait is too long).
 
 Imports from ingest, forecasting and planning only.
 """
@@ -20,6 +22,7 @@ _EXPORTS = {
     "cancellation": ("CancellationCurve",),
     "book": ("backorder_book", "book_summary"),
     "notifications": ("customer_notices",),
+    "messages": ("MessageSettings", "build_messages"),
 }
 __all__ = [name for names in _EXPORTS.values() for name in names]
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

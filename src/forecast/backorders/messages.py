@@ -302,7 +302,10 @@ def channel(contact: dict) -> str:
     return "+".join(parts) or "none"
 
 
-def _message(customer_id, own, contact, as_of, cfg, renderer, run_id):
+def _message(
+    customer_id: str, own: pd.DataFrame, contact: dict, as_of: date, cfg: MessageSettings,
+    renderer: Renderer, run_id: str | None,
+) -> tuple[dict, list[dict]]:
     """One customer's message (a history row) and the lines it lists."""
     rank = {m: i for i, m in enumerate(MOMENTS)}
     # The lead line (the subject's) is the most important moment's latest line.
@@ -350,7 +353,7 @@ def _day_or_none(value: object) -> date | None:
     return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
 
 
-def _line_view(r, customer_id: str, cfg: MessageSettings, day: date) -> dict:
+def _line_view(r: object, customer_id: str, cfg: MessageSettings, day: date) -> dict:
     """What a template sees of one line (every key always present)."""
     eta = _day_or_none(r.eta)
     if r.status == "allocated":
