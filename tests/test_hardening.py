@@ -601,7 +601,7 @@ def _one_line_error(result, *fragments: str) -> None:
 def test_horizon_out_of_range_is_one_line(tmp_path, horizon, fragment) -> None:
     result = CliRunner().invoke(app, ["run", "--data", str(tmp_path), "--out", str(tmp_path / "o"),
                                       "--horizon", horizon])
-    _one_line_error(result, f"--horizon {int(horizon)}", fragment)
+    _one_line_error(result, f"horizon = {int(horizon)}", fragment)
 
 
 @pytest.mark.parametrize("command", ["run", "ingest"])

