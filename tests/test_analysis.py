@@ -282,7 +282,7 @@ def test_policy_by_class_values_stock() -> None:
 
 
 def test_service_level_curve_known_answers() -> None:
-    one = _policies().iloc[[0]]
+    one = _policies().iloc[[0]].assign(fractional=True)  # the textbook's continuous units
     cycle = an.service_level_curve(one, [0.90], kinds=["cycle"])
     assert cycle["safety_stock"].iloc[0] == pytest.approx(906.2, abs=0.05)  # Chopra & Meindl 12-3
     assert cycle["safety_stock_value"].iloc[0] == pytest.approx(2 * 906.2, abs=0.1)

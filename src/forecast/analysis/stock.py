@@ -124,11 +124,20 @@ def service_level_curve(
 
 def _held_in_whole_units(policies: pd.DataFrame, safety: np.ndarray, demand: np.ndarray) -> np.ndarray:
     """The safety stock the plan holds: the reorder point mu_P + ss rounded up to a whole unit
-    for items sold in whole units (:func:`forecast.planning.units.round_up_whole`), less mu_P."""
+    (:func:`forecast.planning.units.round_up_whole`) for the series whose planned reorder point
+    is whole (items sold in whole units), less mu_P; unchanged without a ``reorder_point``."""
     from forecast.planning.units import round_up_whole, sold_in_whole_units
 
+    if "fractional" in policies:  # the products' own flag, when the frame carries it
+        whole = sold_in_whole_units(policies)
+        ltd = np.nan_to_num(policies["lead_time_demand"].to_numpy(dtype=float))
+        held = np.stack([round_up_whole(ltd + row, whole) - ltd for row in safety])
+        return np.where(demand[None, :], held, safety)
+    if "reorder_point" not in policies:
+        return safety
     ltd = np.nan_to_num(policies["lead_time_demand"].to_numpy(dtype=float))
-    whole = sold_in_whole_units(policies)
+    planned = policies["reorder_point"].to_numpy(dtype=float)
+    whole = np.isfinite(planned) & (planned == np.round(planned))
     held = np.stack([round_up_whole(ltd + row, whole) - ltd for row in safety])
     return np.where(demand[None, :], held, safety)
 
