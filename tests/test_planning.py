@@ -577,6 +577,31 @@ def test_purchasing_workbook_summary_and_supplier_sheets(tmp_path) -> None:
     ]
 
 
+def test_workbook_keeps_a_fractional_quantity_as_the_csv_shows_it(tmp_path) -> None:
+    from openpyxl import load_workbook
+
+    _, recs, _ = _small_plan()
+    recs = recs.copy()
+    first = recs.index[recs["supplier"].eq("ACME")][0]  # ACME has two lines: S0, S1
+    recs.loc[first, ["order_quantity", "on_hand"]] = [13.2, 2.125]  # kilograms
+    write_csv_exports({"recommendations": recs}, tmp_path)
+    csv = pd.read_csv(tmp_path / "reorder_recommendations.csv").set_index("sku")
+    sku = recs.loc[first, "sku"]
+    book = load_workbook(write_purchasing_workbook(recs, tmp_path / "orders.xlsx"))
+    sheet = book["ACME"]
+    header = [c.value for c in sheet[1]]
+    row = [c for c in sheet[2]]
+    quantity, on_hand = row[header.index("order_quantity")], row[header.index("on_hand")]
+    assert row[header.index("sku")].value == sku
+    assert quantity.value == csv.loc[sku, "order_quantity"] == 13.2
+    assert on_hand.value == csv.loc[sku, "on_hand"] == 2.125
+    assert quantity.number_format == "#,##0.###"
+    # The other line's whole quantity stays a whole number shown without decimals.
+    second = [c for c in sheet[3]]
+    assert float(second[header.index("order_quantity")].value).is_integer()
+    assert second[header.index("order_quantity")].number_format == "#,##0"
+
+
 # --------------------------------------------------------------------------------------------
 # whole units, the per-SKU floor under a pooled class, negative safety stock in words
 # --------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Cell formats of the purchasing workbook, so a buyer can send it as it is: dates as Excel
-dates, units as whole numbers, money with 2 decimals and the currency, rates as percentages,
+dates, units as whole numbers (an item sold in fractions, such as kilograms, keeps its decimals, so
+the workbook shows what the CSV shows), money with 2 decimals and the currency, rates as percentages,
 a frozen header row with filters, and column widths fitted to the contents."""
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 DATE_FORMAT = "yyyy-mm-dd"
 UNITS_FORMAT = "#,##0"
+#: Units of an item sold in fractions (``products.fractional``): up to 3 decimals.
+FRACTIONAL_UNITS_FORMAT = "#,##0.###"
+#: Decimals a fractional quantity keeps in the workbook.
+UNIT_DECIMALS = 3
 DAYS_FORMAT = "#,##0.0"
 RATE_FORMAT = "0.0%"
 #: Columns by kind, across the workbook's sheets (recommendations, summary, scorecard).
@@ -51,20 +56,30 @@ def number_format(column: str, currency: str) -> str | None:
 
 
 def excel_ready(frame: pd.DataFrame) -> pd.DataFrame:
-    """Dates as dates (no time of day), units as whole numbers, no infinite numbers (an
-    infinite cover is left empty: Excel has no infinity)."""
+    """Dates as dates (no time of day), units as whole numbers where they are whole (a column
+    holding a fractional quantity keeps :data:`UNIT_DECIMALS` decimals rather than being rounded
+    to a number the plan does not hold), no infinite numbers (an infinite cover is left empty:
+    Excel has no infinity)."""
     frame = frame.copy()
     for column in frame.columns:
         if column in DATE_COLUMNS:
             frame[column] = pd.to_datetime(frame[column]).dt.date
         elif column in UNIT_COLUMNS:
-            values = pd.to_numeric(frame[column], errors="coerce")
-            frame[column] = values.round().astype("Int64")
+            values = pd.to_numeric(frame[column], errors="coerce").round(UNIT_DECIMALS)
+            whole = values.dropna().mod(1).eq(0).all()
+            frame[column] = values.astype("Int64") if whole else values
         elif column in MONEY_COLUMNS:
             frame[column] = pd.to_numeric(frame[column], errors="coerce").round(2)
         elif pd.api.types.is_float_dtype(frame[column].dtype):
             frame[column] = frame[column].where(frame[column].abs() != math.inf)
     return frame
+
+
+def _cell_format(fmt: str, value: object) -> str:
+    """The column's format, with decimals for a fractional quantity in a units column."""
+    if fmt == UNITS_FORMAT and isinstance(value, float) and not value.is_integer():
+        return FRACTIONAL_UNITS_FORMAT
+    return fmt
 
 
 def _text_width(value: object, fmt: str | None) -> int:
@@ -92,7 +107,7 @@ def format_sheet(sheet: Worksheet, currency: str, total_row: bool = False) -> No
         for row in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
             cell = row[0]
             if fmt is not None and cell.value is not None:
-                cell.number_format = fmt
+                cell.number_format = _cell_format(fmt, cell.value)
             width = max(width, _text_width(cell.value, fmt))
         sheet.column_dimensions[letter].width = min(width + 2, MAX_WIDTH)
         if width > MAX_WIDTH:
