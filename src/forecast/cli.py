@@ -929,6 +929,11 @@ def _read_table(out: Path, name: str):
     return read_snapshot_table(Path(out) / "snapshot", name)
 
 
+from forecast.cli_sync import sync_command  # it reads this module's helpers when it runs
+
+app.command("sync")(sync_command)
+
+
 def main() -> None:  # pragma: no cover
     app()
 

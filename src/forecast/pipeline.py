@@ -38,7 +38,7 @@ from forecast.forecasting.engine import (
 from forecast.forecasting.series import Frequency, Panel, build_panel, frequency_from_code
 from forecast.ingest.contract import LOAD_ORDER, TABLES, ContractError, find_table_files
 from forecast.ingest.warehouse import LOCK_WAIT_SECONDS, LoadResult, Warehouse
-from forecast.planning import overrides, sales_models
+from forecast.planning import movements, overrides, sales_models
 from forecast.planning.plan_config import plan_config_from
 from forecast.planning.policies import (
     PlanConfig,
@@ -308,8 +308,8 @@ def _inputs(wh: Warehouse) -> dict[str, pd.DataFrame]:
 
 
 def _stock(wh: Warehouse, as_of: date, keys: pd.DataFrame, inputs: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Stock on hand: the inventory table, else the last sales row's on_hand per series; a
-    pre-order series without a record holds 0 (sales_models.preorder_stock)."""
+    """The stock snapshot: the inventory table, else the last sales row's on_hand per series
+    (as of its day); a pre-order series without a record holds 0 (sales_models.preorder_stock)."""
     if not inputs["inventory"].empty:
         return sales_models.preorder_stock(inputs["inventory"], keys, inputs["products"])
     sales = wh.sales(as_of)
@@ -317,8 +317,47 @@ def _stock(wh: Warehouse, as_of: date, keys: pd.DataFrame, inputs: dict[str, pd.
         return sales_models.preorder_stock(
             pd.DataFrame(columns=["sku", "location", "on_hand"]), keys, inputs["products"])
     last = sales.dropna(subset=["on_hand"]).groupby(["sku", "location"], as_index=False).last()
-    return sales_models.preorder_stock(last[["sku", "location", "on_hand"]], keys,
-                                       inputs["products"])
+    last = last.rename(columns={"date": "as_of"})[["sku", "location", "on_hand", "as_of"]]
+    return sales_models.preorder_stock(last, keys, inputs["products"])
+
+
+def stock_state(wh: Warehouse, as_of: date, keys: pd.DataFrame, inputs: dict[str, pd.DataFrame],
+                until: date | None = None) -> movements.StockState:
+    """Stock, open purchase orders and open customer lines after the stock movements the
+    snapshot does not hold yet (:mod:`forecast.planning.movements`): up to ``until`` (the
+    nightly run: its as-of date), or all of them (the intraday sync: None)."""
+    snapshot = _stock(wh, as_of, keys, inputs)
+    return movements.current_state(snapshot, inputs["stock_movements"], inputs["purchase_orders"],
+                                   inputs["customer_orders"], as_of, until)
+
+
+def with_state(inputs: dict[str, pd.DataFrame], state: movements.StockState) -> dict[str, pd.DataFrame]:
+    """The planning inputs with the open purchase orders and customer lines after the movements."""
+    return {**inputs, "purchase_orders": state.purchase_orders, "customer_orders": state.customer_orders}
+
+
+def position_rows(positions: pd.DataFrame, state: movements.StockState) -> pd.DataFrame:
+    """The ``positions`` output table: each series' stock position and its last movement."""
+    return positions.merge(state.stock_as_of, on=["sku", "location"], how="left")
+
+
+def plan_orders_and_alerts(policies: pd.DataFrame, positions: pd.DataFrame, fc: DemandForecast,
+                           inputs: dict[str, pd.DataFrame], flash_sales: pd.DataFrame, as_of: date,
+                           cfg: PlanConfig, period_days: float, settings: RunSettings,
+                           panel: Panel | None):
+    """Reorder recommendations and alerts from the policies and the positions, as the plan step
+    makes them (pre-order first purchases, flash-sale checks, override notes); also what the
+    intraday sync re-runs on its positions. Returns (recommendations, alerts, sales adjustment)."""
+    recs = recommend_orders(policies, positions, fc, as_of, cfg, period_days)
+    alerts = build_alerts(policies, positions, fc, as_of, period_days)
+    alerts = pd.concat([alerts, stockout_before_receipt_alerts(
+        policies, positions, fc, inputs["purchase_orders"], inputs["customer_orders"], as_of,
+        period_days)], ignore_index=True)
+    # Pre-order first purchases, the flash sales' promise check and their alerts.
+    sales = sales_models.adjust_plan(policies, positions, recs, alerts, fc, inputs, flash_sales,
+                                     as_of, period_days, sales_model_config(settings), panel)
+    recs, alerts = overrides.annotate(sales.recommendations, sales.alerts, policies)
+    return recs, alerts, sales
 
 
 def plan_step(settings: RunSettings, run_id: str) -> dict:
@@ -334,7 +373,8 @@ def plan_step(settings: RunSettings, run_id: str) -> dict:
         fc = sales_models.planning_forecast(fc, flash_sales, inputs["products"], freq.period_days,
                                             sales_model_config(settings))
         history = _align_history(panel, fc.keys)
-        stock = _stock(wh, as_of, fc.keys, inputs)
+        state = stock_state(wh, as_of, fc.keys, inputs, until=as_of)
+        inputs = with_state(inputs, state)
         # Lead times measured from received purchase orders replace the configured ones where
         # a supplier delivered enough of them (forecast.planning.suppliers).
         lead_times = estimate_lead_times(inputs["receipts"], inputs["products"], as_of)
@@ -344,23 +384,17 @@ def plan_step(settings: RunSettings, run_id: str) -> dict:
             compute_policies, fc, history, inputs["products"], inputs["suppliers"], cfg,
             freq.period_days, lead_times.per_sku, pinned,
         )
-        positions = stock_positions(fc.keys, stock, inputs["purchase_orders"], inputs["customer_orders"])
-        recs = recommend_orders(policies, positions, fc, as_of, cfg, freq.period_days)
-        alerts = build_alerts(policies, positions, fc, as_of, freq.period_days)
-        alerts = pd.concat([alerts, stockout_before_receipt_alerts(
-            policies, positions, fc, inputs["purchase_orders"], inputs["customer_orders"], as_of,
-            freq.period_days)], ignore_index=True)
-        # Pre-order first purchases, the flash sales' promise check and their alerts.
-        sales = sales_models.adjust_plan(policies, positions, recs, alerts, fc, inputs, flash_sales,
-                                         as_of, freq.period_days, sales_model_config(settings), panel)
-        recs, alerts = overrides.annotate(sales.recommendations, sales.alerts, policies)
+        positions = stock_positions(fc.keys, state.stock, inputs["purchase_orders"], inputs["customer_orders"])
+        recs, alerts, sales = plan_orders_and_alerts(policies, positions, fc, inputs, flash_sales,
+                                                     as_of, cfg, freq.period_days, settings, panel)
         scorecard = supplier_scorecard(
             inputs["receipts"], inputs["products"], inputs["suppliers"], inputs["purchase_orders"],
             inputs["customer_orders"], as_of, default_lead_time_days=cfg.default_lead_time_days,
         )
         wh.replace_outputs(
             {"policies": policies, "recommendations": recs, "alerts": alerts,
-             "supplier_scorecard": scorecard, "flash_sales": sales.flash_sales}, run_id
+             "supplier_scorecard": scorecard, "flash_sales": sales.flash_sales,
+             "positions": position_rows(positions, state)}, run_id
         )
     return {"policies": len(policies), "recommendations": len(recs), "alerts": len(alerts),
             "urgent": int(recs["urgent"].sum()) if len(recs) else 0,
@@ -385,7 +419,8 @@ def simulate_step(settings: RunSettings, run_id: str, mapper: Mapper = sequentia
         inputs = _inputs(wh)
         # Dropship SKUs hold no stock: nothing to simulate (their lines go to allocation).
         fc = fc.take(sales_models.stocked_rows(fc.keys, inputs["products"]))
-        stock = _stock(wh, as_of, fc.keys, inputs)
+        state = stock_state(wh, as_of, fc.keys, inputs, until=as_of)
+        inputs, stock = with_state(inputs, state), state.stock
         policies = wh.output("policies", run_id)
         recs = wh.output("recommendations", run_id)
         positions = stock_positions(fc.keys, stock, inputs["purchase_orders"], inputs["customer_orders"])
@@ -447,24 +482,12 @@ def publish_step(settings: RunSettings, run_id: str) -> dict:
         # it allocated nothing: never the previous run's lines.
         in_use = wh.run_rows("allocations", wh.output_run("cancellation_curve", run_id) or run_id)
         in_use = in_use[in_use["policy"] == settings.allocation_policy]
-        history = wh.notification_history()
-        notices = notifications.customer_notices(in_use, history)
-        told = notifications.history_rows(notices, run_id)
         as_of = resolve_as_of(wh, settings.as_of)
-        # One message per customer and day (forecast.backorders.messages), from what each
-        # line's customer was last told; the book shows when a cancellation was offered.
-        state = wh.message_line_state()
-        sent = messages.build_messages(
-            in_use, state, wh.table("customers"), wh.table("products"), as_of,
-            messages.MessageSettings.from_run(settings), run_id, wh.last_message_days())
-        book = backorders.backorder_book(
-            in_use, as_of, wh.eta_history(exclude_run=run_id),
-            pd.concat([f for f in (history, told) if len(f)] or [told]),
-            cancel_offers=messages.cancel_offers(state, sent.lines),
-        )
-        wh.replace_outputs({"backorders": book}, run_id)
+        updates = customer_updates(wh, settings, in_use, as_of, run_id)
+        wh.replace_outputs({"backorders": updates.book}, run_id)
         folder = staging.stage(settings.out_dir, run_id)
-        files = _write_exports(wh, settings, run_id, folder / "exports", notices, sent.messages)
+        files = _write_exports(wh, settings, run_id, folder / "exports", updates.notices,
+                               updates.sent.messages)
 
         def finish() -> None:  # inside the publish transaction, before its commit
             try:
@@ -475,23 +498,59 @@ def publish_step(settings: RunSettings, run_id: str) -> dict:
 
         # Customers to tell are recorded with the pointer, once their file is staged, so a
         # rerun lists no one twice; each line's ETA is kept for good (the book's previous ETA).
-        kept = wh.publish_run(run_id, folder / "snapshot", notices=told,
+        kept = wh.publish_run(run_id, folder / "snapshot", notices=updates.told,
                               etas=backorders.eta_history_rows(in_use, run_id, as_of),
-                              messages=(sent.messages, sent.lines), before_commit=finish)
+                              messages=(updates.sent.messages, updates.sent.lines),
+                              before_commit=finish)
     staging.swap(settings.out_dir, run_id, kept)
     paths = [settings.out_dir / path.parent.name / path.name for path in files]
     return {"paths": paths, "warnings": warnings}
 
 
+@dataclass
+class CustomerUpdates:
+    """What a publish tells the waiting customers: the notices (and their history rows), the
+    messages and the backorder book that shows them."""
+
+    notices: pd.DataFrame
+    told: pd.DataFrame
+    sent: messages.MessagePlan
+    book: pd.DataFrame
+
+
+def customer_updates(wh: Warehouse, settings: RunSettings, in_use: pd.DataFrame, as_of: date,
+                     run_id: str) -> CustomerUpdates:
+    """Notices, messages and the backorder book for an allocation ``in_use`` (one policy's
+    rows), from what each line's customer was last told: the nightly publish and the intraday
+    sync make them alike."""
+    history = wh.notification_history()
+    notices = notifications.customer_notices(in_use, history)
+    told = notifications.history_rows(notices, run_id)
+    # One message per customer and day (forecast.backorders.messages), from what each
+    # line's customer was last told; the book shows when a cancellation was offered.
+    state = wh.message_line_state()
+    sent = messages.build_messages(
+        in_use, state, wh.table("customers"), wh.table("products"), as_of,
+        messages.MessageSettings.from_run(settings), run_id, wh.last_message_days())
+    book = backorders.backorder_book(
+        in_use, as_of, wh.eta_history(exclude_run=run_id),
+        pd.concat([f for f in (history, told) if len(f)] or [told]),
+        cancel_offers=messages.cancel_offers(state, sent.lines),
+    )
+    return CustomerUpdates(notices, told, sent, book)
+
+
 def _write_exports(wh: Warehouse, settings: RunSettings, run_id: str, target: Path,
-                   notices: pd.DataFrame, customer_messages: pd.DataFrame) -> list[Path]:
-    """The run's CSV exports, rejects, customer notices and messages and the purchasing
-    workbook into ``target``."""
-    tables = {name: wh.run_rows(name, run_id) for name in EXPORTED_TABLES}
+                   notices: pd.DataFrame, customer_messages: pd.DataFrame,
+                   names: tuple[str, ...] = EXPORTED_TABLES) -> list[Path]:
+    """The run's CSV exports (of ``names``), rejects, customer notices and messages and the
+    purchasing workbook into ``target``."""
+    tables = {name: wh.run_rows(name, run_id) for name in (*names, "recommendations",
+                                                           "supplier_scorecard", "allocations")}
     tables["allocations"] = tables["allocations"][
         tables["allocations"]["policy"] == settings.allocation_policy
     ]
-    paths = export.write_csv_exports(tables, target)
+    paths = export.write_csv_exports({k: v for k, v in tables.items() if k in names}, target)
     paths.append(export.write_rejects(wh.rejects(), target))
     paths.append(export.write_notices(notices, target / "customer_notifications.csv"))
     paths += export.write_customer_messages(customer_messages, target)

@@ -27,6 +27,7 @@ TABLE_FILES = {
     "receipts": "receipts.csv",
     "customers": "customers.csv",
     "customer_orders": "customer_orders.csv",
+    "stock_movements": "stock_movements.csv",
 }
 
 _HORIZON = 120  # days of calendar past the end: events ahead, planned campaigns, buyer's look-ahead

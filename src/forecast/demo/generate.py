@@ -25,6 +25,7 @@ from forecast.demo.customers import _customers
 from forecast.demo.demand import _demand, _demand_parameters
 from forecast.demo.events import _events
 from forecast.demo.flash_sale import _choose_flash_sale, _with_flash_sale
+from forecast.demo.movements import stock_movements
 from forecast.demo.products import _catalogue, _preorder_products, _products_table
 from forecast.demo.purchase_orders import _open_purchase_orders, _receipts_table
 from forecast.demo.roles import _assign_roles, _oversold
@@ -128,6 +129,9 @@ def generate_demo(
         "customers": customers,
         "customer_orders": customer_orders,
     }
+    # --- the day after: stock movements for `forecast sync` (their own random stream)
+    tables["stock_movements"] = stock_movements(
+        seed, cal.end, inventory, purchase_orders, customer_orders)
     for name, df in tables.items():
         _write_csv(df, out / TABLE_FILES[name])
     truth = _truth(seed, sim, oversold, campaigns, event_truth, tables, preorders, all_skus, flash)

@@ -22,7 +22,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-ColumnType = Literal["str", "date", "float", "int", "bool"]
+ColumnType = Literal["str", "date", "timestamp", "float", "int", "bool"]
 
 #: Location used when a table has no ``location`` column (one-location businesses).
 DEFAULT_LOCATION = "main"
@@ -54,6 +54,14 @@ MAX_DAYS_AHEAD = 3660
 PAST_DAYS_AHEAD = 7
 #: Only ISO dates load: ``YYYY-MM-DD``, optionally with an ISO time of day (Parquet timestamps).
 ISO_DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?$"
+#: A timestamp column takes the same ISO form (a date alone is midnight), in the stock system's
+#: local time: no time-zone suffix (``2026-11-01T10:40:00``, ``2026-11-01 10:40``).
+ISO_TIMESTAMP_PATTERN = ISO_DATE_PATTERN
+#: Kinds of stock movement, and the sign of the quantity each may carry (``stock_movements``).
+MOVEMENT_KINDS = ("sale", "receipt", "adjustment", "return", "transfer_in", "transfer_out", "count")
+MOVEMENT_OUT = ("sale", "transfer_out")  # stock leaving: quantity <= 0
+MOVEMENT_IN = ("receipt", "return", "transfer_in")  # stock arriving: quantity >= 0
+MOVEMENT_COUNT = "count"  # quantity = the counted level (>= 0); sets on hand
 #: Numbers beyond this magnitude are rejected (a quantity of 1e308 overflows the simulation).
 MAX_MAGNITUDE = 1e9
 #: Text longer than this is rejected (not cut in the exports).
@@ -102,6 +110,18 @@ class RequiredWhen:
 
 
 @dataclass(frozen=True)
+class SignRule:
+    """On rows whose ``when`` column is one of ``values``, ``column`` must be <= 0 (``sign``
+    -1) or >= 0 (``sign`` +1): a sale takes stock away, a receipt brings it."""
+
+    column: str
+    when: str
+    values: tuple[str, ...]
+    sign: int
+    reason: str
+
+
+@dataclass(frozen=True)
 class Table:
     """One input table: its columns, its key (a newer row with the same key replaces the older
     one) and the reference checks (``sku`` must be a known product)."""
@@ -116,6 +136,11 @@ class Table:
     ordered: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     # Conditional requirements: a row whose ``when`` column equals ``value`` must fill ``column``.
     required_when: tuple[RequiredWhen, ...] = field(default_factory=tuple)
+    #: Sign rules (a sale's quantity is negative).
+    signs: tuple[SignRule, ...] = field(default_factory=tuple)
+    #: A key column whose empty cell is filled with ``<file name>:<line>`` (an idempotence key
+    #: that stays the same when the same file is read again).
+    line_key: str | None = None
     #: How far after the day of the load this table's dates may be (see MAX_DAYS_AHEAD).
     max_days_ahead: int = MAX_DAYS_AHEAD
     #: A snapshot table holds "the state now": each load of its file replaces the table as a
@@ -348,6 +373,38 @@ TABLES: dict[str, Table] = {
             doc="planner overrides per SKU and location: min, max, order quantity, service level, "
             "policy; the plan uses them and shows the computed value beside each",
         ),
+        Table(
+            "stock_movements",
+            (
+                Column("sku", "str", required=True),
+                Column("quantity", "float", required=True,
+                       doc="signed units: negative leaves stock (sale, transfer_out), positive "
+                           "arrives (receipt, return, transfer_in); count: the counted level"),
+                Column("moved_at", "timestamp", required=True,
+                       doc="when it happened, ISO local time (2026-11-01T10:40:00)"),
+                _loc(),
+                Column("kind", "str", default="adjustment", choices=MOVEMENT_KINDS,
+                       doc="count sets on hand to the quantity; the others add it"),
+                Column("reference", "str", default="",
+                       doc="PO, order or count id: a receipt naming an open po_id reduces that "
+                           "PO; a sale naming an open order_id ships that line"),
+                Column("movement_id", "str",
+                       doc="idempotence key; empty = <file name>:<line>"),
+            ),
+            key=("movement_id",),
+            checks_sku=True,
+            max_days_ahead=PAST_DAYS_AHEAD,
+            line_key="movement_id",
+            signs=(
+                SignRule("quantity", "kind", MOVEMENT_OUT, -1,
+                         "must be <= 0 for a sale or transfer_out (stock leaving)"),
+                SignRule("quantity", "kind", (*MOVEMENT_IN, MOVEMENT_COUNT), 1,
+                         "must be >= 0 for a receipt, return, transfer_in or count"),
+            ),
+            without="no stock movements: stock is the inventory snapshot as loaded",
+            doc="stock movements as they happen (ERP / stock system), applied by `forecast "
+            "sync` between nightly runs and by the nightly run after its stock snapshot",
+        ),
     )
 }
 
@@ -360,6 +417,7 @@ LOAD_ORDER = (
     "campaigns",
     "events",
     "inventory",
+    "stock_movements",
     "purchase_orders",
     "customer_orders",
     "receipts",
@@ -410,6 +468,9 @@ def describe_contract_markdown() -> str:
                 f"| {default} | {', '.join(rule)} {c.doc} |"
             )
     for table in TABLES.values():
+        for sign in table.signs:
+            lines.append(f"| {table.name} | {sign.column} | | when {sign.when} is "
+                         f"{' / '.join(sign.values)} | | {sign.reason} |")
         for req in table.required_when:
             lines.append(f"| {table.name} | {req.column} | | when {req.when} = {str(req.value).lower()} "
                          f"| | rejected otherwise: {req.reason} |")

@@ -61,7 +61,7 @@ from forecast.ingest.published import (
     read_snapshot,
     run_parameters,
 )
-from forecast.planning import sales_models
+from forecast.planning import movements, sales_models
 from forecast.planning.plan_config import plan_config_from
 from forecast.planning.policies import (
     PlanConfig,
@@ -72,7 +72,8 @@ from forecast.planning.policies import (
 )
 from forecast.planning.suppliers import estimate_lead_times, receipt_lines, sku_suppliers
 
-INPUTS = ("sales", "products", "suppliers", "inventory", "purchase_orders", "customer_orders")
+INPUTS = ("sales", "products", "suppliers", "inventory", "purchase_orders", "customer_orders",
+          "stock_movements")
 #: Read whole (not only the scenario's SKUs): a supplier's lead time pools all of its receipts.
 SHARED_INPUTS = ("products", "receipts", "purchase_orders")
 KEYS = ["sku", "location"]
@@ -233,7 +234,14 @@ def what_if(
     data = read_snapshot(snapshot_dir, INPUTS, skus)
     data.update(read_snapshot(snapshot_dir, ("campaign_uplift", "customers", "cancellation_curve")))
     data["customer_orders"] = allocation.open_order_lines(data["customer_orders"])
-    data["stock"] = _stock(data, before["forecast_models"][KEYS])
+    # The stock movements the published run counted: up to its as-of date (a nightly run),
+    # or all of them (an intraday sync), as forecast.pipeline.stock_state does.
+    until = None if run_parameters(snapshot_dir).get("sync_of") else run.as_of
+    state = movements.current_state(_stock(data, before["forecast_models"][KEYS]),
+                                    data["stock_movements"], data["purchase_orders"],
+                                    data["customer_orders"], run.as_of, until)
+    data.update(stock=state.stock, purchase_orders=state.purchase_orders,
+                customer_orders=state.customer_orders)
 
     estimate = estimate_lead_times(shared["receipts"], shared["products"], run.as_of)
     base = _PlanInputs(
@@ -331,7 +339,7 @@ def _stock(data: dict[str, pd.DataFrame], keys: pd.DataFrame) -> pd.DataFrame:
     if stock.empty and "on_hand" in sales and sales["on_hand"].notna().any():
         last = sales.dropna(subset=["on_hand"]).sort_values("date").groupby(
             KEYS, as_index=False).last()
-        stock = last[["sku", "location", "on_hand"]]
+        stock = last.rename(columns={"date": "as_of"})[["sku", "location", "on_hand", "as_of"]]
     if stock.empty:
         stock = pd.DataFrame(columns=["sku", "location", "on_hand"])
     return sales_models.preorder_stock(stock, keys, data["products"])

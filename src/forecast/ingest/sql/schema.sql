@@ -402,3 +402,67 @@ CREATE TABLE IF NOT EXISTS customer_message_lines (
     created_for_run VARCHAR,
     created_at      TIMESTAMP NOT NULL
 );
+
+-- Stock positions the plan (or an intraday sync) ended with, per series: what the next sync
+-- compares against to find crossings (forecast.sync).
+CREATE TABLE IF NOT EXISTS positions (
+    run_id              VARCHAR NOT NULL,
+    sku                 VARCHAR NOT NULL,
+    location            VARCHAR NOT NULL,
+    on_hand             DOUBLE,                  -- usable stock (negative counted as 0)
+    on_hand_recorded    DOUBLE,
+    on_order            DOUBLE,
+    committed           DOUBLE,                  -- open customer order units
+    allocated           DOUBLE,
+    backordered         DOUBLE,
+    inventory_position  DOUBLE,
+    stock_as_of         TIMESTAMP                -- the last movement counted (NULL: the snapshot)
+);
+
+-- Intraday stock syncs (forecast.sync): each one is also a published run (its sync_id).
+CREATE TABLE IF NOT EXISTS stock_syncs (
+    sync_id                 VARCHAR PRIMARY KEY,
+    base_run                VARCHAR,             -- the nightly plan whose policies it applied
+    started_at              TIMESTAMP NOT NULL,
+    finished_at             TIMESTAMP,
+    synced_to               TIMESTAMP,           -- the latest movement applied
+    movements_new           BIGINT,
+    movements_rejected      BIGINT,
+    series_changed          BIGINT,
+    alerts_raised           BIGINT,
+    alerts_closed           BIGINT,
+    lines_released          BIGINT,
+    customers_told          BIGINT,
+    recommendations_changed BIGINT,
+    seconds                 DOUBLE
+);
+
+-- Movements a sync has counted (its watermark): a rerun finds none of them new.
+CREATE TABLE IF NOT EXISTS applied_movements (
+    movement_id VARCHAR PRIMARY KEY,
+    sync_id     VARCHAR NOT NULL
+);
+
+-- Input files a sync has read, by content: an unchanged file is not read again.
+CREATE TABLE IF NOT EXISTS sync_files (
+    table_name  VARCHAR PRIMARY KEY,
+    file        VARCHAR NOT NULL,
+    fingerprint VARCHAR NOT NULL,
+    sync_id     VARCHAR NOT NULL
+);
+
+-- Threshold alerts raised by syncs: one per crossing, open until the position recovers.
+CREATE TABLE IF NOT EXISTS stock_alerts (
+    alert_id   VARCHAR PRIMARY KEY,              -- <sync_id>:<kind>:<sku>@<location>
+    sku        VARCHAR NOT NULL,
+    location   VARCHAR NOT NULL,
+    kind       VARCHAR NOT NULL,                 -- below_min | stockout | orders_exceed_stock
+    severity   VARCHAR,
+    opened_at  TIMESTAMP NOT NULL,               -- the movement that crossed
+    opened_by  VARCHAR NOT NULL,                 -- sync_id
+    level      DOUBLE,                           -- position (or on hand) when it crossed
+    threshold  DOUBLE,                           -- the minimum, 0, or the open order units
+    closed_at  TIMESTAMP,
+    closed_by  VARCHAR,
+    message    VARCHAR
+);

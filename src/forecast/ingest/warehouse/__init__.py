@@ -17,7 +17,9 @@ Parquet snapshot written by :meth:`Warehouse.publish_snapshot` (read by :mod:`fo
 - :mod:`~forecast.ingest.warehouse.loading`: loading and validating input files, rejects, reads of
   the inputs;
 - :mod:`~forecast.ingest.warehouse.outputs`: staging, publishing and reading outputs, the run
-  history, the Parquet snapshot, customer notifications and ETA history.
+  history, the Parquet snapshot, customer notifications and ETA history;
+- :mod:`~forecast.ingest.warehouse.sync_state`: the intraday stock sync's movements counted,
+  files read, threshold alerts and sync history.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from forecast.ingest.warehouse.connection import (
 )
 from forecast.ingest.warehouse.loading import LoadResult, WarehouseLoading
 from forecast.ingest.warehouse.outputs import WarehouseOutputs
+from forecast.ingest.warehouse.sync_state import WarehouseSync
 
 # ``_ident`` and ``_sql_path`` are the quoting helpers forecast.ingest.published shares.
 __all__ = [
@@ -52,7 +55,7 @@ __all__ = [
 ]
 
 
-class Warehouse(WarehouseLoading, WarehouseOutputs):
+class Warehouse(WarehouseLoading, WarehouseOutputs, WarehouseSync):
     """A connection to the warehouse file, with the schema created on first use.
 
     Use as a context manager. ``read_only=True`` opens for reading (fails while a writer holds

@@ -39,6 +39,7 @@ PLAN_TABLES = (
     "cancellation_curve",
     "backorders",
     "flash_sales",
+    "positions",
 )
 #: Backtest results: the latest backtest run's rows (see ``drop_other_runs``).
 BACKTEST_TABLES = ("backtest_series", "backtest_summary")
@@ -46,10 +47,10 @@ OUTPUT_TABLES = PLAN_TABLES + BACKTEST_TABLES
 #: Every table the published snapshot holds: inputs, plan outputs and the bookkeeping tables.
 SNAPSHOT_TABLES = tuple(TABLES) + OUTPUT_TABLES + (
     "rejects", "runs", "notifications", "eta_history", "customer_messages",
-    "customer_message_lines",
+    "customer_message_lines", "stock_syncs", "stock_alerts",
 )
 
-_SQL_TYPES = {"str": "VARCHAR", "date": "DATE", "float": "DOUBLE", "int": "BIGINT", "bool": "BOOLEAN"}
+_SQL_TYPES = {"str": "VARCHAR", "date": "DATE", "timestamp": "TIMESTAMP", "float": "DOUBLE", "int": "BIGINT", "bool": "BOOLEAN"}
 
 
 #: How long a writer retries when another process holds the warehouse file (a notebook's

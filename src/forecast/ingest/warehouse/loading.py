@@ -90,7 +90,8 @@ class WarehouseLoading(WarehouseConnection):
             )
         known = {c.name for c in table.columns}
         ignored = [h for h in header if h.strip().lower() not in known]
-        limits = {"today": today or date.today(), "max_days_ahead": table.max_days_ahead}
+        limits = {"today": today or date.today(), "max_days_ahead": table.max_days_ahead,
+                  "file_name": path.name}
         column_rejects = self._check_rows(table, by_lower, limits, path)
         rows_read = self.con.execute("SELECT count(*) FROM _checked").fetchall()[0][0]
         structural = pd.concat([f for f in (column_rejects, structural) if len(f)]
@@ -336,7 +337,10 @@ class WarehouseLoading(WarehouseConnection):
             raw = f"NULLIF(trim({_ident(src)}), '')" if src else "NULL::VARCHAR"
             typed = _typed_expr(c, raw)
             p = f"default_{c.name}"
-            if c.default is not None:
+            if c.name == table.line_key:  # an empty key is the file name and line
+                params["file_name"] = f"{limits['file_name']}:"
+                select.append(f"COALESCE({typed}, $file_name || _line::VARCHAR) AS {c.name}")
+            elif c.default is not None:
                 params[p] = c.default
                 select.append(f"COALESCE({typed}, ${p}) AS {c.name}")
             else:
@@ -365,6 +369,7 @@ class WarehouseLoading(WarehouseConnection):
                 f"{when_typed} = $when_{k} AND {_raw_of(by_lower, req.column)} IS NULL "
                 f"THEN '{req.reason}' END}}"
             )
+        errors.extend(_sign_checks(table, by_lower))
         if table.checks_sku:
             params["known_skus"] = self._known_skus()
             sku_raw = _raw_of(by_lower, "sku")
@@ -425,6 +430,26 @@ class WarehouseLoading(WarehouseConnection):
         ).df()
 
 
+def _sign_checks(table: Table, by_lower: dict[str, str]) -> list[str]:
+    """Error expressions of the table's sign rules (a sale's quantity is <= 0)."""
+    errors = []
+    for rule in table.signs:
+        when = table.column(rule.when)
+        when_typed = _typed_expr(when, _raw_of(by_lower, rule.when))
+        if when.default is not None:
+            when_typed = f"COALESCE({when_typed}, $default_{rule.when})"
+        values = ", ".join("'" + v.replace("'", "''") + "'" for v in rule.values)
+        raw = _raw_of(by_lower, rule.column)
+        typed = _typed_expr(table.column(rule.column), raw)
+        op = ">" if rule.sign < 0 else "<"
+        errors.append(
+            f"{{'col': '{rule.column}', 'val': {raw}, 'kind': 'row', 'msg': CASE WHEN "
+            f"{when_typed} IN ({values}) AND {typed} {op} 0 THEN "
+            f"'{rule.column} ' || {raw} || ' {rule.reason}' END}}"
+        )
+    return errors
+
+
 def _raw_of(by_lower: dict[str, str], name: str) -> str:
     src = by_lower.get(name)
     return f"NULLIF(trim({_ident(src)}), '')" if src else "NULL::VARCHAR"
@@ -473,6 +498,8 @@ def _typed_expr(c: Column, raw: str) -> str:
         # Only ISO dates: '2024/03/15' or '2024-3-5' are not read as dates.
         return (f"CASE WHEN regexp_full_match({raw}, $iso_date) THEN COALESCE(TRY_CAST({raw} AS DATE), "
                 f"TRY_CAST(TRY_CAST({raw} AS TIMESTAMP) AS DATE)) END")
+    if c.type == "timestamp":
+        return f"CASE WHEN regexp_full_match({raw}, $iso_date) THEN TRY_CAST({raw} AS TIMESTAMP) END"
     if c.type in ("float", "int"):
         return f"TRY_CAST({raw} AS DOUBLE)"
     if c.type == "bool":
@@ -495,6 +522,8 @@ def _column_checks(
         checks.append(("row", f"{raw} IS NULL", f"'missing {c.name}'"))
     if c.type == "date":
         checks.extend(_date_checks(c, raw, typed, params, limits))
+    if c.type == "timestamp":
+        checks.extend(_date_checks(c, raw, f"({typed})::DATE", params, limits, "timestamp"))
     if c.type in ("float", "int"):
         checks.extend(_number_checks(c, raw, typed, params))
     if c.type == "bool":
@@ -518,24 +547,29 @@ def _column_checks(
 
 
 def _date_checks(
-    c: Column, raw: str, typed: str, params: dict[str, object], limits: dict[str, object]
+    c: Column, raw: str, typed: str, params: dict[str, object], limits: dict[str, object],
+    what: str = "date",
 ) -> list[tuple[str, str, str]]:
-    """ISO only, inside DATE_MIN..DATE_MAX, at most ``max_days_ahead`` days after the load day."""
+    """ISO only, inside DATE_MIN..DATE_MAX, at most ``max_days_ahead`` days after the load day
+    (``what``: date or timestamp, as the messages say)."""
     today = limits["today"]
     params["iso_date"] = ISO_DATE_PATTERN
     params["date_min"], params["date_max"] = DATE_MIN, DATE_MAX
     params["latest_date"] = min(DATE_MAX, today + timedelta(days=int(limits["max_days_ahead"])))
     return [
         ("type", f"{raw} IS NOT NULL AND NOT regexp_full_match({raw}, $iso_date)",
-         f"'not an ISO date (YYYY-MM-DD) in {c.name}: ' || {raw}"),
+         f"'not an ISO {what} ({_ISO_FORMS[what]}) in {c.name}: ' || {raw}"),
         ("type", f"{raw} IS NOT NULL AND regexp_full_match({raw}, $iso_date) AND {typed} IS NULL",
-         f"'unparseable date in {c.name}: ' || {raw}"),
+         f"'unparseable {what} in {c.name}: ' || {raw}"),
         ("row", f"{typed} < $date_min OR {typed} > $date_max",
          f"'{c.name} ' || {raw} || ' is outside {DATE_MIN}..{DATE_MAX}'"),
         ("row", f"{typed} <= $date_max AND {typed} > $latest_date",
          (f"'{c.name} ' || {raw} || ' is more than {limits['max_days_ahead']} days after the "
           f"day of the load ({today})'")),
     ]
+
+
+_ISO_FORMS = {"date": "YYYY-MM-DD", "timestamp": "YYYY-MM-DDTHH:MM[:SS]"}
 
 
 def _number_checks(

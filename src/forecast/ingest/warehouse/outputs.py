@@ -89,18 +89,22 @@ class WarehouseOutputs(WarehouseConnection):
         self, run_id: str, snapshot_dir: Path, *, notices: pd.DataFrame, etas: pd.DataFrame,
         keep: int = 3, before_commit: Callable[[], None] | None = None,
         messages: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+        before_snapshot: Callable[[], None] | None = None,
     ) -> list[str]:
         """Publish a run in one transaction: the pointer moves, old runs are pruned, the run's
         customer notices and ETAs are appended, the snapshot of exactly that state is written
-        to ``snapshot_dir`` (from inside the transaction), and ``before_commit`` runs last
-        (the pipeline completes its staged files there). A kill before the commit changes
-        nothing readers see. Returns the runs kept."""
+        to ``snapshot_dir`` (from inside the transaction; ``before_snapshot`` writes first what
+        else the snapshot must show), and ``before_commit`` runs last (the pipeline completes
+        its staged files there). A kill before the commit changes nothing readers see. Returns
+        the runs kept."""
         with self.transaction():
             kept = self._move_pointer(run_id, keep)
             self._append_notifications(notices)
             self._append_eta_history(etas)
             if messages is not None:  # the customer messages sent (and their lines)
                 self._append_customer_messages(*messages)
+            if before_snapshot is not None:
+                before_snapshot()
             self._write_snapshot(Path(snapshot_dir))
             if before_commit is not None:
                 before_commit()
