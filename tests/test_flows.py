@@ -94,6 +94,35 @@ def test_deployments_have_schedules_and_typed_parameters(tmp_path) -> None:
     assert nightly.enforce_parameter_schema  # typed parameters are validated when a run starts
 
 
+def test_the_stock_sync_is_served_every_n_minutes_beside_the_nightly(tmp_path) -> None:
+    from pipelines.serve import deployments
+
+    served = deployments(tmp_path / "data", tmp_path / "out", sync_every_minutes=15)
+    assert [d.name for d in served] == ["nightly-plan", "weekly-model-reselection", "stock-sync"]
+    schedule = served[2].schedules[0].schedule
+    assert schedule.interval.total_seconds() == 15 * 60
+    assert served[2].parameters == {"data_dir": str(tmp_path / "data"), "out_dir": str(tmp_path / "out")}
+    assert len(deployments(tmp_path / "data", tmp_path / "out")) == 2  # 0 = off
+
+
+def test_stock_sync_flow_applies_the_demo_movements_once(prefect_harness, demo_run, tmp_path) -> None:
+    import shutil
+
+    import pandas as pd
+
+    from pipelines.sync import sync_flow
+
+    settings, _ = demo_run
+    out = tmp_path / "out"
+    shutil.copytree(settings.out_dir, out, symlinks=True)
+    first = sync_flow(data_dir=settings.data_dir, out_dir=out)
+    movements = pd.read_csv(settings.data_dir / "stock_movements.csv")
+    assert first["sync_id"] and first["movements_new"] == len(movements)
+    assert first["lines_released"] > 0 and first["alerts_raised"] > 0
+    again = sync_flow(data_dir=settings.data_dir, out_dir=out)
+    assert again["sync_id"] is None and again["alerts_raised"] == 0
+
+
 def test_dask_runner_gives_exactly_the_local_results(prefect_harness, demo_dir, tmp_path) -> None:
     """The same chunks of series through a local Dask cluster with 2 workers and through the
     local thread runner give exactly the same plan."""

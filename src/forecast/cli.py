@@ -625,23 +625,28 @@ def serve(
     timezone: Annotated[str | None, typer.Option("--timezone", help="IANA timezone of the schedules")] = None,
     weekly: Annotated[str | None, typer.Option("--weekly", help="cron of the weekly model re-selection")] = None,
     horizon: MaybeHorizon = None,
+    sync_every: Annotated[int | None, typer.Option(
+        "--sync-every", help="intraday stock sync every N minutes (setting sync_every_minutes; 0 = off)")] = None,
 ) -> None:
-    """Serve the nightly plan and the weekly model re-selection on this machine (Prefect), with
-    the settings file: each run reads it again, so an edit applies from the next run."""
+    """Serve the nightly plan, the weekly model re-selection and the intraday stock sync on this
+    machine (Prefect), with the settings file: each run reads it again, so an edit applies
+    from the next run."""
     from pipelines.serve import serve_schedules
 
     options = {"data_dir": data, "out_dir": out, "nightly_at": at, "timezone": timezone,
-               "weekly_cron": weekly, "horizon": horizon}
+               "weekly_cron": weekly, "horizon": horizon, "sync_every_minutes": sync_every}
     loaded = _load(config, options, need_data=True)
     settings = loaded.settings
     hour, minute = (int(x) for x in settings.nightly_at.split(":"))
     console.print(f"Serving: nightly at {settings.nightly_at} {settings.timezone}, re-selection "
                   f"'{settings.weekly_cron}' {settings.timezone}"
+                  + (f", stock sync every {settings.sync_every_minutes} min" if settings.sync_every_minutes else "")
                   + (f", settings {loaded.file}" if loaded.file else "") + ". Ctrl-C stops.")
     given = {k: v for k, v in options.items() if v is not None and k in ("data_dir", "out_dir", "horizon")}
     serve_schedules(settings.data_dir, settings.out_dir, nightly_cron=f"{minute} {hour} * * *",
                     weekly_cron=settings.weekly_cron, timezone=settings.timezone,
-                    config_file=loaded.file, parameters=given)
+                    config_file=loaded.file, parameters=given,
+                    sync_every_minutes=settings.sync_every_minutes)
 
 
 @app.command()

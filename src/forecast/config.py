@@ -101,6 +101,8 @@ class RunSettings(BaseModel):
     nightly_at: str = Field("02:00", pattern=r"^([01]?\d|2[0-3]):[0-5]\d$", description="forecast serve: nightly run time HH:MM")
     timezone: str = Field("UTC", description="forecast serve: IANA timezone of the schedules")
     weekly_cron: str = Field("0 3 * * 0", description="forecast serve: cron of the weekly model re-selection")
+    sync_every_minutes: int = Field(
+        0, ge=0, le=1440, description="forecast serve: intraday stock sync every N minutes (0 = off)")
     message_language: str = Field("en", description="customer messages: language when the customer has none (a templates folder)")
     message_date_change_days: int = Field(2, ge=1, description="customer messages: a new date is news from this many days")
     message_cadence_days: int = Field(7, ge=1, description="customer messages: a waiting line gets an update at least this often (days)")
