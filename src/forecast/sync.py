@@ -45,6 +45,7 @@ from forecast import pipeline
 from forecast.backorders import allocation, cancellation, release
 from forecast.backorders import book as backorders
 from forecast.config import RunSettings
+from forecast.forecasting.series import build_panel
 from forecast.ingest.contract import TABLES, find_table_files
 from forecast.ingest.warehouse import PLAN_TABLES, Warehouse
 from forecast.planning import thresholds
@@ -244,11 +245,16 @@ def _changed_series(previous: pd.DataFrame, now: pd.DataFrame) -> pd.DataFrame:
 
 
 def _panel_if_needed(wh: Warehouse, as_of: date, inputs: dict[str, pd.DataFrame]):
-    """The sales history, which only pre-order products' plans read (their conversion)."""
+    """The sales history of the pre-order products, the only part of the panel the plan reads
+    (their conversion from past launches); None without pre-order products."""
     products = inputs["products"]
-    if products.empty or "preorder" not in products or not products["preorder"].fillna(False).any():
+    if products.empty or "preorder" not in products:
         return None
-    return pipeline.load_panel(wh, as_of)
+    skus = products.loc[products["preorder"].fillna(False).astype(bool), "sku"].astype(str).tolist()
+    if not skus:
+        return None
+    sales = wh.sales(as_of, skus)
+    return build_panel(sales) if len(sales) else None
 
 
 def _release(wh: Warehouse, settings: RunSettings, before: pd.DataFrame,

@@ -215,7 +215,9 @@ def write_purchasing_workbook(
     open and overdue POs, verdict), and one sheet per supplier with its order lines. Formats
     in :mod:`forecast.publish.workbook` (dates, whole units, money in ``currency``, rates as
     percentages, frozen headers, filters, fitted widths)."""
-    from forecast.publish.workbook import excel_ready, format_sheet
+    from openpyxl import Workbook
+
+    from forecast.publish.workbook import excel_ready, write_sheet
 
     columns = EXPORTS["reorder_recommendations.csv"][1]
     recs = recommendations.reindex(columns=columns).copy()
@@ -223,19 +225,17 @@ def write_purchasing_workbook(
     known = [] if scorecard is None or scorecard.empty else scorecard["supplier"].dropna().astype(str).tolist()
     summary = purchasing_summary(recs, known)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        excel_ready(neutralise_frame(summary)).to_excel(writer, sheet_name="summary", index=False)
-        used: set[str] = {"summary"}
-        if scorecard is not None and len(scorecard):
-            excel_ready(neutralise_frame(scorecard.reindex(columns=SCORECARD_COLUMNS))).to_excel(
-                writer, sheet_name="supplier scorecard", index=False
-            )
-            used.add("supplier scorecard")
-        for supplier, lines in recs.groupby("supplier"):
-            name = _sheet_name(str(supplier), used)
-            excel_ready(neutralise_frame(lines.drop(columns=["supplier"]))).to_excel(writer, sheet_name=name, index=False)
-        for sheet in writer.book.worksheets:
-            format_sheet(sheet, currency, total_row=sheet.title == "summary")
+    book = Workbook(write_only=True)
+    write_sheet(book, "summary", excel_ready(neutralise_frame(summary)), currency, total_row=True)
+    used: set[str] = {"summary"}
+    if scorecard is not None and len(scorecard):
+        write_sheet(book, "supplier scorecard",
+                    excel_ready(neutralise_frame(scorecard.reindex(columns=SCORECARD_COLUMNS))), currency)
+        used.add("supplier scorecard")
+    for supplier, lines in recs.groupby("supplier"):
+        write_sheet(book, _sheet_name(str(supplier), used),
+                    excel_ready(neutralise_frame(lines.drop(columns=["supplier"]))), currency)
+    book.save(path)
     return path
 
 
