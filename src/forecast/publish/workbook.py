@@ -9,7 +9,6 @@ import math
 from datetime import date, datetime
 
 import pandas as pd
-from openpyxl.utils import get_column_letter
 
 DATE_FORMAT = "yyyy-mm-dd"
 UNITS_FORMAT = "#,##0"
@@ -94,8 +93,8 @@ def _text_width(value: object, fmt: str | None) -> int:
 
 
 def _cell_values(series: pd.Series) -> list[object]:
-    """Python values for cells, as pandas' Excel writer gives them: missing -> None, numbers as
-    int or float, timestamps as datetimes."""
+    """Python values for cells: missing -> None, numbers as int or float, timestamps as
+    datetimes, dates as dates."""
     values = series.astype(object).where(series.notna(), None).tolist()
     out = []
     for v in values:
@@ -107,49 +106,83 @@ def _cell_values(series: pd.Series) -> list[object]:
     return out
 
 
-def write_sheet(book, title: str, frame: pd.DataFrame, currency: str, total_row: bool = False) -> None:
-    """One sheet of a write-only (streamed) workbook: a bold header row, frozen, with filters
-    over the data; number formats by column name, widths fitted to header and contents (wider
-    text wraps inside :data:`MAX_WIDTH`); a total row in bold.
+def _column_width(header: str, values: list[object], fmt: str | None) -> int:
+    """Characters the widest cell of a column needs (numbers: the largest and the smallest)."""
+    numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    others = [v for v in values if v is not None and not isinstance(v, int | float) or isinstance(v, bool)]
+    probes = ([max(numbers), min(numbers)] if numbers else []) + others
+    return max([len(header), *(_text_width(v, fmt) for v in probes)])
 
-    Streaming writes each cell once (no worksheet tree to build and walk), a few times faster
-    than formatting a pandas-written sheet cell by cell."""
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Font
 
-    sheet = book.create_sheet(title)
+class _Formats:
+    """The workbook's cell formats, one object per (number format, bold, wrap)."""
+
+    def __init__(self, book) -> None:
+        self.book, self.cache = book, {}
+
+    def __call__(self, num_format: str | None = None, bold: bool = False, wrap: bool = False):
+        key = (num_format, bold, wrap)
+        if key not in self.cache:
+            spec = {"num_format": num_format} if num_format else {}
+            if bold:
+                spec["bold"] = True
+            if wrap:
+                spec.update(text_wrap=True, valign="top")
+            self.cache[key] = self.book.add_format(spec) if spec else None
+        return self.cache[key]
+
+
+def write_sheet(book, formats: _Formats, title: str, frame: pd.DataFrame, currency: str,
+                total_row: bool = False) -> None:
+    """One sheet of an XlsxWriter workbook: a bold header row, frozen, with filters over the
+    data; number formats by column name, widths fitted to header and contents (wider text wraps
+    inside :data:`MAX_WIDTH`); a total row in bold. Text is always written as text (never a
+    formula, link or number)."""
+    sheet = book.add_worksheet(title)
     headers = [str(c) for c in frame.columns]
-    formats = [number_format(h, currency) for h in headers]
+    kinds = [number_format(h, currency) for h in headers]
     columns = [_cell_values(frame[c]) for c in frame.columns]
-    widths = [max([len(h), *(_text_width(v, f) for v in col)]) for h, f, col in
-              zip(headers, formats, columns, strict=True)]
-    for index, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = min(width + 2, MAX_WIDTH)
-    sheet.freeze_panes = "A2"
-    last_data = len(frame) + 1 - (1 if total_row and len(frame) else 0)
-    if headers and last_data >= 1:
-        sheet.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{last_data}"
-    bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="top")
-    sheet.append([_styled(WriteOnlyCell(sheet, value=h), font=bold) for h in headers])
+    widths = [_column_width(h, col, f) for h, col, f in zip(headers, columns, kinds, strict=True)]
+    for index, width in enumerate(widths):
+        sheet.set_column(index, index, min(width + 2, MAX_WIDTH))
+    sheet.freeze_panes(1, 0)
+    last_data = len(frame) - (1 if total_row and len(frame) else 0)
+    if headers:
+        sheet.autofilter(0, 0, max(last_data, 0), len(headers) - 1)
+    for c, header in enumerate(headers):
+        sheet.write_string(0, c, header, formats(bold=True))
     wraps = [w > MAX_WIDTH for w in widths]
-    for r, row in enumerate(zip(*columns, strict=True) if columns else [], start=2):
-        last = total_row and r == len(frame) + 1
-        cells = []
-        for value, fmt, wrapped in zip(row, formats, wraps, strict=True):
-            if value is None and not (wrapped or last):
-                cells.append(None)
-                continue
-            cell = WriteOnlyCell(sheet, value=value)
-            if fmt is not None and value is not None:
-                cell.number_format = _cell_format(fmt, value)
-            _styled(cell, font=bold if last else None, alignment=wrap if wrapped else None)
-            cells.append(cell)
-        sheet.append(cells)
+    for r, row in enumerate(zip(*columns, strict=True) if columns else [], start=1):
+        bold = total_row and r == len(frame)
+        for c, value in enumerate(row):
+            _write_cell(sheet, r, c, value, formats, kinds[c], bold, wraps[c])
 
 
-def _styled(cell, font=None, alignment=None):
-    if font is not None:
-        cell.font = font
-    if alignment is not None:
-        cell.alignment = alignment
-    return cell
+def _write_cell(sheet, r: int, c: int, value: object, formats: _Formats, kind: str | None,
+                bold: bool, wrap: bool) -> None:
+    if value is None:
+        if bold or wrap:
+            sheet.write_blank(r, c, None, formats(None, bold, wrap))
+        return
+    num_format = _cell_format(kind, value) if kind is not None else None
+    cell_format = formats(num_format, bold, wrap)
+    if isinstance(value, bool):
+        sheet.write_boolean(r, c, value, cell_format)
+    elif isinstance(value, int | float):
+        sheet.write_number(r, c, value, cell_format)
+    elif isinstance(value, datetime):
+        sheet.write_datetime(r, c, value, cell_format)
+    elif isinstance(value, date):
+        sheet.write_datetime(r, c, datetime.combine(value, datetime.min.time()), cell_format)
+    else:
+        sheet.write_string(r, c, str(value), cell_format)
+
+
+def workbook(path):
+    """An XlsxWriter workbook at ``path`` that never turns text into formulas, links or numbers,
+    and its shared cell formats."""
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
+                                           "strings_to_numbers": False})
+    return book, _Formats(book)
