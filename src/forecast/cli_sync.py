@@ -68,8 +68,8 @@ def show(result, fmt: str, console) -> None:
                              Col("status", "now")],
            "table", title=f"Waiting lines released ({len(result.released)})", console=console, empty="none")
     render(result.notices, [Col("customer_id", "customer", "key"), Col("order_id", kind="key"),
-                            Col("sku", kind="key"), Col("kind"), Col("eta", kind="date"),
-                            Col("message", kind="wrap", priority=1)],
+                            Col("sku", kind="key"), Col("location", kind="key"), Col("kind"),
+                            Col("eta", kind="date"), Col("promised_date", "promised", "date", priority=1)],
            "table", title=f"Customers to tell ({result.notices['customer_id'].nunique() if len(result.notices) else 0})",
            console=console, empty="none")
     render(result.recommendations, [Col("sku", kind="key"), Col("location", kind="key"), Col("change"),
@@ -80,7 +80,8 @@ def show(result, fmt: str, console) -> None:
            empty="none")
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
-    console.print(f"{result.seconds:.2f} s; written: stock_sync.csv and the changed exports in OUT/exports")
+    console.print(f"{result.seconds:.2f} s. Messages to send: customer_messages.csv; what changed: "
+                  "stock_sync.csv (OUT/exports)", soft_wrap=True)
 
 
 def _cols():

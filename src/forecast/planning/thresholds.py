@@ -92,11 +92,11 @@ def _alerts(rows: pd.DataFrame, kind: str, sync_id: str, when: pd.Series) -> pd.
     label = rows["sku"].astype(str) + "@" + rows["location"].astype(str)
     level, threshold, text = {
         "below_min": (rows["position"], rows["reorder_point"],
-                      lambda lv, th: ": position " + lv + " reached the minimum " + th
+                      lambda lv, th: ": position fell to " + lv + ", at or below the minimum " + th
                       + "; order now (see reorder recommendations)"),
         "stockout": (rows["on_hand"], pd.Series(0.0, index=rows.index),
-                     lambda lv, th: ": stock on hand is " + lv + "; new orders wait for the next "
-                     "receipt, tell the customers their dates"),
+                     lambda lv, th: ": sold out (on hand " + lv + "); new orders wait for the "
+                     "next receipt: tell the customers their dates"),
         "orders_exceed_stock": (rows["committed"], rows["on_hand"].clip(lower=0),
                                 lambda lv, th: ": open customer orders " + lv
                                 + " exceed stock on hand " + th + "; expedite supply"),
