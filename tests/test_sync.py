@@ -251,3 +251,42 @@ def test_a_late_arriving_movement_before_a_count_does_not_change_the_counted_lev
     assert state.stock_as_of.set_index("sku")["stock_as_of"]["A"] == pd.Timestamp("2026-11-02 12:00")
     assert pd.isna(state.stock_as_of.set_index("sku")["stock_as_of"]["B"])
 
+
+
+def test_new_alerts_are_posted_to_the_webhook_once(fresh: RunSettings) -> None:
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    posts: list[dict] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - the http.server API
+            posts.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        settings = fresh.model_copy(update={"alert_webhook": f"http://127.0.0.1:{server.server_port}/hook"})
+        plan = _published(settings)
+        s = _crossable(plan)
+        day = pd.Timestamp(plan["as_of"]) + pd.Timedelta(days=1)
+        units = float(s["inventory_position"] - s["reorder_point"] + 1)
+        _write_movements(settings, [{"movement_id": "W1", "sku": s["sku"], "location": s["location"],
+                                     "kind": "sale", "quantity": -units,
+                                     "moved_at": f"{day:%Y-%m-%d}T09:15:00", "reference": ""}])
+        result = run_sync(settings)
+        assert run_sync(settings).raised.empty  # the rerun raises, and posts, nothing
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(posts) == 1 and posts[0]["sync_id"] == result.sync_id
+    posted = {(a["sku"], a["location"], a["kind"]) for a in posts[0]["alerts"]}
+    assert (s["sku"], s["location"], "below_min") in posted
+    assert len(posts[0]["alerts"]) == len(result.raised)
