@@ -262,13 +262,20 @@ def build_messages(
         days = pd.to_datetime(last_message_days["day"]).dt.date
         served = set(last_message_days.loc[days >= as_of, "customer_id"].astype(str))
         due -= served
-    frame = frame[frame["customer_id"].astype(str).isin(due)]
+    frame = _in_message_order(frame[frame["customer_id"].astype(str).isin(due)])
     contacts = _contacts(customers, cfg)
     renderer = _renderer(cfg.templates_dir)
+    day = pd.Timestamp(as_of).date()
+    # Every line's view at once; a customer's lines are contiguous, in message order.
+    ids = frame["customer_id"].astype(str).to_numpy()
+    views = [_line_view(r, c, cfg, day) for r, c in zip(frame.itertuples(index=False), ids, strict=True)]
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else np.array([], dtype=int)
+    ends = [*starts[1:], len(ids)] if len(ids) else []
     messages, listed = [], []
-    for customer_id, own in frame.groupby(frame["customer_id"].astype(str), sort=True):
-        message, rows = _message(customer_id, own, contacts.get(customer_id, {}), as_of, cfg,
-                                 renderer, run_id)
+    for start, end in zip(starts, ends, strict=True):
+        customer_id = ids[start]
+        message, rows = _message(customer_id, views[start:end], contacts.get(customer_id, {}),
+                                 as_of, cfg, renderer, run_id)
         messages.append({**message, "created_at": stamp})
         listed.extend({**r, "created_at": stamp} for r in rows)
     return MessagePlan(
@@ -302,23 +309,32 @@ def channel(contact: dict) -> str:
     return "+".join(parts) or "none"
 
 
+def _in_message_order(frame: pd.DataFrame) -> pd.DataFrame:
+    """Lines by customer, then as a message lists them: the most important moment first, the
+    latest line first within it (no planned supply counts as latest), then order, SKU and
+    location. The first line of a customer is its message's lead line (the subject's)."""
+    rank = {m: i for i, m in enumerate(MOMENTS)}
+    lateness = pd.to_numeric(frame["delay_days"], errors="coerce").fillna(0).where(
+        frame["status"] != "no_supply_planned", np.inf)
+    ordered = frame.assign(_cid=frame["customer_id"].astype(str),
+                           _rank=frame["moment"].map(rank).fillna(len(MOMENTS)), _late=-lateness)
+    ordered = ordered.sort_values(["_cid", "_rank", "_late", "order_id", "sku", "location"],
+                                  kind="stable")
+    return ordered.drop(columns=["_cid", "_rank", "_late"])
+
+
 def _message(
-    customer_id: str, own: pd.DataFrame, contact: dict, as_of: date, cfg: MessageSettings,
+    customer_id: str, line_dicts: list[dict], contact: dict, as_of: date, cfg: MessageSettings,
     renderer: Renderer, run_id: str | None,
 ) -> tuple[dict, list[dict]]:
-    """One customer's message (a history row) and the lines it lists."""
-    rank = {m: i for i, m in enumerate(MOMENTS)}
-    # The lead line (the subject's) is the most important moment's latest line.
-    lateness = pd.to_numeric(own["delay_days"], errors="coerce").fillna(0).where(
-        own["status"] != "no_supply_planned", np.inf)
-    own = own.assign(_rank=own["moment"].map(rank).fillna(len(MOMENTS)), _late=-lateness)
-    own = own.sort_values(["_rank", "_late", "order_id", "sku", "location"], kind="stable")
-    found = [m for m in MOMENTS if m in set(own["moment"].dropna())]
+    """One customer's message (a history row) and the lines it lists (their views, in message
+    order: :func:`_in_message_order`)."""
+    present = {line["moment"] for line in line_dicts if line["moment"]}
+    found = [m for m in MOMENTS if m in present]
     moment, others = found[0], found[1:]
     language = renderer.language(contact.get("language"), cfg.default_language)
     day = pd.Timestamp(as_of).date()
     message_id = f"M{day:%Y%m%d}-{customer_id}"
-    line_dicts = [_line_view(r, customer_id, cfg, day) for r in own.itertuples(index=False)]
     orders: dict[str, list[dict]] = {}
     for line in line_dicts:
         orders.setdefault(line["order_id"], []).append(line)
