@@ -261,7 +261,7 @@ def test_new_alerts_are_posted_to_the_webhook_once(fresh: RunSettings) -> None:
     posts: list[dict] = []
 
     class Hook(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - the http.server API
+        def do_POST(self) -> None:  # the http.server API
             posts.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
             self.send_response(204)
             self.end_headers()
@@ -290,3 +290,21 @@ def test_new_alerts_are_posted_to_the_webhook_once(fresh: RunSettings) -> None:
     posted = {(a["sku"], a["location"], a["kind"]) for a in posts[0]["alerts"]}
     assert (s["sku"], s["location"], "below_min") in posted
     assert len(posts[0]["alerts"]) == len(result.raised)
+
+
+def test_the_sync_snapshot_links_unchanged_inputs_and_rewrites_what_it_loaded(fresh: RunSettings) -> None:
+    plan = _published(fresh)
+    s = plan["positions"].sort_values(KEYS).iloc[0]
+    day = pd.Timestamp(plan["as_of"]) + pd.Timedelta(days=1)
+    before = (fresh.out_dir / "snapshot").resolve()
+    _write_movements(fresh, [{"movement_id": "L1", "sku": s["sku"], "location": s["location"],
+                              "kind": "adjustment", "quantity": -1.0,
+                              "moved_at": f"{day:%Y-%m-%d}T08:00:00", "reference": ""}])
+    run_sync(fresh)
+    after = (fresh.out_dir / "snapshot").resolve()
+    assert after != before
+    assert (after / "sales.parquet").stat().st_ino == (before / "sales.parquet").stat().st_ino
+    assert (after / "stock_movements.parquet").stat().st_ino != (before / "stock_movements.parquet").stat().st_ino
+    moved = pd.read_parquet(after / "stock_movements.parquet")
+    assert moved["movement_id"].tolist() == ["L1"]
+    pd.testing.assert_frame_equal(pd.read_parquet(after / "sales.parquet"), pd.read_parquet(before / "sales.parquet"))

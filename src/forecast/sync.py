@@ -388,7 +388,7 @@ def _publish(wh: Warehouse, settings: RunSettings, sync_id: str, published: str,
     kept = wh.publish_run(sync_id, folder / "snapshot", notices=updates.told,
                           etas=backorders.eta_history_rows(in_use, sync_id, day),
                           messages=(updates.sent.messages, updates.sent.lines),
-                          before_snapshot=record,
+                          before_snapshot=record, reuse_snapshot=settings.snapshot_dir,
                           before_commit=lambda: staging.complete(settings.out_dir, folder))
     outcome.paths = [settings.out_dir / p.parent.name / p.name for p in files]
     return kept

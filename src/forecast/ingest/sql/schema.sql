@@ -466,3 +466,10 @@ CREATE TABLE IF NOT EXISTS stock_alerts (
     closed_by  VARCHAR,
     message    VARCHAR
 );
+
+-- A counter per input table, raised by every load or clear of it: a snapshot reuses (links)
+-- the previous snapshot's file of a table whose version is unchanged (forecast.sync).
+CREATE TABLE IF NOT EXISTS table_versions (
+    table_name VARCHAR PRIMARY KEY,
+    version    BIGINT NOT NULL
+);

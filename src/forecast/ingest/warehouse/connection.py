@@ -171,9 +171,16 @@ class WarehouseConnection:
                 [table.name],
             ).fetchall()
         }
+        added = False
         for c in table.columns:
             if c.name not in have:
                 self.con.execute(f"ALTER TABLE {table.name} ADD COLUMN {c.name} {_SQL_TYPES[c.type]}")
+                added = True
+        if added:  # its snapshot file must be written again (forecast.ingest.warehouse.outputs)
+            self.con.execute("CREATE TABLE IF NOT EXISTS table_versions "
+                             "(table_name VARCHAR PRIMARY KEY, version BIGINT NOT NULL)")
+            self.con.execute("INSERT INTO table_versions VALUES (?, 1) ON CONFLICT (table_name) "
+                             "DO UPDATE SET version = table_versions.version + 1", [table.name])
 
     # -- tables by name ---------------------------------------------------------------------
     def row_counts(self) -> dict[str, int]:

@@ -207,14 +207,22 @@ class WarehouseLoading(WarehouseConnection):
                 f"INSERT OR REPLACE INTO {table.name} ({cols}) "
                 f"SELECT {cols} FROM _checked WHERE len(_errs) = 0"
             )
+            self._bump_version(table)
             self.con.execute("COMMIT")
         except Exception:
             self.con.execute("ROLLBACK")
             raise
 
+    def _bump_version(self, table: Table) -> None:
+        """The table changed (or may have): a snapshot writes its file again."""
+        self.con.execute(
+            "INSERT INTO table_versions VALUES (?, 1) ON CONFLICT (table_name) "
+            "DO UPDATE SET version = table_versions.version + 1", [table.name])
+
     def _clear_snapshot(self, table: Table) -> None:
         if not table.snapshot:
             return
+        self._bump_version(table)
         if table.snapshot_rows is None:
             self.con.execute(f"DELETE FROM {table.name}")
         else:

@@ -31,6 +31,27 @@ from forecast.ingest.warehouse.connection import (
 )
 
 _RUN_ID = re.compile(r"[0-9A-Za-z_.:-]+")
+#: Beside a snapshot's files: the input tables' versions it was written at.
+VERSIONS_FILE = "table_versions.json"
+
+
+def _read_versions(snapshot: Path | None) -> dict[str, int]:
+    if snapshot is None:
+        return {}
+    try:
+        return json.loads((Path(snapshot) / VERSIONS_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _link(source: Path, target: Path) -> bool:
+    """Hard-link ``source`` to ``target`` (False when it cannot: then the file is written)."""
+    try:
+        target.unlink(missing_ok=True)
+        os.link(source.resolve(), target)
+        return True
+    except OSError:
+        return False
 
 
 class WarehouseOutputs(WarehouseConnection):
@@ -89,14 +110,15 @@ class WarehouseOutputs(WarehouseConnection):
         self, run_id: str, snapshot_dir: Path, *, notices: pd.DataFrame, etas: pd.DataFrame,
         keep: int = 3, before_commit: Callable[[], None] | None = None,
         messages: tuple[pd.DataFrame, pd.DataFrame] | None = None,
-        before_snapshot: Callable[[], None] | None = None,
+        before_snapshot: Callable[[], None] | None = None, reuse_snapshot: Path | None = None,
     ) -> list[str]:
         """Publish a run in one transaction: the pointer moves, old runs are pruned, the run's
         customer notices and ETAs are appended, the snapshot of exactly that state is written
         to ``snapshot_dir`` (from inside the transaction; ``before_snapshot`` writes first what
         else the snapshot must show), and ``before_commit`` runs last (the pipeline completes
-        its staged files there). A kill before the commit changes nothing readers see. Returns
-        the runs kept."""
+        its staged files there). A kill before the commit changes nothing readers see.
+        ``reuse_snapshot``: the current snapshot, whose unchanged input tables are linked, not
+        written again. Returns the runs kept."""
         with self.transaction():
             kept = self._move_pointer(run_id, keep)
             self._append_notifications(notices)
@@ -105,7 +127,7 @@ class WarehouseOutputs(WarehouseConnection):
                 self._append_customer_messages(*messages)
             if before_snapshot is not None:
                 before_snapshot()
-            self._write_snapshot(Path(snapshot_dir))
+            self._write_snapshot(Path(snapshot_dir), reuse=reuse_snapshot)
             if before_commit is not None:
                 before_commit()
         return kept
@@ -281,12 +303,22 @@ class WarehouseOutputs(WarehouseConnection):
         shutil.rmtree(old, ignore_errors=True)
         return snapshot_dir
 
-    def _write_snapshot(self, target: Path, names: tuple[str, ...] = SNAPSHOT_TABLES) -> None:
-        """One Parquet file per table in ``target``: output tables hold the published run's rows."""
+    def _write_snapshot(self, target: Path, names: tuple[str, ...] = SNAPSHOT_TABLES,
+                        reuse: Path | None = None) -> None:
+        """One Parquet file per table in ``target``: output tables hold the published run's rows.
+
+        With ``reuse`` (the snapshot readers see now), an input table unchanged since that
+        snapshot was written (the same ``table_versions`` counter, recorded beside its files in
+        :data:`VERSIONS_FILE`) is hard-linked from it instead of written again."""
         target.mkdir(parents=True, exist_ok=True)
+        versions = dict(self.con.execute("SELECT table_name, version FROM table_versions").fetchall())
+        prior = _read_versions(reuse)
         for name in names:
             if name not in SNAPSHOT_TABLES:
                 raise KeyError(f"{name!r} is not a snapshot table")
+            if reuse is not None and name in versions and prior.get(name) == versions[name] \
+                    and _link(Path(reuse) / f"{name}.parquet", target / f"{name}.parquet"):
+                continue
             if name in OUTPUT_TABLES:
                 # COPY takes no bound parameters: the run id is ours (timestamp + hex), and
                 # checked to be exactly that before it goes into the statement.
@@ -298,6 +330,8 @@ class WarehouseOutputs(WarehouseConnection):
             else:
                 query = name
             self.con.execute(f"COPY {query} TO '{_sql_path(target / f'{name}.parquet')}' (FORMAT parquet)")
+        if set(names) == set(SNAPSHOT_TABLES):
+            (target / VERSIONS_FILE).write_text(json.dumps(versions, sort_keys=True))
 
     def refresh_snapshot_table(self, name: str, snapshot_dir: Path) -> None:
         """Rewrite one table of the current snapshot in place (write, then rename): the run
