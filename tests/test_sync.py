@@ -308,3 +308,25 @@ def test_the_sync_snapshot_links_unchanged_inputs_and_rewrites_what_it_loaded(fr
     moved = pd.read_parquet(after / "stock_movements.parquet")
     assert moved["movement_id"].tolist() == ["L1"]
     pd.testing.assert_frame_equal(pd.read_parquet(after / "sales.parquet"), pd.read_parquet(before / "sales.parquet"))
+
+
+def test_a_new_open_order_line_between_runs_is_allocated_by_the_sync(fresh: RunSettings) -> None:
+    plan = _published(fresh)
+    free = plan["positions"].assign(free=lambda f: f["on_hand"] - f["allocated"])
+    s = free[free["free"] >= 3].sort_values(KEYS).iloc[0]
+    orders = pd.read_csv(fresh.data_dir / "customer_orders.csv")
+    line = {**orders.iloc[-1].to_dict(), "order_id": "SO-NEW-1", "sku": s["sku"], "location": s["location"],
+            "quantity": 2, "order_date": str(plan["as_of"]), "status": "open", "status_date": None,
+            "promised_date": None}
+    pd.concat([orders, pd.DataFrame([line])], ignore_index=True).to_csv(
+        fresh.data_dir / "customer_orders.csv", index=False)
+    result = run_sync(fresh)
+    assert result.published and result.loaded["customer_orders"] == len(orders) + 1
+    after = _published(fresh)
+    new = after["allocations"][(after["allocations"]["order_id"] == "SO-NEW-1")
+                               & (after["allocations"]["policy"] == "fifo")]
+    assert new["status"].tolist() == ["allocated"] and new["allocated_now"].tolist() == [2.0]
+    row = after["positions"].set_index(KEYS).loc[(s["sku"], s["location"])]
+    assert row["committed"] == pytest.approx(s["committed"] + 2)
+    assert row["inventory_position"] == pytest.approx(s["inventory_position"] - 2)
+    assert run_sync(fresh).published is False  # read once
