@@ -205,7 +205,8 @@ def _apply(wh: Warehouse, settings: RunSettings, sync_id: str, published: str, b
     say("release waiting lines")
     alloc_before = wh.output("allocations", published)
     in_use_before = alloc_before[alloc_before["policy"] == settings.allocation_policy]
-    in_use = _release(wh, settings, in_use_before, inputs, state, recs, changed, day)
+    curve = cancellation.CancellationCurve.from_frame(wh.output("cancellation_curve", published))
+    in_use = _release(settings, in_use_before, inputs, state, recs, changed, as_of, day, curve)
     released = release.released_lines(in_use_before, in_use)
 
     outcome = SyncResult(sync_id, nightly, synced_to, len(new_ids), read.rejected, read.loaded)
@@ -257,15 +258,15 @@ def _panel_if_needed(wh: Warehouse, as_of: date, inputs: dict[str, pd.DataFrame]
     return build_panel(sales) if len(sales) else None
 
 
-def _release(wh: Warehouse, settings: RunSettings, before: pd.DataFrame,
-             inputs: dict[str, pd.DataFrame], state, recs: pd.DataFrame, changed: pd.DataFrame,
-             day: date) -> pd.DataFrame:
+def _release(settings: RunSettings, before: pd.DataFrame, inputs: dict[str, pd.DataFrame], state,
+             recs: pd.DataFrame, changed: pd.DataFrame, as_of: date, day: date,
+             curve: cancellation.CancellationCurve) -> pd.DataFrame:
     """The configured policy's allocation after the sync (:func:`release.release`), with the
-    nightly allocation's inputs (lead times, cancellation curve, pre-orders, dropship)."""
-    lead_times = estimate_lead_times(inputs["receipts"], inputs["products"], day)
+    nightly allocation's inputs: its lead times (estimated as of its as-of date, as it did),
+    cancellation curve, pre-orders and dropship; nothing is fitted again."""
+    lead_times = estimate_lead_times(inputs["receipts"], inputs["products"], as_of)
     products = allocation.products_for_allocation(inputs["products"], inputs["suppliers"],
                                                   lead_times.per_sku)
-    curve = cancellation.curve_from_history(inputs["order_history"], day)
     receipts = allocation.planned_receipts(inputs["purchase_orders"], recs)
     return release.release(
         before.drop(columns="run_id", errors="ignore"), inputs["customer_orders"], inputs["customers"],
