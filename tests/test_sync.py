@@ -67,14 +67,22 @@ def _crossable(plan: dict) -> pd.Series:
     return ok.sort_values(KEYS).iloc[0]
 
 
-def test_a_crossing_raises_one_alert_a_rerun_none_and_a_recovery_closes_it(fresh: RunSettings) -> None:
-    plan = _published(fresh)
+def _sale_under_min(settings: RunSettings, plan: dict, movement_id: str, clock: str) -> tuple[pd.Series, dict]:
+    """A sale the day after the plan that takes a well-stocked series one unit under its
+    minimum (written as the movements file); returns the series and the movement."""
     s = _crossable(plan)
     day = pd.Timestamp(plan["as_of"]) + pd.Timedelta(days=1)
     units = float(s["inventory_position"] - s["reorder_point"] + 1)
-    sale = {"movement_id": "M1", "sku": s["sku"], "location": s["location"], "kind": "sale",
-            "quantity": -units, "moved_at": f"{day:%Y-%m-%d}T10:40:00", "reference": ""}
-    _write_movements(fresh, [sale])
+    sale = {"movement_id": movement_id, "sku": s["sku"], "location": s["location"], "kind": "sale",
+            "quantity": -units, "moved_at": f"{day:%Y-%m-%d}T{clock}", "reference": ""}
+    _write_movements(settings, [sale])
+    return s, sale
+
+
+def test_a_crossing_raises_one_alert_a_rerun_none_and_a_recovery_closes_it(fresh: RunSettings) -> None:
+    plan = _published(fresh)
+    s, sale = _sale_under_min(fresh, plan, "M1", "10:40:00")
+    day, units = pd.Timestamp(plan["as_of"]) + pd.Timedelta(days=1), -sale["quantity"]
 
     first = run_sync(fresh)
     assert first.published and first.movements_new == 1
@@ -173,12 +181,7 @@ def test_unknown_sku_malformed_timestamp_and_wrong_sign_are_rejected_with_reason
 def test_a_sync_killed_mid_publish_leaves_the_previous_state_and_the_next_completes(
         fresh: RunSettings, monkeypatch: pytest.MonkeyPatch) -> None:
     plan = _published(fresh)
-    s = _crossable(plan)
-    day = pd.Timestamp(plan["as_of"]) + pd.Timedelta(days=1)
-    units = float(s["inventory_position"] - s["reorder_point"] + 1)
-    _write_movements(fresh, [{"movement_id": "K1", "sku": s["sku"], "location": s["location"],
-                              "kind": "sale", "quantity": -units,
-                              "moved_at": f"{day:%Y-%m-%d}T10:00:00", "reference": ""}])
+    s, _ = _sale_under_min(fresh, plan, "K1", "10:00:00")
     current = (fresh.out_dir / "current").resolve()
     from forecast.publish import staging
 
@@ -274,13 +277,7 @@ def test_new_alerts_are_posted_to_the_webhook_once(fresh: RunSettings) -> None:
     thread.start()
     try:
         settings = fresh.model_copy(update={"alert_webhook": f"http://127.0.0.1:{server.server_port}/hook"})
-        plan = _published(settings)
-        s = _crossable(plan)
-        day = pd.Timestamp(plan["as_of"]) + pd.Timedelta(days=1)
-        units = float(s["inventory_position"] - s["reorder_point"] + 1)
-        _write_movements(settings, [{"movement_id": "W1", "sku": s["sku"], "location": s["location"],
-                                     "kind": "sale", "quantity": -units,
-                                     "moved_at": f"{day:%Y-%m-%d}T09:15:00", "reference": ""}])
+        s, _ = _sale_under_min(settings, _published(settings), "W1", "09:15:00")
         result = run_sync(settings)
         assert run_sync(settings).raised.empty  # the rerun raises, and posts, nothing
     finally:
