@@ -545,13 +545,31 @@ def _write_exports(wh: Warehouse, settings: RunSettings, run_id: str, target: Pa
                    names: tuple[str, ...] = EXPORTED_TABLES) -> list[Path]:
     """The run's CSV exports (of ``names``), rejects, customer notices and messages and the
     purchasing workbook into ``target``."""
+    tables = export_tables(wh, settings, run_id, names)
+    return write_export_files(tables, settings, target, notices, customer_messages, names)
+
+
+def export_tables(wh: Warehouse, settings: RunSettings, run_id: str,
+                  names: tuple[str, ...] = EXPORTED_TABLES) -> dict[str, pd.DataFrame]:
+    """What the exports of ``run_id`` show, read from the warehouse: the tables ``names``, the
+    recommendations and scorecard (the workbook), the configured policy's allocations and the
+    rejects."""
     tables = {name: wh.run_rows(name, run_id) for name in (*names, "recommendations",
                                                            "supplier_scorecard", "allocations")}
     tables["allocations"] = tables["allocations"][
         tables["allocations"]["policy"] == settings.allocation_policy
     ]
+    tables["rejects"] = wh.rejects()
+    return tables
+
+
+def write_export_files(tables: dict[str, pd.DataFrame], settings: RunSettings, target: Path,
+                       notices: pd.DataFrame, customer_messages: pd.DataFrame,
+                       names: tuple[str, ...] = EXPORTED_TABLES) -> list[Path]:
+    """The export files from :func:`export_tables` (no warehouse access: it may run in a
+    thread while the warehouse writes the snapshot)."""
     paths = export.write_csv_exports({k: v for k, v in tables.items() if k in names}, target)
-    paths.append(export.write_rejects(wh.rejects(), target))
+    paths.append(export.write_rejects(tables["rejects"], target))
     paths.append(export.write_notices(notices, target / "customer_notifications.csv"))
     paths += export.write_customer_messages(customer_messages, target)
     paths.append(export.write_purchasing_workbook(

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -369,9 +370,12 @@ def _publish(wh: Warehouse, settings: RunSettings, sync_id: str, published: str,
     outcome.notices = updates.notices
     folder = staging.stage(settings.out_dir, sync_id)
     exports_dir = folder / "exports"
-    files = pipeline._write_exports(wh, settings, sync_id, exports_dir, updates.notices,
-                                    updates.sent.messages, names=REPLACED)
-    files.append(export.write_csv(outcome.changes, exports_dir / "stock_sync.csv", full_precision=True))
+    # The export files are written in a thread while the warehouse writes the snapshot (DuckDB
+    # works outside the GIL); the staged folder is complete before the pointer moves.
+    tables = pipeline.export_tables(wh, settings, sync_id, names=REPLACED)
+    pool = ThreadPoolExecutor(max_workers=1)
+    writing = pool.submit(_write_files, tables, settings, exports_dir, updates, outcome.changes)
+    files: list[Path] = []
     row = {"sync_id": sync_id, "base_run": nightly, "started_at": datetime.now(),
            "finished_at": datetime.now(), "synced_to": outcome.synced_to,
            "movements_new": outcome.movements_new,
@@ -386,13 +390,30 @@ def _publish(wh: Warehouse, settings: RunSettings, sync_id: str, published: str,
         alerts = wh.stock_alerts()
         files.append(export.write_csv(alerts, exports_dir / "stock_alerts.csv", full_precision=True))
 
-    kept = wh.publish_run(sync_id, folder / "snapshot", notices=updates.told,
-                          etas=backorders.eta_history_rows(in_use, sync_id, day),
-                          messages=(updates.sent.messages, updates.sent.lines),
-                          before_snapshot=record, reuse_snapshot=settings.snapshot_dir,
-                          before_commit=lambda: staging.complete(settings.out_dir, folder))
+    def complete() -> None:  # inside the transaction: every file written, then the folder
+        files.extend(writing.result())
+        staging.complete(settings.out_dir, folder)
+
+    try:
+        kept = wh.publish_run(sync_id, folder / "snapshot", notices=updates.told,
+                              etas=backorders.eta_history_rows(in_use, sync_id, day),
+                              messages=(updates.sent.messages, updates.sent.lines),
+                              before_snapshot=record, reuse_snapshot=settings.snapshot_dir,
+                              before_commit=complete)
+    finally:
+        pool.shutdown(wait=True)
     outcome.paths = [settings.out_dir / p.parent.name / p.name for p in files]
     return kept
+
+
+def _write_files(tables: dict[str, pd.DataFrame], settings: RunSettings, exports_dir: Path,
+                 updates, changes: pd.DataFrame) -> list[Path]:
+    """The sync's export files: the replaced tables' CSVs and the workbook, the notices and
+    messages, and ``stock_sync.csv``."""
+    files = pipeline.write_export_files(tables, settings, exports_dir, updates.notices,
+                                        updates.sent.messages, names=REPLACED)
+    files.append(export.write_csv(changes, exports_dir / "stock_sync.csv", full_precision=True))
+    return files
 
 
 def _post_alerts(settings: RunSettings, outcome: SyncResult) -> list[str]:
