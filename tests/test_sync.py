@@ -86,6 +86,10 @@ def test_a_crossing_raises_one_alert_a_rerun_none_and_a_recovery_closes_it(fresh
 
     first = run_sync(fresh)
     assert first.published and first.movements_new == 1
+    # the published policies re-applied: only the series that moved can change its order
+    changed = set(map(tuple, first.recommendations[KEYS].to_numpy()))
+    assert changed <= {(s["sku"], s["location"])}
+    assert first.changes[KEYS].apply(tuple, axis=1).tolist() == [(s["sku"], s["location"])]
     mine = first.raised[(first.raised["sku"] == s["sku"]) & (first.raised["location"] == s["location"])]
     assert mine["kind"].tolist() == ["below_min"]
     assert mine["level"].iloc[0] == pytest.approx(s["inventory_position"] - units)

@@ -47,7 +47,7 @@ from forecast.backorders import allocation, cancellation, release
 from forecast.backorders import book as backorders
 from forecast.config import RunSettings
 from forecast.forecasting.series import build_panel
-from forecast.ingest.contract import TABLES, find_table_files
+from forecast.ingest.contract import OPEN_STATUS, TABLES, find_table_files
 from forecast.ingest.warehouse import PLAN_TABLES, Warehouse
 from forecast.planning import thresholds
 from forecast.planning.policies import stock_positions
@@ -179,7 +179,7 @@ def _apply(wh: Warehouse, settings: RunSettings, sync_id: str, published: str, b
     nightly = base or published
     fc, freq = pipeline.load_forecast(wh, published)
     as_of = pd.Timestamp(wh.output("forecast_models", published)["history_end"].max()).date()
-    inputs = pipeline._inputs(wh)
+    inputs = _inputs(wh)
     state = pipeline.stock_state(wh, as_of, fc.keys, inputs)
     inputs = pipeline.with_state(inputs, state)
     policies = wh.output("policies", published)
@@ -222,6 +222,19 @@ def _apply(wh: Warehouse, settings: RunSettings, sync_id: str, published: str, b
     kept = _publish(wh, settings, sync_id, published, nightly, as_of, day, tables, in_use, new_ids,
                     read, outcome)
     return _Applied(outcome, kept, as_of, sync_id)
+
+
+def _inputs(wh: Warehouse) -> dict[str, pd.DataFrame]:
+    """The planning inputs as the plan step reads them (:func:`forecast.pipeline._inputs`),
+    with the order history limited to what the sync's planning reads: the open lines and the
+    pre-order products' lines (their conversion and pre-orders)."""
+    inputs = {name: wh.table(name) for name in TABLES if name not in ("sales", "customer_orders")}
+    inputs["customer_orders"] = allocation.open_order_lines(wh.order_lines(status=OPEN_STATUS))
+    products = inputs["products"]
+    preorder = products.loc[products["preorder"].fillna(False).astype(bool), "sku"].astype(str).tolist() \
+        if len(products) and "preorder" in products else []
+    inputs["order_history"] = wh.order_lines(skus=preorder)
+    return inputs
 
 
 def _previous_positions(wh: Warehouse, published: str, as_of: date, keys: pd.DataFrame,

@@ -31,6 +31,14 @@ class WarehouseSync(WarehouseConnection):
         return self.con.execute(
             "SELECT * FROM stock_movements ORDER BY sku, location, moved_at, movement_id").df()
 
+    def order_lines(self, status: str | None = None, skus: list[str] | None = None) -> pd.DataFrame:
+        """``customer_orders`` rows of one ``status`` and/or of ``skus`` only, in key order (the
+        sync reads the open lines and the pre-order products' history, not every line ever)."""
+        return self.con.execute(
+            "SELECT * FROM customer_orders WHERE (?::VARCHAR IS NULL OR status = ?) "
+            "AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], sku)) "
+            "ORDER BY order_id, sku, location", [status, status, skus, skus]).df()
+
     def sync_file_fingerprints(self) -> dict[str, str]:
         """table -> fingerprint of the file a sync last read for it."""
         return dict(self.con.execute("SELECT table_name, fingerprint FROM sync_files").fetchall())
