@@ -40,7 +40,7 @@ def _cells(output: str) -> set[str]:
 
 TABLE_COMMANDS = [
     ("runs",), ("rejects",), ("backorders", "--limit", "40"), ("suppliers", "--no-verdicts"),
-    ("simulate", "--compare"), ("flash-sales",),
+    ("simulate", "--compare"), ("flash-sales",), ("messages",),
 ]
 
 
@@ -80,7 +80,7 @@ def test_simulate_risk_list_names_whole_series(demo_run) -> None:
 
 
 @pytest.mark.parametrize("command", [("runs",), ("rejects",), ("backorders",), ("suppliers",),
-                                     ("simulate",), ("flash-sales",), ("config", "show")],
+                                     ("simulate",), ("flash-sales",), ("messages",), ("config", "show")],
                          ids=lambda c: c[0])
 def test_format_json_parses(demo_run, command) -> None:
     settings, _ = demo_run
@@ -91,6 +91,13 @@ def test_format_json_parses(demo_run, command) -> None:
         with Warehouse(settings.warehouse_path, read_only=True) as wh:
             book = wh.output("backorders")
         assert {(r["order_id"], r["sku"]) for r in rows} == set(zip(book["order_id"], book["sku"], strict=True))
+    if command[0] == "messages":
+        with Warehouse(settings.warehouse_path, read_only=True) as wh:
+            sent = wh.customer_messages()
+        assert len(sent), "the demo sends customer messages"
+        newest = sent.sort_values(["day", "customer_id"], ascending=[False, True]).head(50)
+        assert [r["message_id"] for r in rows] == newest["message_id"].tolist()
+        assert rows[0]["text"] == newest["text"].iloc[0]
 
 
 def test_runs_show_timings_counts_fingerprints_and_settings(demo_run) -> None:

@@ -799,33 +799,36 @@ def messages_cmd(
     moment: Annotated[list[str] | None, typer.Option("--moment", help="only this moment (repeatable)")] = None,
     full: Annotated[bool, typer.Option("--full", help="print each message's text and SMS")] = False,
     limit: Annotated[int, typer.Option(help="messages to print")] = 50,
+    format: FormatOpt = "table",
 ) -> None:
     """Messages sent to waiting customers, newest first: moment (and the moments merged into
-    it), language, channel, subject and the cancellation offers."""
-    import pandas as pd
-    from rich.table import Table
-
+    it), language, channel, subject and the cancellation offers (``--format csv/json``: every
+    column of the messages shown, text and SMS included)."""
     from forecast.backorders.messages import MOMENTS, filter_messages
+    from forecast.publish.tables import Col, render
 
     history = _read_table(out, "customer_messages")
     try:
         shown = filter_messages(history, customer, moment)
     except ValueError as exc:
         _fail(str(exc))
+    shown = shown.sort_values(["day", "customer_id"], ascending=[False, True]) if len(shown) else shown
+    if format != "table":
+        render(shown.head(limit), [Col(c) for c in shown.columns], format, console=console)
+        return
     if shown.empty:
         console.print("no customer messages" + (" match" if customer or moment else ""))
         return
-    shown = shown.sort_values(["day", "customer_id"], ascending=[False, True])
-    table = Table(title=f"Customer messages ({len(shown):,})")
-    for c in ("day", "customer", "moment", "lang", "channel", "orders", "cancel", "subject"):
-        table.add_column(c, no_wrap=c not in ("subject", "orders", "moment"))
-    for r in shown.head(limit).itertuples(index=False):
-        also = f" (+{r.moments.replace(',', ', ')})" if isinstance(r.moments, str) and r.moments else ""
-        offered = "offered" if isinstance(r.cancel_url, str) and r.cancel_url else ""
-        table.add_row(str(pd.Timestamp(r.day).date()), str(r.customer_id), str(r.moment) + also,
-                      str(r.language), str(r.channel), str(r.order_id).replace(";", " "), offered,
-                      str(r.subject))
-    console.print(table)
+    view = shown.head(limit).assign(
+        moment_text=lambda f: f["moment"].astype(str) + f["moments"].fillna("").astype(str).map(
+            lambda m: f" (+{m.replace(',', ', ')})" if m else ""),
+        orders=lambda f: f["order_id"].astype(str).str.replace(";", " "),
+        cancel=lambda f: f["cancel_url"].map(lambda u: "offered" if isinstance(u, str) and u else ""))
+    render(view, [Col("day", kind="date"), Col("customer_id", "customer", "key"),
+                  Col("moment_text", "moment", "wrap"), Col("language", "lang"), Col("channel"),
+                  Col("orders", kind="wrap", priority=2), Col("cancel", priority=1),
+                  Col("subject", kind="wrap", priority=1)],
+           "table", title=f"Customer messages ({len(shown):,})", console=console)
     if full:
         for r in shown.head(limit).itertuples(index=False):
             console.print(f"[bold]{r.message_id}[/bold] ({r.language}, {r.channel})")
