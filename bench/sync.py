@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +34,10 @@ from forecast.config import RunSettings
 from forecast.sync import run_sync
 settings = RunSettings(data_dir=sys.argv[1], out_dir=sys.argv[2], n_paths=20)
 start = time.perf_counter()
-result = run_sync(settings)
+steps = []
+result = run_sync(settings, progress=lambda s: steps.append((s, time.perf_counter() - start)))
 print(json.dumps({"seconds": time.perf_counter() - start, "published": result.published,
+                  "steps": steps,
                   "movements_new": result.movements_new, "raised": len(result.raised),
                   "closed": len(result.closed), "released": len(result.released),
                   "recommendations": len(result.recommendations), "changes": len(result.changes),
@@ -98,8 +101,17 @@ def main() -> None:
     parser.add_argument("--locations", type=int, default=2)
     parser.add_argument("--movements", type=int, default=100_000)
     parser.add_argument("--work", type=Path, default=Path("/tmp/bench-sync"))
+    parser.add_argument("--reuse", action="store_true",
+                        help="start again from the plan an earlier run of this script left in --work")
     args = parser.parse_args()
-    data, out = setup(args.work, args.skus, args.locations)
+    pristine = args.work / "planned"
+    if args.reuse and pristine.is_dir():
+        data, out = args.work / "data", args.work / "out"
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.copytree(pristine, out, symlinks=True)
+    else:
+        data, out = setup(args.work, args.skus, args.locations)
+        shutil.copytree(out, pristine, symlinks=True)
     frame = movements(data, args.movements)
     frame.to_csv(data / "stock_movements.csv", index=False)
     print(f"movements: {len(frame):,} over {frame[['sku', 'location']].drop_duplicates().shape[0]:,} "
@@ -109,6 +121,9 @@ def main() -> None:
           f"{first['max_rss_gb']:.2f} GB; {first['changes']:,} series changed, {first['raised']:,} alerts "
           f"raised, {first['released']:,} lines released, {first['recommendations']:,} recommendations "
           f"changed, {first['rejected']} rejected")
+    marks = first["steps"] + [["done", first["seconds"]]]
+    print("  stages: " + ", ".join(f"{name} {end - begin:.2f} s" for (name, begin), (_, end)
+                                   in pairwise(marks)))
     again = sync_once(data, out)
     print(f"sync, no new movements: {again['seconds']:.2f} s (published: {again['published']}), "
           f"peak RSS {again['max_rss_gb']:.2f} GB")

@@ -45,7 +45,21 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
             if pd.api.types.is_string_dtype(frame[c]) or frame[c].dtype == object]
     if not text:
         return frame
-    return frame.assign(**{c: frame[c].map(neutralise_cell) for c in text})
+    return frame.assign(**{c: _neutralise_column(frame[c]) for c in text})
+
+
+def _neutralise_column(column: pd.Series) -> pd.Series:
+    """:func:`neutralise_cell` of a column: vectorised where every value is text (or missing)."""
+    try:
+        risky = column.str.startswith(FORMULA_STARTS)
+    except AttributeError:  # not text (dates held as objects): cell by cell
+        return column.map(neutralise_cell)
+    if risky.isna().sum() != column.isna().sum():  # some values are not text
+        return column.map(neutralise_cell)
+    risky = risky.fillna(False).astype(bool)
+    if not risky.any():
+        return column
+    return column.where(~risky, "'" + column.astype(str))
 
 
 def write_csv(
