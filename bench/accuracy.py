@@ -156,7 +156,10 @@ def bench_dataset(name: str, models: tuple[str, ...] | None, prophet: int, folds
         return frame.reset_index().reindex(columns=COLUMNS)
 
     summary = table(rows)
-    summary.attrs.update(horizon=horizon, skip=skip, as_of=as_of, series=panel.n_series)
+    summary.attrs.update(horizon=horizon, skip=skip, as_of=as_of, series=panel.n_series,
+                         selection={k.replace("selection_score:", ""): round(v, 4) if isinstance(v, float) else v
+                                    for k, v in result.calibration.items() if k.startswith("selection")},
+                         seconds={k: round(v, 1) for k, v in result.seconds.items()})
     if name == "dominicks_oj" and (models is None or "gbm" in models):
         summary.attrs["campaign_wape"] = campaign_week_wape(panel, horizon, covariates, settings)
     return summary, table(peer_rows)
@@ -264,6 +267,7 @@ def main() -> None:
               f"horizon {a['horizon']}, scoring periods {a['skip'] + 1}-{a['horizon']}, "
               f"{args.folds} fold(s); engine wall/CPU s on the auto row")
         print(summary.to_string(index=False, float_format=fmt, na_rep="-"))
+        print(f"selection (last fold): {a['selection']}; engine seconds: {a['seconds']}")
         if not peer_table.empty:
             print(f"-- peers on {name} (same split and scoring)")
             print(peer_table.to_string(index=False, float_format=fmt, na_rep="-"))
