@@ -248,7 +248,8 @@ def main() -> None:
         if isinstance(default, bool):
             engine[key] = value.lower() in ("1", "true", "yes")
         elif default is None or isinstance(default, (int, float)):
-            engine[key] = None if value == "None" else type(default or 0)(float(value) if "." in value else int(value))
+            kind = type(default) if default is not None else (float if "." in value else int)
+            engine[key] = None if value == "None" else kind(float(value) if kind is float else int(float(value)))
         else:
             engine[key] = type(default)(value)
     if not SHARED.is_dir():

@@ -7,14 +7,18 @@ rolling-origin backtest, and returns a calibrated probabilistic forecast.
    configuration selects (the top sellers). Statistical models fit the *campaign-adjusted*
    history (demand divided by the estimated campaign uplift and post-campaign dip) and their
    forecasts are multiplied back by the uplift of planned campaigns; the gradient-boosting model
-   and Prophet see campaigns as features.
+   and Prophet see campaigns as features. The global model is fitted once per run on all series
+   (one fit scores the inner folds, one forecasts; side by side in two threads) and the
+   per-series models by chunks of series (``chunk_size``, ``mapper``): a chunked run gives the
+   same forecast (:mod:`forecast.forecasting.candidates`).
 2. **Selection** uses only the inner backtest folds (the last ``folds x horizon`` periods of the
    history handed to the engine). Four ways of combining the candidates compete: per series, the
    ``top_k`` models with the lowest scaled squared error with inverse-error weights
    (``ensemble``) or the single best (``best``); for all series alike, the model with the lowest
    mean error (``global``) or the ``top_k`` best on average (``global_ensemble``). With ``auto``
    (the default) the way is itself chosen by cross-fitting over the inner folds: weights learned
-   on the other folds are scored on each fold, so per-series choices that only fit noise lose.
+   on the other folds are scored on each fold, so per-series choices that only fit noise lose;
+   a simpler way within ``selection_margin`` of the best wins (:func:`_choose_selection`).
 3. **Distribution**: a negative-binomial size ``k`` and a shared level-error variance ``v`` per
    series (see :mod:`forecast.forecasting.distribution`), estimated from the history. For daily data the
    level error is then re-estimated from the inner backtest folds: the errors of the combined
@@ -81,15 +85,18 @@ class EngineConfig:
     models: tuple[str, ...] = DEFAULT_MODELS
     selection: str = "auto"  # auto | ensemble | best | global | global_ensemble (module doc)
     top_k: int = 3
-    selection_margin: float = 0.0  # auto: the simplest way within this share of the best (_choose_selection)
+    selection_margin: float = 0.01  # auto: the simplest way within this share of the best (_choose_selection)
     folds: int = 3
     fold_step: int | None = None  # periods between inner fold origins (None = the horizon)
     prophet_series: int = 0  # Prophet on the top-N sellers (0 = off); it is the slow one
     prophet_jobs: int = 2
     gbm_rows: int = 400_000  # training rows of the gradient-boosting model at most (final fit)
     gbm_backtest_rows: int = 200_000  # the same in the inner folds
-    gbm_rows_per_series: int = 0  # rows scale with the panel: at most this many per series (0: off)
-    gbm_min_rows: int = 20_000  # ... but never fewer than this many in all
+    # Rows scale with the panel: at most this many per series (0: off), never fewer than
+    # gbm_min_rows. 250 / 100,000: demo 100k rows (RMSSE +0.7%, 2x faster); m5_dev 100k (mean of 3
+    # seeds: WRMSSE 0.876 / RMSSE 0.774 against 0.865 / 0.772 with 400k, 50k rows: 0.879 / 0.777).
+    gbm_rows_per_series: int = 250
+    gbm_min_rows: int = 100_000
     gbm_fit_once: bool = True  # one gradient-boosting fit scores every inner fold
     gbm_refit: bool = True  # refit it on the whole history for the forecast (False: one fit per run)
     intermittent_score: str = "mse"  # error that ranks models on intermittent series: mse | mase | mase_sums
