@@ -159,6 +159,8 @@ def bench_dataset(name: str, models: tuple[str, ...] | None, prophet: int, folds
     summary.attrs.update(horizon=horizon, skip=skip, as_of=as_of, series=panel.n_series,
                          selection={k.replace("selection_score:", ""): round(v, 4) if isinstance(v, float) else v
                                     for k, v in result.calibration.items() if k.startswith("selection")},
+                         calibration={k: round(v, 3) for k, v in result.calibration.items()
+                                      if not k.startswith("selection")},
                          seconds={k: round(v, 1) for k, v in result.seconds.items()})
     if name == "dominicks_oj" and (models is None or "gbm" in models):
         summary.attrs["campaign_wape"] = campaign_week_wape(panel, horizon, covariates, settings)
@@ -269,6 +271,7 @@ def main() -> None:
               f"{args.folds} fold(s); engine wall/CPU s on the auto row")
         print(summary.to_string(index=False, float_format=fmt, na_rep="-"))
         print(f"selection (last fold): {a['selection']}; engine seconds: {a['seconds']}")
+        print(f"calibration (last fold): {a['calibration']}")
         if not peer_table.empty:
             print(f"-- peers on {name} (same split and scoring)")
             print(peer_table.to_string(index=False, float_format=fmt, na_rep="-"))

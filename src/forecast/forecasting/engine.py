@@ -108,6 +108,10 @@ class EngineConfig:
     min_level_var: float = 0.002
     max_level_var: float = 1.0
     calibration_window_days: float = 7.0  # level error from backtest sums over this many days
+    # ... then v scaled per demand class so that this quantile of the sums over sum_window_days
+    # (a lead time; at least one period) covers as much in the inner folds (0: off)
+    sum_quantile: float = 0.95
+    sum_window_days: float = 14.0
     level_prior_blocks: float = 12.0  # weight of the history-based level error, in blocks
     dip_periods: int = 7  # post-campaign dip length in days (converted to periods)
     keep_all: bool = False  # also return every candidate's own forecast (backtests use it)
@@ -458,11 +462,12 @@ def _distributions(
     fold_preds, fold_actuals = backtest.preds, backtest.actuals
     k, v = dispersion(y, m, horizon, cfg)
     window = _level_window(cfg, panel.freq.period_days, horizon)
+    sums = min(max(round(cfg.sum_window_days / panel.freq.period_days), 1), horizon)
     calibration: dict[str, float] = {}
     if cfg.calibrate and fold_actuals:
         combined = [sum(weights[name].to_numpy()[:, None] * np.nan_to_num(p[name])
                         for name in weights.columns if name in p) for p in fold_preds]
-        k, v, calibration = _calibrate(combined, fold_actuals, k, v, y, cfg, window)
+        k, v, calibration = _calibrate(combined, fold_actuals, k, v, y, cfg, window, sums)
     dates = panel.future_dates(horizon)
     singles: dict[str, DemandForecast] = {}
     if cfg.keep_all:
@@ -470,7 +475,8 @@ def _distributions(
         for name, pred in final.items():
             k1, v1 = k0, v0
             if cfg.calibrate and fold_actuals:
-                k1, v1, _ = _calibrate([np.nan_to_num(p[name]) for p in fold_preds], fold_actuals, k0, v0, y, cfg, window)
+                k1, v1, _ = _calibrate([np.nan_to_num(p[name]) for p in fold_preds], fold_actuals,
+                                       k0, v0, y, cfg, window, sums)
             single = pred.copy()  # NaN rows: series the model did not fit (Prophet's subset)
             single[never] = 0.0
             singles[name] = DemandForecast(panel.keys, dates, single, k1, v1, np.full(n, name, dtype=object))
@@ -677,7 +683,7 @@ def _window_level_var(
 
 def _calibrate(
     preds: list[np.ndarray], actuals: list[np.ndarray], k: np.ndarray, v: np.ndarray,
-    y: np.ndarray, cfg: EngineConfig, window: int = 0,
+    y: np.ndarray, cfg: EngineConfig, window: int = 0, sum_window: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
     """Scale the dispersion per demand class so the central interval hits its coverage in the
     inner folds (discrete-aware: an actual is covered when F(y-1) < upper and F(y) >= lower).
@@ -686,7 +692,8 @@ def _calibrate(
     folds' errors of window sums (:func:`_window_level_var`) and the per-class factor scales the
     noise ``k`` only, then ``v`` is estimated again with the scaled ``k``: sums over a lead time
     get the spread the forecast showed over such sums, single periods their coverage. Without
-    one, the factor scales both (1/k and v)."""
+    one, the factor scales both (1/k and v). With a ``sum_window`` the level error is then
+    scaled per class for the quantile of sums (:func:`_calibrate_sums`)."""
     lower_q = (1 - cfg.coverage_target) / 2
     upper_q = 1 - lower_q
     mean = np.concatenate(preds, axis=1)
@@ -720,7 +727,54 @@ def _calibrate(
     if window:
         v_out = _window_level_var(preds, actuals, k_out, prior, window, cfg)
         report["level_var_median"] = float(np.median(v_out))
+    if sum_window and cfg.sum_quantile:
+        v_out = _calibrate_sums(preds, actuals, k_out, v_out, intermittent, cfg, sum_window, report)
     return k_out, v_out, report
+
+
+def _calibrate_sums(
+    preds: list[np.ndarray], actuals: list[np.ndarray], k: np.ndarray, v: np.ndarray,
+    intermittent: np.ndarray, cfg: EngineConfig, window: int, report: dict[str, float],
+) -> np.ndarray:
+    """The level error ``v`` scaled by one factor per demand class so that the
+    ``cfg.sum_quantile`` quantile of demand summed over ``window`` periods (the first window of
+    each inner fold and the next ones that fit, fully observed) covers that share of the actual
+    sums: the stock policy protects such sums, and a slow mover's sum is dominated by its
+    rare large demands, which the per-period calibration does not see. Factors below 1 are not
+    tried (the tail is never made thinner than the per-period calibration left it)."""
+    blocks = []  # (fold, start) of each window
+    for f, (pred, act) in enumerate(zip(preds, actuals)):
+        blocks += [(f, s) for s in range(0, min(pred.shape[1], act.shape[1]) - window + 1, window)]
+    if not blocks:
+        return v
+    sums = np.stack([actuals[f][:, s : s + window].sum(axis=1) for f, s in blocks], axis=1)
+    seen = ~np.isnan(sums)
+    # Only wider: on m5_dev a factor of 0.5 fitted the folds (95.2%) and covered 89% after.
+    grid = np.array([1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 6.0])
+    out = v.copy()
+    for label, rows in (("smooth", ~intermittent), ("intermittent", intermittent)):
+        if not (rows & seen.any(axis=1)).any():
+            continue
+        best, best_gap, best_cov = 1.0, np.inf, np.nan
+        for s in grid:
+            v_s = np.minimum(v[rows] * s, cfg.max_level_var)
+            upper = np.stack([_sum_quantile(preds[f][rows, b : b + window], k[rows], v_s, cfg.sum_quantile)
+                              for f, b in blocks], axis=1)
+            covered = (sums[rows] <= upper)[seen[rows]].mean()
+            if abs(covered - cfg.sum_quantile) < best_gap - 1e-9:
+                best, best_gap, best_cov = s, abs(covered - cfg.sum_quantile), covered
+        out[rows] = np.minimum(v[rows] * best, cfg.max_level_var)
+        report[f"{label}_sum_scale"] = float(best)
+        report[f"{label}_sum_coverage"] = float(best_cov)
+    return out
+
+
+def _sum_quantile(mean: np.ndarray, k: np.ndarray, v: np.ndarray, q: float) -> np.ndarray:
+    """The ``q`` quantile of the sum of ``mean``'s periods per series under the forecast's
+    distribution (:meth:`DemandForecast.window_quantiles`)."""
+    n, w = mean.shape
+    fc = DemandForecast(None, pd.DatetimeIndex([]), mean, k, v, np.empty(n, dtype=object))
+    return fc.window_quantiles(np.zeros(n), np.full(n, float(w)), (q,))[q]
 
 
 def _coverage(mean, actual, k, v, lower_q, upper_q) -> np.ndarray:
