@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from forecast.forecasting.engine import EngineConfig, _calibrate, _level_window, _window_level_var
@@ -81,3 +82,21 @@ def test_sum_calibration_widens_a_too_thin_tail_and_never_thins_one() -> None:
     v_wide = _calibrate_sums(preds, actuals, k, np.full(n, 0.6), smooth, cfg, 14, wide)
     assert wide["smooth_sum_scale"] == 1.0 and np.allclose(v_wide, 0.6)
     assert wide["smooth_sum_coverage"] > 0.95
+
+
+def test_sum_covered_agrees_with_the_quantiles_of_sums() -> None:
+    """The CDF shortcut says "covered" exactly where the actual sum is at or below the 0.95
+    quantile of the sum that the forecast itself reports."""
+    from forecast.forecasting.distribution import DemandForecast
+    from forecast.forecasting.engine import _sum_covered
+
+    rng = np.random.default_rng(5)
+    n, w = 300, 14
+    mean = rng.gamma(0.5, 2.0, (n, w)) * (rng.random((n, 1)) < 0.9)
+    k, v = rng.uniform(0.3, 20.0, n), rng.uniform(0.01, 0.5, n)
+    q95 = DemandForecast(None, pd.DatetimeIndex([]), mean, k, v, np.empty(n, dtype=object)).window_quantiles(
+        np.zeros(n), np.full(n, float(w)), (0.95,))[0.95]
+    actual = np.floor(q95 + rng.integers(-3, 4, n)).clip(0)
+    covered = _sum_covered(mean[:, None, :], k, v, actual[:, None], 0.95)[:, 0]
+    np.testing.assert_array_equal(covered, actual <= q95)
+    assert 0.2 < covered.mean() < 0.9  # both cases occur
