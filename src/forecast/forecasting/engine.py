@@ -27,7 +27,9 @@ rolling-origin backtest, and returns a calibrated probabilistic forecast.
    protects sums over a lead time and their spread comes mostly from the level error, which
    daily values hardly show. Last, one factor per demand class (smooth / intermittent) scales
    the noise ``k`` so that the central 90% interval covers 90% of the daily actuals in the
-   folds (weekly and monthly data: the factor scales ``k`` and ``v`` together).
+   folds (weekly and monthly data: the factor scales ``k`` and ``v`` together). Then, per class,
+   ``v`` may be widened so that the 0.95 quantile of ``sum_window_days`` sums covers 95% of
+   them in the folds (:func:`_calibrate_sums`).
 
 Censored periods (stockouts) are NaN in the panel: no model reads them as zero demand.
 """
