@@ -156,7 +156,12 @@ def bench_dataset(name: str, models: tuple[str, ...] | None, prophet: int, folds
         return frame.reset_index().reindex(columns=COLUMNS)
 
     summary = table(rows)
-    summary.attrs.update(horizon=horizon, skip=skip, as_of=as_of, series=panel.n_series)
+    summary.attrs.update(horizon=horizon, skip=skip, as_of=as_of, series=panel.n_series,
+                         selection={k.replace("selection_score:", ""): round(v, 4) if isinstance(v, float) else v
+                                    for k, v in result.calibration.items() if k.startswith("selection")},
+                         calibration={k: round(v, 3) for k, v in result.calibration.items()
+                                      if not k.startswith("selection")},
+                         seconds={k: round(v, 1) for k, v in result.seconds.items()})
     if name == "dominicks_oj" and (models is None or "gbm" in models):
         summary.attrs["campaign_wape"] = campaign_week_wape(panel, horizon, covariates, settings)
     return summary, table(peer_rows)
@@ -245,7 +250,8 @@ def main() -> None:
         if isinstance(default, bool):
             engine[key] = value.lower() in ("1", "true", "yes")
         elif default is None or isinstance(default, (int, float)):
-            engine[key] = None if value == "None" else type(default or 0)(float(value) if "." in value else int(value))
+            kind = type(default) if default is not None else (float if "." in value else int)
+            engine[key] = None if value == "None" else kind(float(value) if kind is float else int(float(value)))
         else:
             engine[key] = type(default)(value)
     if not SHARED.is_dir():
@@ -264,6 +270,8 @@ def main() -> None:
               f"horizon {a['horizon']}, scoring periods {a['skip'] + 1}-{a['horizon']}, "
               f"{args.folds} fold(s); engine wall/CPU s on the auto row")
         print(summary.to_string(index=False, float_format=fmt, na_rep="-"))
+        print(f"selection (last fold): {a['selection']}; engine seconds: {a['seconds']}")
+        print(f"calibration (last fold): {a['calibration']}")
         if not peer_table.empty:
             print(f"-- peers on {name} (same split and scoring)")
             print(peer_table.to_string(index=False, float_format=fmt, na_rep="-"))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from forecast.forecasting.engine import EngineConfig, _calibrate, _level_window, _window_level_var
@@ -62,3 +63,40 @@ def test_level_window_in_periods() -> None:
     assert _level_window(cfg, 1.0, 5) == 5  # not beyond the horizon
     assert _level_window(cfg, 7.0, 12) == 0  # weekly: one period cannot split level from noise
     assert _level_window(EngineConfig(calibration_window_days=0), 1.0, 28) == 0
+
+
+def test_sum_calibration_widens_a_too_thin_tail_and_never_thins_one() -> None:
+    """Known level error v = 0.3 (sums over 14 days vary with it) but given v = 0.1: the
+    factor rises until the 0.95 quantile of 14-day sums covers about 95% of them; given the
+    true v (or a larger one) it stays 1."""
+    from forecast.forecasting.engine import _calibrate_sums
+
+    preds, actuals = _paths(0.3, 50.0, n=600, h=28, seed=4)
+    n = preds[0].shape[0]
+    cfg, k, smooth = EngineConfig(), np.full(n, 50.0), np.zeros(n, dtype=bool)
+    report: dict[str, float] = {}
+    v = _calibrate_sums(preds, actuals, k, np.full(n, 0.1), smooth, cfg, 14, report)
+    assert report["smooth_sum_scale"] > 1.0 and np.allclose(v, 0.1 * report["smooth_sum_scale"])
+    assert report["smooth_sum_coverage"] == pytest.approx(0.95, abs=0.03)
+    wide: dict[str, float] = {}
+    v_wide = _calibrate_sums(preds, actuals, k, np.full(n, 0.6), smooth, cfg, 14, wide)
+    assert wide["smooth_sum_scale"] == 1.0 and np.allclose(v_wide, 0.6)
+    assert wide["smooth_sum_coverage"] > 0.95
+
+
+def test_sum_covered_agrees_with_the_quantiles_of_sums() -> None:
+    """The CDF shortcut says "covered" exactly where the actual sum is at or below the 0.95
+    quantile of the sum that the forecast itself reports."""
+    from forecast.forecasting.distribution import DemandForecast
+    from forecast.forecasting.engine import _sum_covered
+
+    rng = np.random.default_rng(5)
+    n, w = 300, 14
+    mean = rng.gamma(0.5, 2.0, (n, w)) * (rng.random((n, 1)) < 0.9)
+    k, v = rng.uniform(0.3, 20.0, n), rng.uniform(0.01, 0.5, n)
+    q95 = DemandForecast(None, pd.DatetimeIndex([]), mean, k, v, np.empty(n, dtype=object)).window_quantiles(
+        np.zeros(n), np.full(n, float(w)), (0.95,))[0.95]
+    actual = np.floor(q95 + rng.integers(-3, 4, n)).clip(0)
+    covered = _sum_covered(mean[:, None, :], k, v, actual[:, None], 0.95)[:, 0]
+    np.testing.assert_array_equal(covered, actual <= q95)
+    assert 0.2 < covered.mean() < 0.9  # both cases occur

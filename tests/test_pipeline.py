@@ -153,17 +153,17 @@ def test_unchanged_rerun_reuses_the_forecast(demo_dir, tmp_path) -> None:
 
 def test_a_failing_model_is_recorded_and_the_run_goes_on(demo_dir, tmp_path, monkeypatch) -> None:
     from forecast.config import RunSettings
-    from forecast.forecasting import engine
+    from forecast.forecasting import candidates
     from forecast.pipeline import run_pipeline
 
-    original = engine._predict_model
+    original = candidates._predict_model
 
     def flaky(name, ctx, h, cfg, *args):
         if name == "theta":
             raise FloatingPointError("diverged on SKU0003")
         return original(name, ctx, h, cfg, *args)
 
-    monkeypatch.setattr(engine, "_predict_model", flaky)
+    monkeypatch.setattr(candidates, "_predict_model", flaky)
     settings = RunSettings(data_dir=demo_dir, out_dir=tmp_path, n_paths=20, models=(*FAST_MODELS, "theta"))
     summary = run_pipeline(settings)
     with Warehouse(settings.warehouse_path) as wh:

@@ -27,14 +27,7 @@ from forecast.backorders import book as backorders
 from forecast.backorders.simulation import SimulationConfig, SimulationResult, simulate
 from forecast.config import RunSettings
 from forecast.forecasting.distribution import DemandForecast
-from forecast.forecasting.engine import (
-    EngineConfig,
-    _take_rows,
-    chunk_rows,
-    concat_results,
-    estimate_uplift,
-    forecast_panel,
-)
+from forecast.forecasting.engine import EngineConfig, chunk_rows, forecast_panel
 from forecast.forecasting.series import Frequency, Panel, build_panel, frequency_from_code
 from forecast.ingest.contract import LOAD_ORDER, TABLES, ContractError, find_table_files
 from forecast.ingest.warehouse import LOCK_WAIT_SECONDS, LoadResult, Warehouse
@@ -180,14 +173,11 @@ def forecast_step(settings: RunSettings, run_id: str, mapper: Mapper = sequentia
                     "as_of": as_of, "cached_from": cached, "warnings": []}
         panel = load_panel(wh, as_of)
         covariates = load_covariates(wh, panel, settings.horizon, settings)
-    # Chunks of series are independent given the uplift learned on all of them, so they can
-    # run in parallel (the flows map them over a Prefect task runner); the warehouse is closed.
-    uplift = estimate_uplift(panel, covariates)
-    chunks = [
-        (panel.take(rows), settings.horizon, cfg, _take_rows(covariates, rows), None, uplift)
-        for rows in chunk_rows(panel.n_series, settings.chunk_size)
-    ]
-    result = concat_results(mapper(forecast_panel, chunks))
+    # The per-series models run by chunks of series through the mapper (the flows map them over
+    # a Prefect task runner); the global model, the choice and the calibration see every series,
+    # so the forecast does not depend on the chunks. The warehouse is closed meanwhile.
+    result = forecast_panel(panel, settings.horizon, cfg, covariates,
+                            chunk_size=settings.chunk_size, mapper=mapper)
     with Warehouse(settings.warehouse_path) as wh:
         # Pre-order products join with an early forecast; flash sales are capped by the stock
         # set aside for them (forecast.planning.sales_models).
