@@ -48,6 +48,34 @@ def prefect_harness():
         yield
 
 
+@pytest.fixture()
+def webhook():
+    """A local HTTP endpoint for alert webhooks: (its URL, the JSON bodies POSTed to it)."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    posts: list[dict] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # the http.server API
+            posts.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/hook", posts
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def shared_folder(name: str) -> Path:
     folder = SHARED_DATA / name
     if not folder.is_dir():

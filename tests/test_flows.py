@@ -31,35 +31,15 @@ def test_step_flows_run_alone(prefect_harness, demo_dir, tmp_path) -> None:
     assert simulate_flow(data_dir=demo_dir, out_dir=tmp_path, n_paths=20)["series"] > 0
 
 
-def test_nightly_flow_publishes_artifacts_and_posts_the_digest(prefect_harness, demo_dir, tmp_path) -> None:
-    import json
-    import threading
-    from http.server import BaseHTTPRequestHandler, HTTPServer
-
+def test_nightly_flow_publishes_artifacts_and_posts_the_digest(prefect_harness, demo_dir, tmp_path,
+                                                               webhook) -> None:
     from prefect.client.orchestration import get_client
 
     from pipelines.nightly import nightly_flow
 
-    received: list[dict] = []
-
-    class Hook(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append(json.loads(body))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Hook)
-    thread = threading.Thread(target=server.handle_request, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_port}/hook"
+    url, received = webhook
     result = nightly_flow(data_dir=demo_dir, out_dir=tmp_path, horizon=7, n_paths=20, alert_webhook=url,
                           models=list(FAST_MODELS))
-    thread.join(timeout=10)
-    server.server_close()
     assert len(received) == 1
     payload = received[0]
     assert payload["run_id"] == result["run_id"]

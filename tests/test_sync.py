@@ -260,33 +260,12 @@ def test_a_late_arriving_movement_before_a_count_does_not_change_the_counted_lev
 
 
 
-def test_new_alerts_are_posted_to_the_webhook_once(fresh: RunSettings) -> None:
-    import json
-    import threading
-    from http.server import BaseHTTPRequestHandler, HTTPServer
-
-    posts: list[dict] = []
-
-    class Hook(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # the http.server API
-            posts.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Hook)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        settings = fresh.model_copy(update={"alert_webhook": f"http://127.0.0.1:{server.server_port}/hook"})
-        s, _ = _sale_under_min(settings, _published(settings), "W1", "09:15:00")
-        result = run_sync(settings)
-        assert run_sync(settings).raised.empty  # the rerun raises, and posts, nothing
-    finally:
-        server.shutdown()
-        server.server_close()
+def test_new_alerts_are_posted_to_the_webhook_once(fresh: RunSettings, webhook) -> None:
+    url, posts = webhook
+    settings = fresh.model_copy(update={"alert_webhook": url})
+    s, _ = _sale_under_min(settings, _published(settings), "W1", "09:15:00")
+    result = run_sync(settings)
+    assert run_sync(settings).raised.empty  # the rerun raises, and posts, nothing
     assert len(posts) == 1 and posts[0]["sync_id"] == result.sync_id
     posted = {(a["sku"], a["location"], a["kind"]) for a in posts[0]["alerts"]}
     assert (s["sku"], s["location"], "below_min") in posted

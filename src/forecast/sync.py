@@ -127,16 +127,15 @@ def _sync(settings: RunSettings, say: Progress) -> SyncResult:
                               rejected=read.rejected, loaded=read.loaded)
         say("positions and alerts")
         result = _apply(wh, settings, sync_id, published, base, new_ids, read, say)
-    if result.sync_id is not None:
-        staging.swap(settings.out_dir, sync_id, result.kept)
-        with Warehouse(settings.warehouse_path) as wh:
-            wh.finish_run(sync_id, status="succeeded", as_of=result.as_of,
-                          step_seconds={"sync": round(time.perf_counter() - start, 3)},
-                          rows_loaded=read.loaded, rows_rejected=read.rejected,
-                          warnings=result.outcome.warnings)
-            wh.set_sync_seconds(sync_id, time.perf_counter() - start)
-            wh.refresh_snapshot_table("runs", settings.snapshot_dir)
-        result.outcome.warnings += _post_alerts(settings, result.outcome)
+    staging.swap(settings.out_dir, sync_id, result.kept)
+    with Warehouse(settings.warehouse_path) as wh:
+        wh.finish_run(sync_id, status="succeeded", as_of=result.as_of,
+                      step_seconds={"sync": round(time.perf_counter() - start, 3)},
+                      rows_loaded=read.loaded, rows_rejected=read.rejected,
+                      warnings=result.outcome.warnings)
+        wh.set_sync_seconds(sync_id, time.perf_counter() - start)
+        wh.refresh_snapshot_table("runs", settings.snapshot_dir)
+    result.outcome.warnings += _post_alerts(settings, result.outcome)
     result.outcome.seconds = time.perf_counter() - start
     return result.outcome
 
@@ -171,7 +170,6 @@ class _Applied:
     outcome: SyncResult
     kept: list[str] = field(default_factory=list)
     as_of: date | None = None
-    sync_id: str | None = None
 
 
 def _apply(wh: Warehouse, settings: RunSettings, sync_id: str, published: str, base: str | None,
@@ -179,13 +177,13 @@ def _apply(wh: Warehouse, settings: RunSettings, sync_id: str, published: str, b
     nightly = base or published
     fc, freq = pipeline.load_forecast(wh, published)
     as_of = pd.Timestamp(wh.output("forecast_models", published)["history_end"].max()).date()
-    inputs = _inputs(wh)
-    state = pipeline.stock_state(wh, as_of, fc.keys, inputs)
-    inputs = pipeline.with_state(inputs, state)
+    raw = _inputs(wh)
+    state = pipeline.stock_state(wh, as_of, fc.keys, raw)
+    inputs = pipeline.with_state(raw, state)
     policies = wh.output("policies", published)
     keys = policies[KEYS]  # the planned series (dropship SKUs hold no stock)
     positions = stock_positions(keys, state.stock, inputs["purchase_orders"], inputs["customer_orders"])
-    previous = _previous_positions(wh, published, as_of, keys, inputs)
+    previous = _previous_positions(wh, published, as_of, keys, raw)
     synced_to = state.movements["moved_at"].max() if len(state.movements) else None
     day = max(as_of, synced_to.date()) if synced_to is not None else as_of
     at = synced_to.to_pydatetime() if synced_to is not None else datetime.combine(day, datetime.min.time())
@@ -213,15 +211,15 @@ def _apply(wh: Warehouse, settings: RunSettings, sync_id: str, published: str, b
     outcome = SyncResult(sync_id, nightly, synced_to, len(new_ids), read.rejected, read.loaded)
     outcome.raised, outcome.closed, outcome.released = raised, closed, released
     outcome.recommendations = recommendation_changes(recs_before, recs)
-    outcome.changes = change_rows(previous, positions, policies, new_ids, raised, closed, released,
-                                  outcome.recommendations)
+    outcome.changes = change_rows(previous, positions, policies, changed, new_ids, raised, closed,
+                                  released, outcome.recommendations)
     say("publish")
     tables = {"recommendations": recs, "alerts": alerts, "positions": pipeline.position_rows(positions, state),
               "allocations": pd.concat([alloc_before[alloc_before["policy"] != settings.allocation_policy]
                                         .drop(columns="run_id"), in_use], ignore_index=True)}
     kept = _publish(wh, settings, sync_id, published, nightly, as_of, day, tables, in_use, new_ids,
                     read, outcome)
-    return _Applied(outcome, kept, as_of, sync_id)
+    return _Applied(outcome, kept, as_of)
 
 
 def _inputs(wh: Warehouse) -> dict[str, pd.DataFrame]:
@@ -230,17 +228,20 @@ def _inputs(wh: Warehouse) -> dict[str, pd.DataFrame]:
     pre-order products' lines (their conversion and pre-orders)."""
     inputs = {name: wh.table(name) for name in TABLES if name not in ("sales", "customer_orders")}
     inputs["customer_orders"] = allocation.open_order_lines(wh.order_lines(status=OPEN_STATUS))
-    products = inputs["products"]
-    preorder = products.loc[products["preorder"].fillna(False).astype(bool), "sku"].astype(str).tolist() \
-        if len(products) and "preorder" in products else []
-    inputs["order_history"] = wh.order_lines(skus=preorder)
+    inputs["order_history"] = wh.order_lines(skus=_preorder_skus(inputs["products"]))
     return inputs
+
+
+def _preorder_skus(products: pd.DataFrame) -> list[str]:
+    if products.empty or "preorder" not in products:
+        return []
+    return products.loc[products["preorder"].fillna(False).astype(bool), "sku"].astype(str).tolist()
 
 
 def _previous_positions(wh: Warehouse, published: str, as_of: date, keys: pd.DataFrame,
                         inputs: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """The published run's positions; a plan published before positions were kept: the
-    nightly rule (movements up to its as-of date)."""
+    nightly rule (movements up to its as-of date) on ``inputs`` as loaded (before movements)."""
     previous = wh.output("positions", published)
     if len(previous):
         return keys.merge(previous.drop(columns="run_id"), on=KEYS, how="left")
@@ -262,10 +263,7 @@ def _changed_series(previous: pd.DataFrame, now: pd.DataFrame) -> pd.DataFrame:
 def _panel_if_needed(wh: Warehouse, as_of: date, inputs: dict[str, pd.DataFrame]):
     """The sales history of the pre-order products, the only part of the panel the plan reads
     (their conversion from past launches); None without pre-order products."""
-    products = inputs["products"]
-    if products.empty or "preorder" not in products:
-        return None
-    skus = products.loc[products["preorder"].fillna(False).astype(bool), "sku"].astype(str).tolist()
+    skus = _preorder_skus(inputs["products"])
     if not skus:
         return None
     sales = wh.sales(as_of, skus)
@@ -320,10 +318,10 @@ def recommendation_changes(before: pd.DataFrame, after: pd.DataFrame) -> pd.Data
 
 
 def change_rows(previous: pd.DataFrame, now: pd.DataFrame, policies: pd.DataFrame,
-                new_ids: pd.DataFrame, raised: pd.DataFrame, closed: pd.DataFrame,
-                released: pd.DataFrame, recs: pd.DataFrame) -> pd.DataFrame:
-    """``stock_sync.csv``: one row per series the sync changed (its stock, an alert, a release
-    or a recommendation), before and now."""
+                changed: pd.DataFrame, new_ids: pd.DataFrame, raised: pd.DataFrame,
+                closed: pd.DataFrame, released: pd.DataFrame, recs: pd.DataFrame) -> pd.DataFrame:
+    """``stock_sync.csv``: one row per series the sync changed (its stock: ``changed``, a
+    movement, an alert, a release or a recommendation), before and now."""
     cols = ["on_hand", "on_order", "committed", "inventory_position"]
     frame = now[[*KEYS, *cols]].merge(previous[[*KEYS, *cols]], on=KEYS, how="left",
                                       suffixes=("", "_before"))
@@ -342,9 +340,7 @@ def change_rows(previous: pd.DataFrame, now: pd.DataFrame, policies: pd.DataFram
     text = (recs.assign(recommendation=recs["change"] + ": " + recs["order_quantity"].map(_qty))
             [[*KEYS, "recommendation"]] if len(recs) else pd.DataFrame(columns=[*KEYS, "recommendation"]))
     frame = frame.merge(text, on=KEYS, how="left")
-    moved = pd.Series(False, index=frame.index)
-    for c in ("on_hand", "on_order", "committed"):
-        moved |= ~np.isclose(frame[c].astype(float).fillna(-1e18), frame[f"{c}_before"].astype(float).fillna(-1e18))
+    moved = pd.MultiIndex.from_frame(frame[KEYS]).isin(pd.MultiIndex.from_frame(changed[KEYS]))
     touched = moved | frame["movements"].notna() | frame["alerts_raised"].notna() | \
         frame["alerts_closed"].notna() | frame["lines_released"].notna() | frame["recommendation"].notna()
     frame["movements"] = frame["movements"].fillna(0).astype(int)

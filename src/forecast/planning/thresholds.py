@@ -48,14 +48,13 @@ def conditions(positions: pd.DataFrame, policies: pd.DataFrame) -> pd.DataFrame:
 
 
 def reconcile(before: pd.DataFrame, now: pd.DataFrame, open_alerts: pd.DataFrame, sync_id: str,
-              at: datetime, moved_at: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+              at: datetime) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(new alerts, alerts to close) from the conditions before and now (:func:`conditions`).
 
-    ``open_alerts``: the open ``stock_alerts`` rows. ``moved_at``: per series the movement
-    that brought it to its state now (the alert's ``opened_at``; else ``at``)."""
+    ``open_alerts``: the open ``stock_alerts`` rows. ``now`` may carry ``stock_as_of``, per
+    series the movement that brought it to its state now (the alert's ``opened_at``; else
+    ``at``)."""
     merged = now.merge(before[[*KEYS, *KINDS]], on=KEYS, how="left", suffixes=("", "_before"))
-    if moved_at is not None and len(moved_at):
-        merged = merged.merge(moved_at, on=KEYS, how="left")
     when = pd.to_datetime(merged["stock_as_of"]) if "stock_as_of" in merged else \
         pd.Series(pd.NaT, index=merged.index)
     when = when.fillna(pd.Timestamp(at))

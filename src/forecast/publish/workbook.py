@@ -109,7 +109,7 @@ def _cell_values(series: pd.Series) -> list[object]:
 def _column_width(header: str, values: list[object], fmt: str | None) -> int:
     """Characters the widest cell of a column needs (numbers: the largest and the smallest)."""
     numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
-    others = [v for v in values if v is not None and not isinstance(v, int | float) or isinstance(v, bool)]
+    others = [v for v in values if v is not None and (isinstance(v, bool) or not isinstance(v, int | float))]
     probes = ([max(numbers), min(numbers)] if numbers else []) + others
     return max([len(header), *(_text_width(v, fmt) for v in probes)])
 

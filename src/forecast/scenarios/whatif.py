@@ -138,6 +138,9 @@ class _Run:
     seed: int
     as_of: date
     period_days: float
+    #: The last day of stock movements the run counted: its as-of date (a nightly run), or
+    #: None for an intraday sync (every movement), as forecast.pipeline.stock_state does.
+    stock_until: date | None = None
 
 
 def supplier_skus(
@@ -234,12 +237,9 @@ def what_if(
     data = read_snapshot(snapshot_dir, INPUTS, skus)
     data.update(read_snapshot(snapshot_dir, ("campaign_uplift", "customers", "cancellation_curve")))
     data["customer_orders"] = allocation.open_order_lines(data["customer_orders"])
-    # The stock movements the published run counted: up to its as-of date (a nightly run),
-    # or all of them (an intraday sync), as forecast.pipeline.stock_state does.
-    until = None if run_parameters(snapshot_dir).get("sync_of") else run.as_of
     state = movements.current_state(_stock(data, before["forecast_models"][KEYS]),
                                     data["stock_movements"], data["purchase_orders"],
-                                    data["customer_orders"], run.as_of, until)
+                                    data["customer_orders"], run.as_of, run.stock_until)
     data.update(stock=state.stock, purchase_orders=state.purchase_orders,
                 customer_orders=state.customer_orders)
 
@@ -317,6 +317,7 @@ def _published_run(
     known = {k: v for k, v in params.items() if k in RunSettings.model_fields and v is not None}
     settings = RunSettings(**{"data_dir": ".", **known})
     seed = settings.seed if seed is None else seed
+    as_of = pd.Timestamp(models["history_end"].max()).date()
     return _Run(
         plan=plan or plan_config_from(settings),
         simulation=SimulationConfig(horizon_days=settings.simulation_days,
@@ -325,8 +326,9 @@ def _published_run(
         allocation_policy=allocation_policy or settings.allocation_policy,
         default_lead_time_days=settings.default_lead_time_days,
         seed=seed,
-        as_of=pd.Timestamp(models["history_end"].max()).date(),
+        as_of=as_of,
         period_days=frequency_from_code(str(models["frequency"].iloc[0])).period_days,
+        stock_until=None if params.get("sync_of") else as_of,
     )
 
 

@@ -179,8 +179,13 @@ class WarehouseConnection:
         if added:  # its snapshot file must be written again (forecast.ingest.warehouse.outputs)
             self.con.execute("CREATE TABLE IF NOT EXISTS table_versions "
                              "(table_name VARCHAR PRIMARY KEY, version BIGINT NOT NULL)")
-            self.con.execute("INSERT INTO table_versions VALUES (?, 1) ON CONFLICT (table_name) "
-                             "DO UPDATE SET version = table_versions.version + 1", [table.name])
+            self._bump_version(table)
+
+    def _bump_version(self, table: Table) -> None:
+        """The input table changed (or may have): the next snapshot writes its file again."""
+        self.con.execute(
+            "INSERT INTO table_versions VALUES (?, 1) ON CONFLICT (table_name) "
+            "DO UPDATE SET version = table_versions.version + 1", [table.name])
 
     # -- tables by name ---------------------------------------------------------------------
     def row_counts(self) -> dict[str, int]:

@@ -213,12 +213,6 @@ class WarehouseLoading(WarehouseConnection):
             self.con.execute("ROLLBACK")
             raise
 
-    def _bump_version(self, table: Table) -> None:
-        """The table changed (or may have): a snapshot writes its file again."""
-        self.con.execute(
-            "INSERT INTO table_versions VALUES (?, 1) ON CONFLICT (table_name) "
-            "DO UPDATE SET version = table_versions.version + 1", [table.name])
-
     def _clear_snapshot(self, table: Table) -> None:
         if not table.snapshot:
             return
