@@ -88,3 +88,38 @@ def test_one_thread_or_two_give_the_same_forecast(problem, whole) -> None:
     panel, cov = problem
     one = forecast_panel(panel, HORIZON, dataclasses.replace(CFG, threads=1), cov)
     np.testing.assert_array_equal(one.forecast.mean, whole.forecast.mean)
+
+
+def test_the_final_global_fit_stops_when_the_choice_gives_it_no_weight(monkeypatch) -> None:
+    """A weekly pattern without noise: the seasonal naive forecast is exact, the choice gives
+    the global model no weight, and its final fit (held here until the choice is made, so the
+    test does not race it) ends at its first tree instead of growing all 150."""
+    from forecast.forecasting.forecasters import gbm
+
+    n, days = 12, 140
+    pattern = np.array([3.0, 4, 5, 6, 8, 12, 2])
+    y = np.tile(pattern, (n, days // 7)) * (1 + np.arange(n))[:, None]
+    keys = pd.DataFrame({"sku": [f"S{i:03d}" for i in range(n)], "location": "main"})
+    dates = pd.date_range("2025-01-06", periods=days, freq="D")
+    panel = Panel(keys, dates, y, y, np.zeros_like(y, bool), np.full((n, days), 3.0), DAILY)
+    cov = build_covariates(keys, dates, HORIZON, DAILY, price=panel.price)
+    stopped: list[str] = []
+    original = gbm._LightGBM.fit
+
+    def held(self, *args, **kwargs):
+        if self.stop is not None:  # the final fit: wait for the choice
+            self.stop.wait(60)
+        try:
+            return original(self, *args, **kwargs)
+        except gbm.FitStopped as exc:
+            stopped.append(str(exc))
+            raise
+
+    monkeypatch.setattr(gbm._LightGBM, "fit", held)
+    cfg = EngineConfig(models=("seasonal_naive", "gbm"), selection="global", folds=2,
+                       gbm_rows=5_000, gbm_backtest_rows=5_000)
+    result = forecast_panel(panel, HORIZON, cfg, cov)
+    assert (result.weights["gbm"] == 0).all()
+    assert "fit:gbm (stopped)" in result.seconds
+    assert stopped == ["stopped after 1 of 150 trees"]
+    np.testing.assert_allclose(result.forecast.mean, np.tile(pattern, (n, 1)) * (1 + np.arange(n))[:, None])

@@ -133,6 +133,21 @@ def test_censored_days_do_not_bias_the_forecast_down(data):
     assert with_zero / truth < with_nan / truth - 0.1
 
 
+def test_both_backends_learn_the_same_effects(data, fitted):
+    """LightGBM (the default) and scikit-learn's HistGradientBoosting fit the same kind of
+    trees on the same rows: both track the true mean of the holdout, including the planned
+    campaigns, and their forecasts agree closely."""
+    _, lgb = fitted
+    hgb = GlobalGBM(**SMALL, backend="sklearn").fit(data.y, 7, covariates=data.cov).predict(H)
+    truth = data.mean[:, T:]
+    for forecast in (lgb, hgb):
+        assert np.sqrt(np.mean((forecast - truth) ** 2)) < 0.15 * truth.mean()
+    assert np.abs(lgb - hgb).mean() < 0.08 * truth.mean()
+    assert not np.array_equal(lgb, hgb)  # two boosters, not one twice
+    with pytest.raises(ValueError, match="backend"):
+        GlobalGBM(backend="xgboost").fit(data.y, 7, covariates=data.cov)
+
+
 def test_deterministic(data, fitted):
     _, forecast = fitted
     again = GlobalGBM(**SMALL).fit(data.y, 7, covariates=data.cov).predict(H)

@@ -10,15 +10,19 @@ Dask cluster: ``pipelines/nightly.py``): :func:`per_series_forecasts` takes one
 on that series alone, so the chunks' forecasts, stacked, are the forecasts of one chunk of all
 series, and a chunked run gives the engine's unchunked forecast.
 
-Both cores: the two global-model fits are independent of each other and of the per-series
-models, so they run in two background threads (each on one OpenMP thread: HistGradientBoosting
-grows the same trees on one thread as on two, checked) while the caller's thread fits the
-per-series models.
+Both cores: the two global-model fits are independent of the per-series models, so they run
+one after the other in a background thread (on one thread each: LightGBM is told
+``num_threads=1`` and releases the GIL while it trains; the scikit-learn backend is held to one
+OpenMP thread, on which it grows the same trees as on two, checked) while the caller's thread
+fits the per-series models: two jobs on two cores. The fold fit comes first, so the choice is
+made while the final fit runs, and when it gives the global model no weight the final fit
+stops at its next tree (``GlobalForecasts.stop``) instead of finishing for nothing.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
@@ -65,8 +69,9 @@ def _stat_model(name: str):
     }[name]()
 
 
-def _predict_model(name: str, ctx: _Context, h: int, cfg: EngineConfig, max_rows: int | None = None) -> np.ndarray:
-    """Mean forecast (n, h) of one candidate fitted on ``ctx``."""
+def _predict_model(name: str, ctx: _Context, h: int, cfg: EngineConfig, max_rows: int | None = None,
+                   stop: threading.Event | None = None) -> np.ndarray:
+    """Mean forecast (n, h) of one candidate fitted on ``ctx`` (``stop``: see :meth:`GlobalGBM.fit`)."""
     n, t = ctx.y.shape
     if name in STAT_MODELS or name in PER_SERIES_EXTRA:
         adjusted = ctx.y / ctx.factors[:, :t]
@@ -81,8 +86,9 @@ def _predict_model(name: str, ctx: _Context, h: int, cfg: EngineConfig, max_rows
         from forecast.forecasting.forecasters.gbm import GlobalGBM
 
         steps = ctx.covariates.horizon if ctx.covariates is not None else h
-        model = GlobalGBM(random_state=cfg.seed, max_rows=max_rows or gbm_rows(cfg.gbm_rows, cfg, n, steps))
-        return model.fit(ctx.y, ctx.season_length, covariates=ctx.covariates).predict(h)
+        model = GlobalGBM(random_state=cfg.seed, max_rows=max_rows or gbm_rows(cfg.gbm_rows, cfg, n, steps),
+                          backend=cfg.gbm_backend)
+        return model.fit(ctx.y, ctx.season_length, covariates=ctx.covariates, stop=stop).predict(h)
     if name == "prophet":
         from forecast.forecasting.forecasters.prophet import ProphetForecaster
 
@@ -238,10 +244,13 @@ def stack_series_forecasts(parts: list[SeriesForecasts], chunks: list[np.ndarray
 @dataclass
 class GlobalForecasts:
     """The global model's forecasts running in the background: ``folds`` resolves to one
-    (n, h) forecast per inner fold, ``final`` to the forecast from the end of the history."""
+    (n, h) forecast per inner fold, ``final`` to the forecast from the end of the history;
+    setting ``stop`` ends the final fit early when its forecast will not be used (it then
+    raises :class:`~forecast.forecasting.forecasters.gbm.FitStopped`)."""
 
     folds: Future
     final: Future
+    stop: threading.Event = field(default_factory=threading.Event)
 
 
 def start_global_model(
@@ -268,7 +277,7 @@ def start_global_model(
         # Without a refit the same model also forecasts from the end, so it sees the whole
         # history (its training targets still stop at the first fold's end).
         ctx = context(folds[-1] if cfg.gbm_refit else t, horizon)
-        model = GlobalGBM(random_state=cfg.seed, max_rows=backtest_rows)
+        model = GlobalGBM(random_state=cfg.seed, max_rows=backtest_rows, backend=cfg.gbm_backend)
         return model.fit(ctx.y, ctx.season_length, covariates=ctx.covariates, train_until=folds[0])
 
     def fold_forecasts() -> list[np.ndarray]:
@@ -283,8 +292,11 @@ def start_global_model(
         return GlobalForecasts(
             pool.submit(lambda: [shared.result().predict_at(e, horizon)[:, : t - e] for e in folds]),
             pool.submit(lambda: shared.result().predict(horizon)))
-    final = pool.submit(_one_thread, lambda: _predict_model("gbm", context(t, horizon), horizon, cfg), limit)
-    return GlobalForecasts(pool.submit(fold_forecasts), final)
+    stop = threading.Event()
+    folds_done = pool.submit(fold_forecasts)  # first: the choice waits for it, not for the final fit
+    final = pool.submit(_one_thread, lambda: _predict_model("gbm", context(t, horizon), horizon, cfg, stop=stop),
+                        limit)
+    return GlobalForecasts(folds_done, final, stop)
 
 
 def _one_thread(fn: Callable[[], object], limit: bool = True) -> object:

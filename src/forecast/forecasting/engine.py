@@ -8,7 +8,8 @@ rolling-origin backtest, and returns a calibrated probabilistic forecast.
    history (demand divided by the estimated campaign uplift and post-campaign dip) and their
    forecasts are multiplied back by the uplift of planned campaigns; the gradient-boosting model
    and Prophet see campaigns as features. The global model is fitted once per run on all series
-   (one fit scores the inner folds, one forecasts; side by side in two threads) and the
+   (one fit scores the inner folds, then one forecasts, in a background thread; the second
+   stops at its next tree when the choice gives the model no weight) and the
    per-series models by chunks of series (``chunk_size``, ``mapper``): a chunked run gives the
    same forecast (:mod:`forecast.forecasting.candidates`).
 2. **Selection** uses only the inner backtest folds (the last ``folds x horizon`` periods of the
@@ -100,6 +101,7 @@ class EngineConfig:
     # seeds: WRMSSE 0.876 / RMSSE 0.774 against 0.865 / 0.772 with 400k, 50k rows: 0.879 / 0.777).
     gbm_rows_per_series: int = 250
     gbm_min_rows: int = 100_000
+    gbm_backend: str = "lightgbm"  # or "sklearn" (HistGradientBoosting): GlobalGBM's backend
     gbm_fit_once: bool = True  # one gradient-boosting fit scores every inner fold
     gbm_refit: bool = True  # refit it on the whole history for the forecast (False: one fit per run)
     intermittent_score: str = "mse"  # error that ranks models on intermittent series: mse | mase | mase_sums
@@ -118,7 +120,9 @@ class EngineConfig:
     level_prior_blocks: float = 12.0  # weight of the history-based level error, in blocks
     dip_periods: int = 7  # post-campaign dip length in days (converted to periods)
     keep_all: bool = False  # also return every candidate's own forecast (backtests use it)
-    threads: int = 2  # the global model's two fits side by side, beside the per-series models
+    # Threads in all: the caller's (per-series models) and threads - 1 for the global model's two
+    # fits (2: one after the other, beside the per-series models; 3: side by side; 1: inline).
+    threads: int = 2
     seed: int = 0
 
 
@@ -313,7 +317,7 @@ def forecast_panel(
                                               prophet_rows, ends, horizon, cfg, chunks)]
 
     threads = max(cfg.threads, 1) if "gbm" in models else 1
-    with ThreadPoolExecutor(max_workers=threads) if threads > 1 else _Inline() as pool:
+    with ThreadPoolExecutor(max_workers=threads - 1) if threads > 1 else _Inline() as pool:
         glob = start_global_model(pool, cfg, folds, horizon, t, context) if "gbm" in models else None
         say("backtest: the per-series models at every inner fold")
         start = time.perf_counter()
@@ -337,7 +341,11 @@ def forecast_panel(
         seconds["fit:per_series"] = time.perf_counter() - start
         final = dict(last.preds[0]) if last.preds else {}
         failures.update(last.failures)
-        if glob is not None and "gbm" in names and (cfg.keep_all or (weights["gbm"] > 0).any()):
+        needed = "gbm" in names and (cfg.keep_all or (weights["gbm"] > 0).any())
+        if glob is not None and not needed and not glob.final.done():
+            glob.stop.set()  # no series uses it: end its final fit at the next tree
+            seconds["fit:gbm (stopped)"] = 0.0
+        if glob is not None and needed:
             start = time.perf_counter()
             try:
                 final["gbm"] = glob.final.result()

@@ -1,4 +1,5 @@
-"""One global gradient-boosting model across all series (scikit-learn HistGradientBoosting).
+"""One global gradient-boosting model across all series (LightGBM, or scikit-learn
+HistGradientBoosting with ``backend="sklearn"``).
 
 Strategy: **direct multi-horizon**. One model learns ``y[t] / scale[o]`` for a target period
 ``t = o + k`` from what is known at a forecast origin ``o`` (lags and rolling statistics of the
@@ -53,6 +54,7 @@ history periods, NaN before them.
 from __future__ import annotations
 
 import os
+import threading
 
 # OpenMP threads that spin while waiting made HistGradientBoosting 4-5x *slower* on 2 threads
 # than on 1 whenever another process shared the cores (measured here: 27-36 s against 7 s);
@@ -73,6 +75,40 @@ from forecast.forecasting.features import (
 )
 from forecast.forecasting.forecasters.base import Forecaster
 
+
+class FitStopped(RuntimeError):
+    """A fit given a ``stop`` event that was set before its last tree (see :meth:`GlobalGBM.fit`)."""
+
+
+class _LightGBM:
+    """The two calls the model makes of a booster (``fit``, ``predict``) on LightGBM's own
+    API: one thread (the engine runs its two global fits side by side), the categorical
+    columns by position, a fixed number of rounds; with a ``stop`` event, training ends at the
+    next tree once it is set."""
+
+    def __init__(self, params: dict, rounds: int, categorical: list[int], stop: threading.Event | None = None):
+        self.params, self.rounds, self.categorical, self.stop = params, rounds, categorical, stop
+        self.booster_ = None
+
+    def fit(self, x: np.ndarray, target: np.ndarray, sample_weight: np.ndarray | None = None) -> _LightGBM:
+        import lightgbm
+
+        stop = self.stop
+
+        def check(env: object) -> None:
+            if stop is not None and stop.is_set():
+                raise lightgbm.callback.EarlyStopException(env.iteration, env.evaluation_result_list)
+
+        data = lightgbm.Dataset(x, target, weight=sample_weight, categorical_feature=self.categorical,
+                                params={"verbose": -1}, free_raw_data=True)
+        self.booster_ = lightgbm.train(self.params, data, num_boost_round=self.rounds, callbacks=[check])
+        if stop is not None and stop.is_set():
+            raise FitStopped(f"stopped after {self.booster_.current_iteration()} of {self.rounds} trees")
+        return self
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return self.booster_.predict(x, num_threads=1)
+
 _CAP = 7  # periods to / since an event are capped here (8 = none near)
 _MAX_EVENT_KINDS = 12  # also the most campaign kinds that get their own flag
 _DEFAULT_WINDOWS = {7: (7, 14, 56, 182), 52: (4, 8, 26), 12: (3, 6, 12)}  # by season length
@@ -85,8 +121,15 @@ class GlobalGBM(Forecaster):
     ----------
     loss: ``"poisson"`` (default; log link, multiplicative effects) or ``"squared_error"``.
     max_iter, learning_rate, max_leaf_nodes, min_samples_leaf, l2_regularization:
-        passed to :class:`~sklearn.ensemble.HistGradientBoostingRegressor` (no early stopping:
-        a fixed number of trees keeps fits deterministic and their cost predictable).
+        the booster's number of trees, shrinkage, leaves per tree, rows per leaf and L2 penalty
+        (no early stopping: a fixed number of trees keeps fits deterministic and their cost
+        predictable).
+    backend: ``"lightgbm"`` (default) or ``"sklearn"``
+        (:class:`~sklearn.ensemble.HistGradientBoostingRegressor`). The same trees in kind
+        (histogram-based, leaf-wise, Poisson loss, the same parameters); LightGBM fits them
+        about 3 times faster on one thread (100k rows x 57 features, 150 trees: 2.5 s against
+        7.9 s here), so the global model is no longer the engine's fixed cost. Both are
+        deterministic for a seed (LightGBM on one thread, ``deterministic=True``).
     max_horizon: steps the model learns; ``None`` = the covariates' future length (28 when
         there are no covariates).
     n_lags: lags ``y[o], y[o-1], ...`` from the origin.
@@ -138,6 +181,7 @@ class GlobalGBM(Forecaster):
         recency_halflife_days: float | None = 182.0,
         recency_always: bool = False,
         random_state: int = 0,
+        backend: str = "lightgbm",
     ):
         self.loss = loss
         self.max_iter = max_iter
@@ -155,18 +199,25 @@ class GlobalGBM(Forecaster):
         self.recency_halflife_days = recency_halflife_days
         self.recency_always = recency_always
         self.random_state = random_state
+        self.backend = backend
 
     def fit(
         self, y: np.ndarray, season_length: int = 1, covariates: Covariates | None = None,
-        train_until: int | None = None,
+        train_until: int | None = None, stop: threading.Event | None = None,
     ) -> GlobalGBM:
         """Fit on ``y`` (``(n_series, T)``, NaN = not observed) and optional covariates whose
         first ``T`` periods are the history and the rest the forecast window.
 
         ``train_until``: only target periods before it are training rows, so that
         :meth:`predict_at` can forecast from any origin at or after it without having seen
-        what it forecasts (the engine's inner folds: one fit scores every fold)."""
+        what it forecasts (the engine's inner folds: one fit scores every fold).
+
+        ``stop``: an event another thread may set when the fit is no longer needed (the engine:
+        the choice gave the model no weight); the LightGBM backend then ends at the next tree
+        and raises :class:`FitStopped` (the scikit-learn backend cannot be interrupted and
+        finishes)."""
         self.train_until_ = train_until
+        self._stop = stop
         y_arr = np.asarray(y)
         if covariates is not None:
             if y_arr.ndim != 2 or covariates.n_history != y_arr.shape[1]:
@@ -180,6 +231,8 @@ class GlobalGBM(Forecaster):
                 )
         if self.loss not in ("poisson", "squared_error"):
             raise ValueError(f"loss must be 'poisson' or 'squared_error', got {self.loss!r}")
+        if self.backend not in ("lightgbm", "sklearn"):
+            raise ValueError(f"backend must be 'lightgbm' or 'sklearn', got {self.backend!r}")
         self.covariates_ = covariates
         super().fit(y, season_length)
         return self
@@ -234,17 +287,7 @@ class GlobalGBM(Forecaster):
             state.unknown = np.isnan(features).all(axis=0)
             features[:, state.unknown] = 0.0
         self.feature_names_ = state.feature_names
-        self.model_ = HistGradientBoostingRegressor(
-            loss=self.loss,
-            learning_rate=self.learning_rate,
-            max_iter=self.max_iter,
-            max_leaf_nodes=self.max_leaf_nodes,
-            min_samples_leaf=self.min_samples_leaf,
-            l2_regularization=self.l2_regularization,
-            categorical_features=state.categorical_mask(),
-            early_stopping=False,
-            random_state=self.random_state,
-        )
+        self.model_ = self._booster(state.categorical_mask())
         if target.size == 0 or not np.any(target > 0):
             self.model_ = None  # nothing ever sold: every forecast is 0 (base class)
         else:
@@ -260,6 +303,23 @@ class GlobalGBM(Forecaster):
             tt = tt + t_hist - span
             fitted[ii, tt] = self._predict_rows(ii, tt - 1, np.ones_like(tt))
         self.fitted_ = fitted
+
+    def _booster(self, categorical: list[bool]) -> object:
+        """An unfitted booster of the chosen backend with the model's parameters."""
+        if self.backend == "sklearn":
+            return HistGradientBoostingRegressor(
+                loss=self.loss, learning_rate=self.learning_rate, max_iter=self.max_iter,
+                max_leaf_nodes=self.max_leaf_nodes, min_samples_leaf=self.min_samples_leaf,
+                l2_regularization=self.l2_regularization, categorical_features=categorical,
+                early_stopping=False, random_state=self.random_state,
+            )
+        return _LightGBM({
+            "objective": "poisson" if self.loss == "poisson" else "regression",
+            "learning_rate": self.learning_rate, "num_leaves": self.max_leaf_nodes,
+            "min_data_in_leaf": self.min_samples_leaf, "lambda_l2": self.l2_regularization,
+            "seed": self.random_state, "num_threads": 1, "deterministic": True,
+            "force_row_wise": True, "verbose": -1,
+        }, self.max_iter, [j for j, flag in enumerate(categorical) if flag], getattr(self, "_stop", None))
 
     def _recency(self, t: np.ndarray, t_hist: int) -> np.ndarray | None:
         """Relative draw weight ``0.5 ** (age_days / recency_halflife_days)`` of target periods
