@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import pickle
 from dataclasses import dataclass
 
 import numpy as np
@@ -137,7 +138,8 @@ def test_both_backends_learn_the_same_effects(data, fitted):
     """LightGBM (the default) and scikit-learn's HistGradientBoosting fit the same kind of
     trees on the same rows: both track the true mean of the holdout, including the planned
     campaigns, and their forecasts agree closely."""
-    _, lgb = fitted
+    model, lgb = fitted
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(model)).predict(H), lgb)
     hgb = GlobalGBM(**SMALL, backend="sklearn").fit(data.y, 7, covariates=data.cov).predict(H)
     truth = data.mean[:, T:]
     for forecast in (lgb, hgb):

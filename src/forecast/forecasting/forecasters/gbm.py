@@ -82,9 +82,10 @@ class FitStopped(RuntimeError):
 
 class _LightGBM:
     """The two calls the model makes of a booster (``fit``, ``predict``) on LightGBM's own
-    API: one thread (the engine runs its two global fits side by side), the categorical
-    columns by position, a fixed number of rounds; with a ``stop`` event, training ends at the
-    next tree once it is set."""
+    API: one thread (the engine fits the global model beside its per-series models), the
+    categorical columns by position, a fixed number of rounds; with a ``stop`` event, training
+    ends at the next tree once it is set (the event is not kept after the fit, so a fitted
+    model pickles)."""
 
     def __init__(self, params: dict, rounds: int, categorical: list[int], stop: threading.Event | None = None):
         self.params, self.rounds, self.categorical, self.stop = params, rounds, categorical, stop
@@ -102,6 +103,7 @@ class _LightGBM:
         data = lightgbm.Dataset(x, target, weight=sample_weight, categorical_feature=self.categorical,
                                 params={"verbose": -1}, free_raw_data=True)
         self.booster_ = lightgbm.train(self.params, data, num_boost_round=self.rounds, callbacks=[check])
+        self.stop = None
         if stop is not None and stop.is_set():
             raise FitStopped(f"stopped after {self.booster_.current_iteration()} of {self.rounds} trees")
         return self
@@ -234,7 +236,10 @@ class GlobalGBM(Forecaster):
         if self.backend not in ("lightgbm", "sklearn"):
             raise ValueError(f"backend must be 'lightgbm' or 'sklearn', got {self.backend!r}")
         self.covariates_ = covariates
-        super().fit(y, season_length)
+        try:
+            super().fit(y, season_length)
+        finally:
+            self._stop = None
         return self
 
     # ------------------------------------------------------------------------------------
