@@ -246,11 +246,12 @@ class GlobalForecasts:
     """The global model's forecasts running in the background: ``folds`` resolves to one
     (n, h) forecast per inner fold, ``final`` to the forecast from the end of the history;
     setting ``stop`` ends the final fit early when its forecast will not be used (it then
-    raises :class:`~forecast.forecasting.forecasters.gbm.FitStopped`)."""
+    raises :class:`~forecast.forecasting.forecasters.gbm.FitStopped`); None when the final fit
+    cannot be stopped (the scikit-learn backend, or one fit serving both)."""
 
     folds: Future
     final: Future
-    stop: threading.Event = field(default_factory=threading.Event)
+    stop: threading.Event | None = None
 
 
 def start_global_model(
@@ -292,7 +293,7 @@ def start_global_model(
         return GlobalForecasts(
             pool.submit(lambda: [shared.result().predict_at(e, horizon)[:, : t - e] for e in folds]),
             pool.submit(lambda: shared.result().predict(horizon)))
-    stop = threading.Event()
+    stop = threading.Event() if cfg.gbm_backend == "lightgbm" else None
     folds_done = pool.submit(fold_forecasts)  # first: the choice waits for it, not for the final fit
     final = pool.submit(_one_thread, lambda: _predict_model("gbm", context(t, horizon), horizon, cfg, stop=stop),
                         limit)
@@ -300,7 +301,7 @@ def start_global_model(
 
 
 def _one_thread(fn: Callable[[], object], limit: bool = True) -> object:
-    """``fn()`` on one OpenMP thread in this thread: the other core fits the other model (with
+    """``fn()`` on one OpenMP thread in this thread: the other core fits the per-series models (with
     ``threads=1`` too: on 30 series x 160 days two OpenMP threads made a fit 4 times slower
     while another process used the other core)."""
     if not limit:

@@ -342,7 +342,7 @@ def forecast_panel(
         final = dict(last.preds[0]) if last.preds else {}
         failures.update(last.failures)
         needed = "gbm" in names and (cfg.keep_all or (weights["gbm"] > 0).any())
-        if glob is not None and not needed and not glob.final.done():
+        if glob is not None and glob.stop is not None and not needed and not glob.final.done():
             glob.stop.set()  # no series uses it: end its final fit at the next tree
             seconds["fit:gbm (stopped)"] = 0.0
         if glob is not None and needed:

@@ -324,7 +324,7 @@ class GlobalGBM(Forecaster):
             "min_data_in_leaf": self.min_samples_leaf, "lambda_l2": self.l2_regularization,
             "seed": self.random_state, "num_threads": 1, "deterministic": True,
             "force_row_wise": True, "verbose": -1,
-        }, self.max_iter, [j for j, flag in enumerate(categorical) if flag], getattr(self, "_stop", None))
+        }, self.max_iter, [j for j, flag in enumerate(categorical) if flag], self._stop)
 
     def _recency(self, t: np.ndarray, t_hist: int) -> np.ndarray | None:
         """Relative draw weight ``0.5 ** (age_days / recency_halflife_days)`` of target periods
