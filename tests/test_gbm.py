@@ -150,6 +150,17 @@ def test_both_backends_learn_the_same_effects(data, fitted):
         GlobalGBM(backend="xgboost").fit(data.y, 7, covariates=data.cov)
 
 
+def test_without_lightgbm_the_scikit_learn_booster_is_used(data, monkeypatch):
+    """A machine where LightGBM cannot load (no OpenMP runtime) still forecasts: the default
+    model then grows scikit-learn's trees, exactly as ``backend="sklearn"``."""
+    from forecast.forecasting.forecasters import gbm
+
+    sklearn = GlobalGBM(**SMALL, backend="sklearn").fit(data.y, 7, covariates=data.cov).predict(H)
+    monkeypatch.setattr(gbm, "lightgbm_available", lambda: False)
+    fallback = GlobalGBM(**SMALL).fit(data.y, 7, covariates=data.cov).predict(H)
+    np.testing.assert_array_equal(fallback, sklearn)
+
+
 def test_deterministic(data, fitted):
     _, forecast = fitted
     again = GlobalGBM(**SMALL).fit(data.y, 7, covariates=data.cov).predict(H)

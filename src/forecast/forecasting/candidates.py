@@ -269,7 +269,7 @@ def start_global_model(
     refit would be, the price of one fit instead of one per fold), else one fit per fold; the
     forecast from a fit on the whole history (or, without ``gbm_refit``, from the fold model).
     ``limit``: each fit on one OpenMP thread (:func:`_one_thread`)."""
-    from forecast.forecasting.forecasters.gbm import GlobalGBM
+    from forecast.forecasting.forecasters.gbm import GlobalGBM, lightgbm_available
 
     once = cfg.gbm_fit_once and len(folds) >= 2
     backtest_rows = gbm_rows(cfg.gbm_backtest_rows, cfg, len(context(1, 0).y), horizon)
@@ -293,7 +293,7 @@ def start_global_model(
         return GlobalForecasts(
             pool.submit(lambda: [shared.result().predict_at(e, horizon)[:, : t - e] for e in folds]),
             pool.submit(lambda: shared.result().predict(horizon)))
-    stop = threading.Event() if cfg.gbm_backend == "lightgbm" else None
+    stop = threading.Event() if cfg.gbm_backend == "lightgbm" and lightgbm_available() else None
     folds_done = pool.submit(fold_forecasts)  # first: the choice waits for it, not for the final fit
     final = pool.submit(_one_thread, lambda: _predict_model("gbm", context(t, horizon), horizon, cfg, stop=stop),
                         limit)

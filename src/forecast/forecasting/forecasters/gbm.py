@@ -53,6 +53,8 @@ history periods, NaN before them.
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
 import threading
 
@@ -74,6 +76,20 @@ from forecast.forecasting.features import (
     regular_price_matrix,
 )
 from forecast.forecasting.forecasters.base import Forecaster
+
+
+@functools.cache
+def lightgbm_available() -> bool:
+    """Whether LightGBM loads here. Its Linux library needs the system's OpenMP runtime
+    (``libgomp.so.1``, installed with gcc); without it the model falls back to scikit-learn's
+    booster, which brings its own, with one warning, rather than failing the run."""
+    try:
+        import lightgbm  # noqa: F401
+    except (ImportError, OSError) as exc:
+        logging.getLogger(__name__).warning(
+            "LightGBM does not load (%s): the global model uses scikit-learn's HistGradientBoosting", exc)
+        return False
+    return True
 
 
 class FitStopped(RuntimeError):
@@ -131,7 +147,8 @@ class GlobalGBM(Forecaster):
         (histogram-based, leaf-wise, Poisson loss, the same parameters); LightGBM fits them
         about 3 times faster on one thread (100k rows x 57 features, 150 trees: 2.5 s against
         7.9 s here), so the global model is no longer the engine's fixed cost. Both are
-        deterministic for a seed (LightGBM on one thread, ``deterministic=True``).
+        deterministic for a seed (LightGBM on one thread, ``deterministic=True``). Where
+        LightGBM cannot load (:func:`lightgbm_available`) the scikit-learn booster is used.
     max_horizon: steps the model learns; ``None`` = the covariates' future length (28 when
         there are no covariates).
     n_lags: lags ``y[o], y[o-1], ...`` from the origin.
@@ -311,7 +328,7 @@ class GlobalGBM(Forecaster):
 
     def _booster(self, categorical: list[bool]) -> object:
         """An unfitted booster of the chosen backend with the model's parameters."""
-        if self.backend == "sklearn":
+        if self.backend == "sklearn" or not lightgbm_available():
             return HistGradientBoostingRegressor(
                 loss=self.loss, learning_rate=self.learning_rate, max_iter=self.max_iter,
                 max_leaf_nodes=self.max_leaf_nodes, min_samples_leaf=self.min_samples_leaf,
