@@ -437,15 +437,17 @@ def _replan(
 
 
 def _hold_unchanged(after: pd.DataFrame, before: pd.DataFrame) -> pd.DataFrame:
-    """The published stock levels for series whose planning inputs the scenario leaves as
-    they are (the pooled class solution is not re-solved for one SKU alone)."""
+    """The published stock levels, and the published inputs themselves, for series whose
+    planning inputs the scenario leaves as they are within rounding (the pooled class solution
+    is not re-solved for one SKU alone; a recomputed lead-time demand may differ from the
+    published one in the last bits, and a zero change must show no change at all)."""
     merged = after[KEYS].merge(before, on=KEYS, how="left")
     same = np.ones(len(after), dtype=bool)
     for col in _INPUT_FIELDS:
         new, old = after[col].to_numpy(dtype=float), merged[col].to_numpy(dtype=float)
         same &= np.isclose(new, old, rtol=1e-12, atol=1e-12) | (np.isnan(new) & np.isnan(old))
     out = after.copy()
-    for col in _LEVEL_FIELDS:
+    for col in (*_INPUT_FIELDS, *_LEVEL_FIELDS):
         out[col] = np.where(same, merged[col].to_numpy(dtype=float), after[col].to_numpy(dtype=float))
     return out
 
