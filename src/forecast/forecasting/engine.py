@@ -20,6 +20,8 @@ rolling-origin backtest, and returns a calibrated probabilistic forecast.
    (the default) the way is itself chosen by cross-fitting over the inner folds: weights learned
    on the other folds are scored on each fold, so per-series choices that only fit noise lose;
    a simpler way within ``selection_margin`` of the best wins (:func:`_choose_selection`).
+   An intermittent series combines its chosen models by their median per period
+   (``intermittent_combine``, :func:`_combine`), a smooth one by the weighted mean.
 3. **Distribution**: a negative-binomial size ``k`` and a shared level-error variance ``v`` per
    series (see :mod:`forecast.forecasting.distribution`), estimated from the history. For daily data the
    level error is then re-estimated from the inner backtest folds: the errors of the combined
@@ -104,7 +106,16 @@ class EngineConfig:
     gbm_backend: str = "lightgbm"  # or "sklearn" (HistGradientBoosting): GlobalGBM's backend
     gbm_fit_once: bool = True  # one gradient-boosting fit scores every inner fold
     gbm_refit: bool = True  # refit it on the whole history for the forecast (False: one fit per run)
-    intermittent_score: str = "mse"  # error that ranks models on intermittent series: mse | mase | mase_sums
+    # Error that ranks models on intermittent series: mse | mase | mase_sums (MASE of sums over
+    # the level window: a week of daily data, single periods of weekly and monthly data).
+    # mase_sums against mse: carparts MASE 1.148 -> 1.098 (RMSSE 0.606 -> 0.616; mse favoured a
+    # few series' large demands); m5_dev unchanged, where MASE of single days chose per-series
+    # ensembles that were worse (RMSSE 0.7711 -> 0.7797).
+    intermittent_score: str = "mase_sums"
+    # How an intermittent series' chosen models combine: "median" per period of its top_k, or
+    # "mean" (inverse-score weights, as smooth series). Median: carparts MASE 1.098 -> 1.065,
+    # RMSSE 0.616 -> 0.604 (one Croston-type or seasonal-naive outlier no longer pulls it).
+    intermittent_combine: str = "median"
     intermittent_adi: float = 1.32  # mean inter-demand interval above which a series is intermittent
     calibrate: bool = True
     coverage_target: float = 0.90
@@ -357,9 +368,7 @@ def forecast_panel(
         raise RuntimeError("every forecast model failed: " + "; ".join(failures.values()))
     for name, reason in failures.items():
         log.warning("model %s failed: %s", name, reason)
-    mean = np.zeros((n, horizon))
-    for name, pred in final.items():
-        mean += weights[name].to_numpy()[:, None] * np.nan_to_num(pred)
+    mean = _combine(weights, final, intermittent_rows(y, cfg.intermittent_adi), cfg)
     never = np.isnan(y).all(axis=1)
     mean[never] = 0.0
 
@@ -476,8 +485,7 @@ def _distributions(
     sums = min(max(round(cfg.sum_window_days / panel.freq.period_days), 1), horizon)
     calibration: dict[str, float] = {}
     if cfg.calibrate and fold_actuals:
-        combined = [sum(weights[name].to_numpy()[:, None] * np.nan_to_num(p[name])
-                        for name in weights.columns if name in p) for p in fold_preds]
+        combined = [_combine(weights, p, s.sparse, cfg) for p, s in zip(fold_preds, backtest.scales)]
         k, v, calibration = _calibrate(combined, fold_actuals, k, v, y, cfg, window, sums)
     dates = panel.future_dates(horizon)
     singles: dict[str, DemandForecast] = {}
@@ -544,19 +552,25 @@ class _Scorer:
 
     squared: np.ndarray
     absolute: np.ndarray
-    intermittent: np.ndarray
+    intermittent: np.ndarray  # rows scored by the absolute error
     window: int = 1  # periods per block whose sums are compared (1: single periods)
+    sparse: np.ndarray | None = None  # intermittent rows (:func:`intermittent_rows`), however scored
 
     @classmethod
     def of(cls, y: np.ndarray, cfg: EngineConfig, window: int = 1) -> _Scorer:
         absolute = _nanmean(np.abs(np.diff(y, axis=1)), axis=1)
         absolute = np.where(np.isfinite(absolute) & (absolute > 0), absolute, np.nan)
+        sparse = intermittent_rows(y, cfg.intermittent_adi)
         use = cfg.intermittent_score in ("mase", "mase_sums")
-        rows = intermittent_rows(y, cfg.intermittent_adi) if use else np.zeros(len(y), bool)
-        return cls(_scale(y), absolute, rows, window if cfg.intermittent_score == "mase_sums" else 1)
+        rows = sparse if use else np.zeros(len(y), bool)
+        return cls(_scale(y), absolute, rows, window if cfg.intermittent_score == "mase_sums" else 1, sparse)
+
+    def squared_error(self, actual: np.ndarray, pred: np.ndarray) -> np.ndarray:
+        """Scaled squared error of every row (as RMSSE, squared)."""
+        return _nan_mse(actual, pred) / self.squared
 
     def __call__(self, actual: np.ndarray, pred: np.ndarray) -> np.ndarray:
-        squared = _nan_mse(actual, pred) / self.squared
+        squared = self.squared_error(actual, pred)
         if not self.intermittent.any():
             return squared
         w = self.window if actual.shape[1] >= self.window else 1
@@ -593,9 +607,8 @@ def _choose_selection(
             others = [np.vstack([fold_errors[m][g] for g in range(len(fold_preds)) if g != f])
                       for m in names]
             train = pd.DataFrame({m: _nanmean(o, axis=0) for m, o in zip(names, others)})
-            w = _weights(train, cfg, selection).to_numpy()
-            combined = sum(w[:, j][:, None] * np.nan_to_num(preds[m]) for j, m in enumerate(names))
-            errs.append(scale(actual, combined))
+            w = _weights(train, cfg, selection)
+            errs.append(scale.squared_error(actual, _combine(w, preds, scale.sparse, cfg)))
         totals[selection] = float(np.nanmean(np.vstack(errs)))
     finite = {s: v for s, v in totals.items() if np.isfinite(v)}
     if not finite:
@@ -641,6 +654,36 @@ def _weights(scores: pd.DataFrame, cfg: EngineConfig, selection: str | None = No
     inv[:, 0] = np.where(inv.sum(axis=1) == 0, 1.0, inv[:, 0])
     weights[rows, order] = inv / inv.sum(axis=1, keepdims=True)
     return pd.DataFrame(weights, columns=scores.columns)
+
+
+def _combine(weights: pd.DataFrame, preds: dict[str, np.ndarray], sparse: np.ndarray | None,
+             cfg: EngineConfig) -> np.ndarray:
+    """The combined forecast of each series: the weighted mean of its models' forecasts, or for
+    the ``sparse`` (intermittent) rows with ``intermittent_combine="median"`` the median per
+    period of the forecasts of its models with weight (unweighted). Forecast combination by the
+    median is robust to one candidate's outlying forecast (Kourentzes, Barrow & Crone 2014,
+    "Neural network ensemble operators for time series forecasting"; Jose & Winkler 2008 on
+    trimmed and median combinations); intermittent candidates disagree most (a seasonal naive
+    repeating last year's lumps, Croston-type rates, a global model's shrunken level).
+    ``preds``: model -> (n, h) forecast (NaN rows: not fitted there, counted as 0 like in the
+    mean); models missing from ``preds`` are left out."""
+    if cfg.intermittent_combine not in ("median", "mean"):
+        raise ValueError(f"intermittent_combine must be 'median' or 'mean', got {cfg.intermittent_combine!r}")
+    names = [name for name in weights.columns if name in preds]
+    if not names:
+        raise ValueError("no model in the weights has a forecast")
+    w = weights[names].to_numpy(dtype=float)
+    stack = np.stack([np.nan_to_num(preds[name]) for name in names], axis=1)  # (n, k, h)
+    mean = np.einsum("nk,nkh->nh", w, stack)
+    if cfg.intermittent_combine != "median" or sparse is None or not sparse.any():
+        return mean
+    rows = np.flatnonzero(sparse)
+    pool = np.where(w[rows, :, None] > 0, stack[rows], np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a series with no weight at all
+        median = np.nanmedian(pool, axis=1)
+    mean[rows] = np.where(np.isnan(median), mean[rows], median)
+    return mean
 
 
 def _level_window(cfg: EngineConfig, period_days: float, horizon: int) -> int:
