@@ -10,7 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.forecasting.engine import EngineConfig, _combine, _Scorer, forecast_panel, intermittent_rows
+from forecast.forecasting.engine import (
+    EngineConfig,
+    _combine,
+    _Scorer,
+    forecast_panel,
+    intermittent_rows,
+)
 from forecast.forecasting.series import Panel, frequency_from_code
 
 MONTHLY = frequency_from_code("MS")
