@@ -100,3 +100,26 @@ def test_sum_covered_agrees_with_the_quantiles_of_sums() -> None:
     covered = _sum_covered(mean[:, None, :], k, v, actual[:, None], 0.95)[:, 0]
     np.testing.assert_array_equal(covered, actual <= q95)
     assert 0.2 < covered.mean() < 0.9  # both cases occur
+
+
+def test_sum_calibration_scores_each_fold_against_its_held_out_level_error() -> None:
+    """With ``held_out`` each fold's sums are scored against the level error estimated without
+    that fold: given the true v = 0.3 overall but held-out estimates of 0.1 (what an estimate
+    fitted to the other folds' errors may be), the factor rises as it would for v = 0.1, and
+    multiplies the overall v; a block's v per (series, block) reaches _sum_covered."""
+    from forecast.forecasting.engine import _calibrate_sums, _sum_covered
+
+    preds, actuals = _paths(0.3, 50.0, n=600, folds=2, h=14, seed=4)
+    n = preds[0].shape[0]
+    cfg, k, smooth = EngineConfig(), np.full(n, 50.0), np.zeros(n, dtype=bool)
+    in_sample: dict[str, float] = {}
+    _calibrate_sums(preds, actuals, k, np.full(n, 0.3), smooth, cfg, 14, in_sample)
+    held: dict[str, float] = {}
+    v = _calibrate_sums(preds, actuals, k, np.full(n, 0.3), smooth, cfg, 14, held,
+                        [np.full(n, 0.1), np.full(n, 0.1)])
+    assert in_sample["smooth_sum_scale"] == 1.0
+    assert held["smooth_sum_scale"] > 1.0 and np.allclose(v, 0.3 * held["smooth_sum_scale"])
+    mean = np.stack(preds, axis=1)
+    sums = np.stack([a.sum(axis=1) for a in actuals], axis=1)
+    per_block = _sum_covered(mean, k, np.full((n, 2), 0.1), sums, 0.95)
+    np.testing.assert_array_equal(per_block, _sum_covered(mean, k, np.full(n, 0.1), sums, 0.95))

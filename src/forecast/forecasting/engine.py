@@ -32,7 +32,8 @@ rolling-origin backtest, and returns a calibrated probabilistic forecast.
    the noise ``k`` so that the central 90% interval covers 90% of the daily actuals in the
    folds (weekly and monthly data: the factor scales ``k`` and ``v`` together). Then, per class,
    ``v`` may be widened so that the 0.95 quantile of ``sum_window_days`` sums covers 95% of
-   them in the folds (:func:`_calibrate_sums`).
+   them in the folds, each fold scored against the level error estimated from the others
+   (:func:`_calibrate_sums`).
 
 Censored periods (stockouts) are NaN in the panel: no model reads them as zero demand.
 """
@@ -785,24 +786,35 @@ def _calibrate(
             v_out[rows] = np.minimum(v[rows] * best, cfg.max_level_var)
         report[f"{label}_scale"] = float(best)
         report[f"{label}_coverage"] = float(best_cov)
+    held_out = None
     if window:
         v_out = _window_level_var(preds, actuals, k_out, prior, window, cfg)
         report["level_var_median"] = float(np.median(v_out))
+        if len(preds) >= 2:  # each fold's v from the other folds (see _calibrate_sums)
+            held_out = [_window_level_var(preds[:f] + preds[f + 1 :], actuals[:f] + actuals[f + 1 :],
+                                          k_out, prior, window, cfg) for f in range(len(preds))]
     if sum_window and cfg.sum_quantile:
-        v_out = _calibrate_sums(preds, actuals, k_out, v_out, intermittent, cfg, sum_window, report)
+        v_out = _calibrate_sums(preds, actuals, k_out, v_out, intermittent, cfg, sum_window, report,
+                                held_out)
     return k_out, v_out, report
 
 
 def _calibrate_sums(
     preds: list[np.ndarray], actuals: list[np.ndarray], k: np.ndarray, v: np.ndarray,
     intermittent: np.ndarray, cfg: EngineConfig, window: int, report: dict[str, float],
+    held_out: list[np.ndarray] | None = None,
 ) -> np.ndarray:
     """The level error ``v`` scaled by one factor per demand class so that the
     ``cfg.sum_quantile`` quantile of demand summed over ``window`` periods (the first window of
     each inner fold and the next ones that fit, fully observed) covers that share of the actual
     sums: the stock policy protects such sums, and a slow mover's sum is dominated by its
     rare large demands, which the per-period calibration does not see. Factors below 1 are not
-    tried (the tail is never made thinner than the per-period calibration left it)."""
+    tried (the tail is never made thinner than the per-period calibration left it).
+
+    ``held_out``: per fold, the level error estimated without that fold; a fold's sums are then
+    scored against it (times the factor), so that the factor corrects the per-series estimate
+    as it does out of sample. Scored against a ``v`` fitted to the same errors, the folds showed
+    95% where the next window covered 93% (m5_dev, three 28-day windows)."""
     blocks = []  # (fold, start) of each window
     for f, (pred, act) in enumerate(zip(preds, actuals)):
         blocks += [(f, s) for s in range(0, min(pred.shape[1], act.shape[1]) - window + 1, window)]
@@ -810,6 +822,7 @@ def _calibrate_sums(
         return v
     sums = np.stack([actuals[f][:, s : s + window].sum(axis=1) for f, s in blocks], axis=1)
     means = np.stack([np.nan_to_num(preds[f][:, s : s + window]) for f, s in blocks], axis=1)
+    base = np.stack([held_out[f] if held_out else v for f, _ in blocks], axis=1)  # (n, B)
     seen = ~np.isnan(sums)
     # Only wider: on m5_dev a factor of 0.5 fitted the folds (95.2%) and covered 89% after.
     grid = np.array([1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 6.0])
@@ -820,7 +833,7 @@ def _calibrate_sums(
             continue
         best, best_gap, best_cov = 1.0, np.inf, np.nan
         for s in grid:
-            v_s = np.minimum(v[rows] * s, cfg.max_level_var)
+            v_s = np.minimum(base[rows] * s, cfg.max_level_var)
             covered = _sum_covered(means[rows], k[rows], v_s, sums[rows], cfg.sum_quantile)[ok].mean()
             if abs(covered - cfg.sum_quantile) < best_gap - 1e-9:
                 best, best_gap, best_cov = s, abs(covered - cfg.sum_quantile), covered
@@ -832,13 +845,14 @@ def _calibrate_sums(
 
 def _sum_covered(mean: np.ndarray, k: np.ndarray, v: np.ndarray, actual: np.ndarray, q: float) -> np.ndarray:
     """Whether each actual sum (n, B) is at or below the ``q`` quantile of the forecast's sum
-    over its block (``mean`` (n, B, w)): the quantile is the least x with F(x) >= q, so an
+    over its block (``mean`` (n, B, w); ``v`` per series (n) or per block (n, B)): the quantile is the least x with F(x) >= q, so an
     actual A is at or below it when F(ceil(A) - 1) < q, with F the negative binomial matched to
     the block's mean and variance as in :meth:`DemandForecast.window_quantiles` (one CDF
     evaluation instead of a quantile search)."""
     n, b, w = mean.shape
     flat = mean.reshape(n * b, w)
-    fc = DemandForecast(None, pd.DatetimeIndex([]), flat, np.repeat(k, b), np.repeat(v, b),
+    level = v.reshape(-1) if np.ndim(v) == 2 else np.repeat(v, b)
+    fc = DemandForecast(None, pd.DatetimeIndex([]), flat, np.repeat(k, b), level,
                         np.empty(n * b, dtype=object))
     total, sd = fc.window_moments(np.zeros(n * b), np.full(n * b, float(w)))
     a = np.nan_to_num(actual.reshape(-1))
