@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.forecasting.engine import EngineConfig, _calibrate, _level_window, _window_level_var
+from forecast.forecasting.calibration import _calibrate, _level_window, _window_level_var
+from forecast.forecasting.engine import EngineConfig
 
 
 def _paths(v: float, k: float, n: int = 400, folds: int = 3, h: int = 28, seed: int = 0):
@@ -69,7 +70,7 @@ def test_sum_calibration_widens_a_too_thin_tail_and_never_thins_one() -> None:
     """Known level error v = 0.3 (sums over 14 days vary with it) but given v = 0.1: the
     factor rises until the 0.95 quantile of 14-day sums covers about 95% of them; given the
     true v (or a larger one) it stays 1."""
-    from forecast.forecasting.engine import _calibrate_sums
+    from forecast.forecasting.calibration import _calibrate_sums
 
     preds, actuals = _paths(0.3, 50.0, n=600, h=28, seed=4)
     n = preds[0].shape[0]
@@ -87,8 +88,8 @@ def test_sum_calibration_widens_a_too_thin_tail_and_never_thins_one() -> None:
 def test_sum_covered_agrees_with_the_quantiles_of_sums() -> None:
     """The CDF shortcut says "covered" exactly where the actual sum is at or below the 0.95
     quantile of the sum that the forecast itself reports."""
+    from forecast.forecasting.calibration import _sum_covered
     from forecast.forecasting.distribution import DemandForecast
-    from forecast.forecasting.engine import _sum_covered
 
     rng = np.random.default_rng(5)
     n, w = 300, 14
@@ -107,7 +108,7 @@ def test_sum_calibration_scores_each_fold_against_its_held_out_level_error() -> 
     that fold: given the true v = 0.3 overall but held-out estimates of 0.1 (what an estimate
     fitted to the other folds' errors may be), the factor rises as it would for v = 0.1, and
     multiplies the overall v; a block's v per (series, block) reaches _sum_covered."""
-    from forecast.forecasting.engine import _calibrate_sums, _sum_covered
+    from forecast.forecasting.calibration import _calibrate_sums, _sum_covered
 
     preds, actuals = _paths(0.3, 50.0, n=600, folds=2, h=14, seed=4)
     n = preds[0].shape[0]

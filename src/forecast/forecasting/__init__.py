@@ -5,6 +5,7 @@
   calendar, event, holiday, price and campaign covariates; ``campaign_uplift``: uplift estimates;
 - ``forecasters/``: one module per model family (estimator shape: fit / predict);
 - ``engine``: candidates, inner backtest, choice or combination per series, dispersion;
+  ``calibration``: the distribution calibrated on the inner folds;
 - ``distribution``: the probabilistic forecast (quantiles, sample paths, lead-time sums);
 - ``evaluation``: metrics; ``backtesting``: rolling origin; ``artifacts``: models/<run_id>/.
 

@@ -1,0 +1,206 @@
+"""Calibration of the engine's demand distribution on its inner backtest folds (the engine's
+step 3, :mod:`forecast.forecasting.engine`): the dispersion per demand class so that the central
+interval covers its share of the fold actuals, the level error from the folds' errors of
+window sums, and the tail of lead-time sums (see :mod:`forecast.forecasting.distribution` for
+the model: negative-binomial noise ``k`` around a level with variance ``v``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from forecast.forecasting.distribution import DemandForecast
+
+if TYPE_CHECKING:
+    from forecast.forecasting.engine import EngineConfig
+
+
+def _level_window(cfg: EngineConfig, period_days: float, horizon: int) -> int:
+    """Periods per block for the level-error estimate: ``calibration_window_days`` in periods,
+    at most the horizon; 0 (off) when that is under 2 periods (weekly, monthly data), where a
+    block of one period cannot tell the level error from the noise of the period."""
+    periods = round(cfg.calibration_window_days / period_days)
+    periods = min(periods, horizon)
+    return periods if periods >= 2 else 0
+
+
+def _window_level_var(
+    preds: list[np.ndarray], actuals: list[np.ndarray], k: np.ndarray, v_prior: np.ndarray,
+    window: int, cfg: EngineConfig,
+) -> np.ndarray:
+    """Level-error variance ``v`` per series from the backtest errors of ``window``-period sums.
+
+    The inner folds are cut into blocks of ``window`` periods (fully observed ones count). For a
+    block with forecast m_t and sum M = sum_t m_t the model of :mod:`forecast.forecasting.distribution` gives
+    E[(A - M)^2] = N + v (M^2 + sum_t m_t^2 / k) with N = sum_t (m_t + m_t^2 / k), so over a
+    series' blocks b
+        v = (sum_b (A_b - M_b)^2 - sum_b N_b + n0 v0 D / B) / (D + n0 D / B),
+        D = sum_b (M_b^2 + sum_t m_t^2 / k),
+    the moment estimate shrunk towards the history-based ``v_prior`` (v0) with the weight of
+    ``cfg.level_prior_blocks`` (n0) blocks (B = the series' number of blocks). This is the error
+    of the forecast actually used (the combination of models), over the sums the stock policy
+    protects, where :func:`dispersion` only knows how well a moving average would have done.
+    """
+    kk = np.where(np.isfinite(k), np.minimum(k, 1e6), np.inf)[:, None]
+    n = len(k)
+    sse, noise, denom, blocks = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+    for pred, act in zip(preds, actuals):
+        h = min(pred.shape[1], act.shape[1]) // window * window
+        if h == 0:
+            continue
+        m = np.nan_to_num(pred[:, :h]).reshape(n, -1, window)
+        a = act[:, :h].reshape(n, -1, window)
+        seen = ~np.isnan(a).any(axis=2)
+        big_m = m.sum(axis=2)
+        square = (m**2 / kk[:, :, None]).sum(axis=2)
+        sse += np.where(seen, (np.nan_to_num(a).sum(axis=2) - big_m) ** 2, 0.0).sum(axis=1)
+        noise += np.where(seen, big_m + square, 0.0).sum(axis=1)
+        denom += np.where(seen, big_m**2 + square, 0.0).sum(axis=1)
+        blocks += seen.sum(axis=1)
+    prior = cfg.level_prior_blocks * np.divide(denom, blocks, out=np.zeros(n), where=blocks > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v = (sse - noise + prior * v_prior) / (denom + prior)
+    v = np.where((denom > 0) & np.isfinite(v), v, v_prior)
+    return np.clip(v, cfg.min_level_var, cfg.max_level_var)
+
+
+def _calibrate(
+    preds: list[np.ndarray], actuals: list[np.ndarray], k: np.ndarray, v: np.ndarray,
+    y: np.ndarray, cfg: EngineConfig, window: int = 0, sum_window: int = 0,
+) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+    """Scale the dispersion per demand class so the central interval hits its coverage in the
+    inner folds (discrete-aware: an actual is covered when F(y-1) < upper and F(y) >= lower).
+
+    With a ``window`` (periods, see :func:`_level_window`) the level error ``v`` comes from the
+    folds' errors of window sums (:func:`_window_level_var`) and the per-class factor scales the
+    noise ``k`` only, then ``v`` is estimated again with the scaled ``k``: sums over a lead time
+    get the spread the forecast showed over such sums, single periods their coverage. Without
+    one, the factor scales both (1/k and v). With a ``sum_window`` the level error is then
+    scaled per class for the quantile of sums (:func:`_calibrate_sums`)."""
+    lower_q = (1 - cfg.coverage_target) / 2
+    upper_q = 1 - lower_q
+    mean = np.concatenate(preds, axis=1)
+    act = np.concatenate(actuals, axis=1)
+    zero_share = np.nanmean(np.where(np.isnan(y[:, -365:]), np.nan, y[:, -365:] == 0), axis=1)
+    intermittent = np.nan_to_num(zero_share, nan=1.0) > 0.5
+    grid = np.array([0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.5, 6.0, 9.0])
+    prior = v
+    if window:
+        v = _window_level_var(preds, actuals, k, prior, window, cfg)
+    k_out, v_out = k.copy(), v.copy()
+    report: dict[str, float] = {}
+    for label, rows in (("smooth", ~intermittent), ("intermittent", intermittent)):
+        if not rows.any():
+            continue
+        m_r, a_r = mean[rows], act[rows]
+        seen = ~np.isnan(a_r)
+        best, best_gap, best_cov = 1.0, np.inf, np.nan
+        for s in grid:
+            v_s = v[rows] if window else np.minimum(v[rows] * s, cfg.max_level_var)
+            cov = _coverage(m_r, a_r, k[rows] / s, v_s, lower_q, upper_q)
+            covered = cov[seen].mean() if seen.any() else np.nan
+            gap = abs(covered - cfg.coverage_target)
+            if gap < best_gap - 1e-9:
+                best, best_gap, best_cov = s, gap, covered
+        k_out[rows] = k[rows] / best
+        if not window:
+            v_out[rows] = np.minimum(v[rows] * best, cfg.max_level_var)
+        report[f"{label}_scale"] = float(best)
+        report[f"{label}_coverage"] = float(best_cov)
+    held_out = None
+    if window:
+        v_out = _window_level_var(preds, actuals, k_out, prior, window, cfg)
+        report["level_var_median"] = float(np.median(v_out))
+        if len(preds) >= 2:  # each fold's v from the other folds (see _calibrate_sums)
+            held_out = [_window_level_var(preds[:f] + preds[f + 1 :], actuals[:f] + actuals[f + 1 :],
+                                          k_out, prior, window, cfg) for f in range(len(preds))]
+    if sum_window and cfg.sum_quantile:
+        v_out = _calibrate_sums(preds, actuals, k_out, v_out, intermittent, cfg, sum_window, report,
+                                held_out)
+    return k_out, v_out, report
+
+
+def _calibrate_sums(
+    preds: list[np.ndarray], actuals: list[np.ndarray], k: np.ndarray, v: np.ndarray,
+    intermittent: np.ndarray, cfg: EngineConfig, window: int, report: dict[str, float],
+    held_out: list[np.ndarray] | None = None,
+) -> np.ndarray:
+    """The level error ``v`` scaled by one factor per demand class so that the
+    ``cfg.sum_quantile`` quantile of demand summed over ``window`` periods (the first window of
+    each inner fold and the next ones that fit, fully observed) covers that share of the actual
+    sums: the stock policy protects such sums, and a slow mover's sum is dominated by its
+    rare large demands, which the per-period calibration does not see. Factors below 1 are not
+    tried (the tail is never made thinner than the per-period calibration left it).
+
+    ``held_out``: per fold, the level error estimated without that fold; a fold's sums are then
+    scored against it (times the factor), so that the factor corrects the per-series estimate
+    as it does out of sample. Scored against a ``v`` fitted to the same errors, the folds showed
+    95% where the next window covered 93% (m5_dev, three 28-day windows)."""
+    blocks = []  # (fold, start) of each window
+    for f, (pred, act) in enumerate(zip(preds, actuals)):
+        blocks += [(f, s) for s in range(0, min(pred.shape[1], act.shape[1]) - window + 1, window)]
+    if not blocks:
+        return v
+    sums = np.stack([actuals[f][:, s : s + window].sum(axis=1) for f, s in blocks], axis=1)
+    means = np.stack([np.nan_to_num(preds[f][:, s : s + window]) for f, s in blocks], axis=1)
+    base = np.stack([held_out[f] if held_out else v for f, _ in blocks], axis=1)  # (n, B)
+    seen = ~np.isnan(sums)
+    # Only wider: on m5_dev a factor of 0.5 fitted the folds (95.2%) and covered 89% after.
+    grid = np.array([1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 6.0])
+    out = v.copy()
+    for label, rows in (("smooth", ~intermittent), ("intermittent", intermittent)):
+        ok = seen[rows]
+        if not ok.any():
+            continue
+        best, best_gap, best_cov = 1.0, np.inf, np.nan
+        for s in grid:
+            v_s = np.minimum(base[rows] * s, cfg.max_level_var)
+            covered = _sum_covered(means[rows], k[rows], v_s, sums[rows], cfg.sum_quantile)[ok].mean()
+            if abs(covered - cfg.sum_quantile) < best_gap - 1e-9:
+                best, best_gap, best_cov = s, abs(covered - cfg.sum_quantile), covered
+        out[rows] = np.minimum(v[rows] * best, cfg.max_level_var)
+        report[f"{label}_sum_scale"] = float(best)
+        report[f"{label}_sum_coverage"] = float(best_cov)
+    return out
+
+
+def _sum_covered(mean: np.ndarray, k: np.ndarray, v: np.ndarray, actual: np.ndarray, q: float) -> np.ndarray:
+    """Whether each actual sum (n, B) is at or below the ``q`` quantile of the forecast's sum
+    over its block (``mean`` (n, B, w); ``v`` per series (n) or per block (n, B)): the quantile is the least x with F(x) >= q, so an
+    actual A is at or below it when F(ceil(A) - 1) < q, with F the negative binomial matched to
+    the block's mean and variance as in :meth:`DemandForecast.window_quantiles` (one CDF
+    evaluation instead of a quantile search)."""
+    n, b, w = mean.shape
+    flat = mean.reshape(n * b, w)
+    level = v.reshape(-1) if np.ndim(v) == 2 else np.repeat(v, b)
+    fc = DemandForecast(None, pd.DatetimeIndex([]), flat, np.repeat(k, b), level,
+                        np.empty(n * b, dtype=object))
+    total, sd = fc.window_moments(np.zeros(n * b), np.full(n * b, float(w)))
+    a = np.nan_to_num(actual.reshape(-1))
+    below = np.ceil(a - 1e-9) - 1
+    excess = sd**2 - total
+    finite = excess > 1e-9 * np.maximum(total, 1)
+    with np.errstate(all="ignore"):
+        size = np.where(finite, total**2 / np.maximum(excess, 1e-12), 1.0)
+        cdf = np.where(finite, stats.nbinom.cdf(below, size, size / (size + total)),
+                       stats.poisson.cdf(below, total))
+    covered = np.where(total > 0, cdf < q, a <= 0)
+    return covered.reshape(n, b)
+
+
+def _coverage(mean, actual, k, v, lower_q, upper_q) -> np.ndarray:
+    """Whether each actual lies in the central interval of the NB matched to mean and variance."""
+    kk = np.minimum(k, 1e6)[:, None]
+    var = mean + mean**2 * (1 + v[:, None]) / kk + mean**2 * v[:, None]
+    excess = np.maximum(var - mean, 1e-12)
+    yv = np.nan_to_num(actual)
+    with np.errstate(all="ignore"):
+        size = mean**2 / excess
+        p = size / (size + mean)
+        cdf = stats.nbinom.cdf(yv, size, p)
+        below = stats.nbinom.cdf(yv - 1, size, p)
+    covered = (cdf >= lower_q) & (below < upper_q)
+    return np.where(mean > 0, covered, yv == 0)
