@@ -26,14 +26,14 @@ rolling-origin backtest, and returns a calibrated probabilistic forecast.
    series (see :mod:`forecast.forecasting.distribution`), estimated from the history. For daily data the
    level error is then re-estimated from the inner backtest folds: the errors of the combined
    forecast over sums of ``calibration_window_days`` (a week: the order of a lead time), shrunk
-   towards the history's estimate (:func:`~forecast.forecasting.calibration._window_level_var`), because the stock policy
-   protects sums over a lead time and their spread comes mostly from the level error, which
+   towards the history's estimate (``calibration._window_level_var``), because the stock
+   policy protects sums over a lead time and their spread comes mostly from the level error, which
    daily values hardly show. Last, one factor per demand class (smooth / intermittent) scales
    the noise ``k`` so that the central 90% interval covers 90% of the daily actuals in the
    folds (weekly and monthly data: the factor scales ``k`` and ``v`` together). Then, per class,
    ``v`` may be widened so that the 0.95 quantile of ``sum_window_days`` sums covers 95% of
    them in the folds, each fold scored against the level error estimated from the others
-   (:func:`~forecast.forecasting.calibration._calibrate_sums`).
+   (``calibration._calibrate_sums``).
 
 Censored periods (stockouts) are NaN in the panel: no model reads them as zero demand.
 """
