@@ -82,11 +82,13 @@ def seasonal_naive(y: np.ndarray, h: int) -> np.ndarray:
 def test_estimator_shape():
     model = GlobalGBM(max_iter=10)
     assert model.get_params()["max_iter"] == 10
-    assert "GlobalGBM(loss='poisson'" in repr(model)
+    assert "GlobalGBM(loss='tweedie'" in repr(model)
     with pytest.raises(NotFittedError):
         model.predict(3)
     with pytest.raises(ValueError, match="loss"):
-        GlobalGBM(loss="tweedie").fit(np.ones((2, 30)))
+        GlobalGBM(loss="gamma").fit(np.ones((2, 30)))
+    with pytest.raises(ValueError, match="tweedie_power"):
+        GlobalGBM(tweedie_power=2.0).fit(np.ones((2, 30)))
 
 
 def test_beats_seasonal_naive_on_the_holdout(data, fitted):
