@@ -143,7 +143,7 @@ class EngineResult:
     """What the engine produced, beyond the forecast itself."""
 
     forecast: DemandForecast
-    weights: pd.DataFrame  # series x model weights
+    weights: pd.DataFrame  # series x model weights (intermittent rows, median: the models pooled)
     backtest_scores: pd.DataFrame  # series x model mean scaled squared error (inner folds)
     uplift: pd.DataFrame  # estimated campaign uplift per kind and category
     calibration: dict[str, float] = field(default_factory=dict)
