@@ -6,8 +6,10 @@ Each forecast run writes ``MODELS_DIR/<run_id>/``:
   history, series count, fingerprints of the input files, the inner-backtest score of every
   candidate (mean over series), the interval calibration, the estimated campaign uplift and the
   library versions;
-- ``weights.parquet``: per series (sku, location), the weight of every candidate model;
-- ``scores.parquet``: per series, every candidate's inner-backtest scaled squared error.
+- ``weights.parquet``: per series (sku, location), the weight of every candidate model (an
+  intermittent series' forecast is the per-period median of its models with weight);
+- ``scores.parquet``: per series, every candidate's inner-backtest error (scaled squared error;
+  for intermittent series the MASE of block sums, ``EngineConfig.intermittent_score``).
 
 ``load_weights`` reads a run's weights back so a later run can reuse a model choice.
 """
