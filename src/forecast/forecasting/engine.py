@@ -340,9 +340,7 @@ def forecast_panel(
                  or (not folds and name not in failures)]
         if not names:
             raise RuntimeError("every forecast model failed: " + "; ".join(failures.values()))
-        scores, squared = (pd.DataFrame({name: _nanmean(np.vstack(errors[name]), axis=0)
-                                         if errors.get(name) else np.full(n, np.nan) for name in names})
-                           for errors in (backtest.errors, backtest.squared))
+        scores, squared = _fold_means(backtest.errors, names, n), _fold_means(backtest.squared, names, n)
         selection, selection_scores = _choose_selection(backtest, cfg)
         weights = _weights(scores, cfg, selection, squared)
 
@@ -601,14 +599,16 @@ def _choose_selection(backtest: _Backtest, cfg: EngineConfig) -> tuple[str, dict
     names = list(backtest.errors)
     if len(fold_preds) < 2 or len(names) < 2:
         return "ensemble", {}
+    n = len(fold_actuals[0])
+    # per held-out fold: each model's mean ranking and squared errors over the other folds
+    folds = range(len(fold_preds))
+    ranking = [_fold_means(backtest.errors, names, n, skip=f) for f in folds]
+    squared = [_fold_means(backtest.squared, names, n, skip=f) for f in folds]
     totals: dict[str, float] = {}
     for selection in SELECTIONS:
         errs = []
         for f, (preds, actual, scale) in enumerate(zip(fold_preds, fold_actuals, fold_scales)):
-            train, train_sq = (pd.DataFrame({m: _nanmean(np.vstack(
-                [errors[m][g] for g in range(len(fold_preds)) if g != f]), axis=0) for m in names})
-                for errors in (backtest.errors, backtest.squared))
-            w = _weights(train, cfg, selection, train_sq)
+            w = _weights(ranking[f], cfg, selection, squared[f])
             errs.append(scale.squared_error(actual, _combine(w, preds, scale.sparse, cfg)))
         totals[selection] = float(np.nanmean(np.vstack(errs)))
     finite = {s: v for s, v in totals.items() if np.isfinite(v)}
@@ -617,6 +617,17 @@ def _choose_selection(backtest: _Backtest, cfg: EngineConfig) -> tuple[str, dict
     lowest = min(finite.values())
     simplest = next(s for s in SELECTIONS if finite.get(s, np.inf) <= lowest * (1 + cfg.selection_margin))
     return simplest, totals
+
+
+def _fold_means(errors: dict[str, list[np.ndarray]], names: list[str], n: int,
+                skip: int | None = None) -> pd.DataFrame:
+    """Series x model: each model's mean error over the inner folds (but fold ``skip``); NaN for
+    a model without fold errors."""
+    def mean(folds: list[np.ndarray]) -> np.ndarray:
+        kept = [e for g, e in enumerate(folds) if g != skip]
+        return _nanmean(np.vstack(kept), axis=0) if kept else np.full(n, np.nan)
+
+    return pd.DataFrame({name: mean(errors.get(name, [])) for name in names})
 
 
 # From the fewest choices made from the inner folds to the most: one model for all, k models

@@ -92,6 +92,9 @@ def lightgbm_available() -> bool:
     return True
 
 
+_LIGHTGBM_OBJECTIVES = {"tweedie": "tweedie", "poisson": "poisson", "squared_error": "regression"}
+
+
 @functools.cache
 def _no_tweedie_note() -> None:
     """Say once per process that the scikit-learn booster fits the Poisson loss for Tweedie."""
@@ -353,13 +356,14 @@ class GlobalGBM(Forecaster):
             if self.loss == "tweedie":
                 _no_tweedie_note()
             return HistGradientBoostingRegressor(
-                loss="poisson" if self.loss == "tweedie" else self.loss, learning_rate=self.learning_rate, max_iter=self.max_iter,
+                loss="poisson" if self.loss == "tweedie" else self.loss,
+                learning_rate=self.learning_rate, max_iter=self.max_iter,
                 max_leaf_nodes=self.max_leaf_nodes, min_samples_leaf=self.min_samples_leaf,
                 l2_regularization=self.l2_regularization, categorical_features=categorical,
                 early_stopping=False, random_state=self.random_state,
             )
         return _LightGBM({
-            "objective": {"tweedie": "tweedie", "poisson": "poisson"}.get(self.loss, "regression"),
+            "objective": _LIGHTGBM_OBJECTIVES[self.loss],
             **({"tweedie_variance_power": self.tweedie_power} if self.loss == "tweedie" else {}),
             "learning_rate": self.learning_rate, "num_leaves": self.max_leaf_nodes,
             "min_data_in_leaf": self.min_samples_leaf, "lambda_l2": self.l2_regularization,
