@@ -58,7 +58,7 @@ DATASETS = {  # name -> (as_of, horizon)
     "dominicks_oj": (None, 12),
 }
 COLUMNS = ["model", "mase", "mase1", "rmsse", "wrmsse", "wape", "bias", "spl", "coverage_90",
-           "sum14_q95_coverage", "sum14_q99_coverage", "pinball_sum14_q95", "wall_s", "cpu_s"]
+           "pit_coverage_90", "sum14_q95_coverage", "sum14_q99_coverage", "pinball_sum14_q95", "wall_s", "cpu_s"]
 QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
 
 
@@ -72,7 +72,10 @@ def score(actual: np.ndarray, y_train: np.ndarray, mean: np.ndarray, season_leng
     of the last 28 history periods); means over series with a defined scale. With ``fc`` (a
     DemandForecast) also the 90% interval coverage, the scaled pinball loss and, for the demand
     summed over the first ``sum_window`` scored periods, the share of series whose sum is at or
-    below the forecast's 0.95 / 0.99 quantile of that sum and the pinball loss at 0.95."""
+    below the forecast's 0.95 / 0.99 quantile of that sum and the pinball loss at 0.95;
+    ``pit_coverage_90`` is the share of the actuals' non-randomized PIT inside [0.05, 0.95]
+    (ev.pit_coverage: 90% for calibrated count forecasts, where ``coverage_90`` of a slow
+    mover is at least 95% because its zeros are always inside [q05, q95])."""
     a, m = actual[:, skip:], mean[:, skip:]
     rm = ev.rmsse(a, m, y_train)
     out = {"mase": np.nanmean(ev.mase(a, m, y_train, season_length)),
@@ -83,6 +86,8 @@ def score(actual: np.ndarray, y_train: np.ndarray, mean: np.ndarray, season_leng
         qs = {q: v[:, skip:] for q, v in fc.quantiles(QUANTILES).items()}
         out["spl"] = np.nanmean(ev.scaled_pinball_loss(a, qs, y_train))
         out["coverage_90"] = ev.interval_coverage_total(a, qs[0.05], qs[0.95])
+        out["pit_coverage_90"] = ev.pit_coverage_total(a, lambda x: fc.cdf(np.pad(
+            x, ((0, 0), (skip, 0)), constant_values=0.0))[:, skip:])
         n, w = a.shape[0], min(sum_window, a.shape[1])
         sums = fc.window_quantiles(np.full(n, float(skip)), np.full(n, float(w)), (0.95, 0.99))
         total = a[:, :w].sum(axis=1)  # NaN when a period is censored: not scored

@@ -124,3 +124,27 @@ def test_sum_calibration_scores_each_fold_against_its_held_out_level_error() -> 
     sums = np.stack([a.sum(axis=1) for a in actuals], axis=1)
     per_block = _sum_covered(mean, k, np.full((n, 2), 0.1), sums, 0.95)
     np.testing.assert_array_equal(per_block, _sum_covered(mean, k, np.full(n, 0.1), sums, 0.95))
+
+
+def test_slow_movers_are_calibrated_by_their_pit_not_pushed_to_the_grid_end() -> None:
+    # Known NB(k = 2) demand with mean 0.1-0.6 a day and a small level error: most days are 0,
+    # so q05 = 0 and every zero lies in [q05, q95]. Scored by the interval, the class covers
+    # ~97% whatever the factor and the noise is made as thin as the grid goes (k x 4); scored
+    # by the PIT, the factor stays near 1 and the class covers 90%.
+    rng = np.random.default_rng(3)
+    n, h, k = 600, 28, 2.0
+    m = rng.uniform(0.1, 0.6, n)
+    preds = [np.tile(m[:, None], (1, h)) for _ in range(3)]
+    actuals = [rng.poisson(m[:, None] * rng.gamma(k, 1 / k, (n, h))).astype(float) for _ in range(3)]
+    history = np.zeros((n, 400))
+    size, v = np.full(n, k), np.full(n, 0.002)
+    k_pit, _, pit = _calibrate(preds, actuals, size, v, history, EngineConfig(sum_quantile=0.0))
+    k_int, _, interval = _calibrate(preds, actuals, size, v, history,
+                                    EngineConfig(sum_quantile=0.0, coverage_measure="interval"))
+    assert 0.75 <= pit["intermittent_scale"] <= 1.5
+    assert np.allclose(k_pit, k / pit["intermittent_scale"])
+    assert pit["intermittent_coverage"] == pytest.approx(0.90, abs=0.01)
+    assert interval["intermittent_scale"] == 0.25 and interval["intermittent_coverage"] > 0.95
+    assert np.allclose(k_int, 4 * k)
+    with pytest.raises(ValueError, match="coverage_measure"):
+        _calibrate(preds, actuals, size, v, history, EngineConfig(coverage_measure="share"))

@@ -449,3 +449,40 @@ def test_backtest_rejects_malformed_forecasts() -> None:
         )
     with pytest.raises(ValueError, match="history too short"):
         backtest(y, _naive_fn, 14, 3)
+
+
+def test_pit_coverage_is_ninety_percent_for_a_calibrated_count_forecast() -> None:
+    # Poisson(0.4) actuals scored against their own distribution: P(0) = 0.67, so [q05, q95]
+    # = [0, 1] holds 94% of them; the non-randomized PIT (Czado et al. 2009) puts 90% inside.
+    from scipy import stats
+
+    from forecast.forecasting import evaluation as ev
+
+    rng = np.random.default_rng(0)
+    y = rng.poisson(0.4, (200, 250)).astype(float)
+    y[0, :5] = np.nan  # not observed: not scored
+    cdf = lambda x: stats.poisson.cdf(x, 0.4)
+    assert ev.pit_coverage_total(y, cdf) == pytest.approx(0.90, abs=0.005)
+    lo, hi = stats.poisson.ppf(0.05, 0.4), stats.poisson.ppf(0.95, 0.4)
+    assert ev.interval_coverage_total(y, np.full(y.shape, lo), np.full(y.shape, hi)) > 0.93
+    # too thin a forecast covers less, too wide a one more (NB size 0.5 against Poisson)
+    lumpy = rng.poisson(0.4 * rng.gamma(0.5, 2.0, y.shape)).astype(float)
+    assert ev.pit_coverage_total(lumpy, cdf) < 0.88
+    assert ev.pit_coverage_total(y, lambda x: stats.nbinom.cdf(x, 0.5, 0.5 / 0.9)) > 0.92
+    # hand-computed: F(y-1) = 0, F(y) = 0.5 -> (0.5 - 0.05) / 0.5 of the PIT inside
+    assert ev.pit_coverage([[0.0]], [[0.5]])[0, 0] == pytest.approx(0.9)
+    assert np.isnan(ev.pit_coverage([[np.nan]], [[0.5]])[0, 0])
+
+
+def test_demand_forecast_cdf_agrees_with_its_quantiles() -> None:
+    from forecast.forecasting.distribution import DemandForecast
+
+    keys = pd.DataFrame({"sku": ["a", "b", "c"], "location": ["x"] * 3})
+    mean = np.array([[0.3, 2.0], [5.0, 12.0], [0.0, 0.0]])
+    fc = DemandForecast(keys, pd.date_range("2026-01-01", periods=2), mean,
+                        np.array([1.5, np.inf, 3.0]), np.array([0.05, 0.0, 0.1]), np.array(["m"] * 3, dtype=object))
+    for q, value in fc.quantiles([0.05, 0.5, 0.9, 0.99]).items():
+        assert (fc.cdf(value) >= q - 1e-12).all()  # the quantile is the least x with F(x) >= q
+        assert (fc.cdf(value - 1) < q).all()
+    assert fc.cdf(np.full((3, 2), 0.0))[2].tolist() == [1.0, 1.0]  # mean 0: all mass at 0
+    assert fc.cdf(np.full((3, 2), -1.0))[2].tolist() == [0.0, 0.0]

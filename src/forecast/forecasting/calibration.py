@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from forecast.forecasting.distribution import DemandForecast
+from forecast.forecasting.distribution import DemandForecast, _matched_cdf
+from forecast.forecasting.evaluation import pit_coverage
 
 if TYPE_CHECKING:
     from forecast.forecasting.engine import EngineConfig
@@ -72,7 +72,7 @@ def _calibrate(
     y: np.ndarray, cfg: EngineConfig, window: int = 0, sum_window: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
     """Scale the dispersion per demand class so the central interval hits its coverage in the
-    inner folds (discrete-aware: an actual is covered when F(y-1) < upper and F(y) >= lower).
+    inner folds (each actual counted by :func:`_coverage` with ``cfg.coverage_measure``).
 
     With a ``window`` (periods, see :func:`_level_window`) the level error ``v`` comes from the
     folds' errors of window sums (:func:`_window_level_var`) and the per-class factor scales the
@@ -80,6 +80,8 @@ def _calibrate(
     get the spread the forecast showed over such sums, single periods their coverage. Without
     one, the factor scales both (1/k and v). With a ``sum_window`` the level error is then
     scaled per class for the quantile of sums (:func:`_calibrate_sums`)."""
+    if cfg.coverage_measure not in ("pit", "interval"):
+        raise ValueError(f"coverage_measure must be 'pit' or 'interval', got {cfg.coverage_measure!r}")
     lower_q = (1 - cfg.coverage_target) / 2
     upper_q = 1 - lower_q
     mean = np.concatenate(preds, axis=1)
@@ -100,7 +102,7 @@ def _calibrate(
         best, best_gap, best_cov = 1.0, np.inf, np.nan
         for s in grid:
             v_s = v[rows] if window else np.minimum(v[rows] * s, cfg.max_level_var)
-            cov = _coverage(m_r, a_r, k[rows] / s, v_s, lower_q, upper_q)
+            cov = _coverage(m_r, a_r, k[rows] / s, v_s, lower_q, upper_q, cfg.coverage_measure)
             covered = cov[seen].mean() if seen.any() else np.nan
             gap = abs(covered - cfg.coverage_target)
             if gap < best_gap - 1e-9:
@@ -180,27 +182,21 @@ def _sum_covered(mean: np.ndarray, k: np.ndarray, v: np.ndarray, actual: np.ndar
                         np.empty(n * b, dtype=object))
     total, sd = fc.window_moments(np.zeros(n * b), np.full(n * b, float(w)))
     a = np.nan_to_num(actual.reshape(-1))
-    below = np.ceil(a - 1e-9) - 1
-    excess = sd**2 - total
-    finite = excess > 1e-9 * np.maximum(total, 1)
-    with np.errstate(all="ignore"):
-        size = np.where(finite, total**2 / np.maximum(excess, 1e-12), 1.0)
-        cdf = np.where(finite, stats.nbinom.cdf(below, size, size / (size + total)),
-                       stats.poisson.cdf(below, total))
-    covered = np.where(total > 0, cdf < q, a <= 0)
+    covered = _matched_cdf(total, sd**2, np.ceil(a - 1e-9) - 1) < q
     return covered.reshape(n, b)
 
 
-def _coverage(mean, actual, k, v, lower_q, upper_q) -> np.ndarray:
-    """Whether each actual lies in the central interval of the NB matched to mean and variance."""
+def _coverage(mean, actual, k, v, lower_q, upper_q, measure: str = "pit") -> np.ndarray:
+    """How much each actual counts as covered by the central interval of the NB matched to
+    mean and variance: with ``measure="pit"`` the share of its non-randomized PIT inside
+    ``[lower_q, upper_q]`` (:func:`forecast.forecasting.evaluation.pit_coverage`: 90% for a
+    calibrated count forecast, however discrete); with ``"interval"`` 1 when it lies inside
+    ``[Q(lower_q), Q(upper_q)]`` (F(y-1) < upper and F(y) >= lower), which a slow mover's zeros
+    always do."""
     kk = np.minimum(k, 1e6)[:, None]
     var = mean + mean**2 * (1 + v[:, None]) / kk + mean**2 * v[:, None]
-    excess = np.maximum(var - mean, 1e-12)
-    yv = np.nan_to_num(actual)
-    with np.errstate(all="ignore"):
-        size = mean**2 / excess
-        p = size / (size + mean)
-        cdf = stats.nbinom.cdf(yv, size, p)
-        below = stats.nbinom.cdf(yv - 1, size, p)
-    covered = (cdf >= lower_q) & (below < upper_q)
-    return np.where(mean > 0, covered, yv == 0)
+    yv = np.round(np.nan_to_num(actual))
+    cdf, below = _matched_cdf(mean, var, yv), _matched_cdf(mean, var, yv - 1)
+    if measure == "pit":
+        return pit_coverage(below, cdf, lower_q, upper_q)
+    return ((cdf >= lower_q) & (below < upper_q)).astype(float)

@@ -110,6 +110,12 @@ class DemandForecast:
             out[q] = val
         return out
 
+    def cdf(self, x: np.ndarray) -> np.ndarray:
+        """P(D_t <= x) per period from the same NB as :meth:`quantiles` (matched to each
+        period's mean and variance); ``x`` has the shape of ``mean``. A period with mean 0 is a
+        point mass at 0; NaN where the mean is NaN."""
+        return _matched_cdf(self.mean, self.variance(), np.asarray(x, dtype=float))
+
     def sample_paths(self, n_paths: int, rng: np.random.Generator, horizon: int | None = None) -> np.ndarray:
         """Draw demand paths, shape (n, n_paths, h): Gamma level error x NB (Poisson-Gamma) noise."""
         h = self.mean.shape[1] if horizon is None else horizon
@@ -179,3 +185,15 @@ class DemandForecast:
         frame = to_long(self.keys, self.dates, **cols)
         frame["model"] = np.repeat(self.model, len(self.dates))
         return frame
+
+
+def _matched_cdf(mean: np.ndarray, var: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """CDF at ``x`` of the negative binomial with ``mean`` and ``var`` (Poisson where the
+    variance is not above the mean; a point mass at 0 where the mean is 0)."""
+    excess = var - mean
+    nb = excess > 1e-9 * np.maximum(mean, 1)
+    with np.errstate(all="ignore"):
+        size = np.where(nb, mean**2 / np.maximum(excess, 1e-12), 1.0)
+        out = np.where(nb, stats.nbinom.cdf(x, size, size / (size + mean)), stats.poisson.cdf(x, mean))
+    out = np.where(mean > 0, out, (x >= 0).astype(float))
+    return np.where(np.isnan(mean), np.nan, out)

@@ -30,7 +30,10 @@ rolling-origin backtest, and returns a calibrated probabilistic forecast.
    policy protects sums over a lead time and their spread comes mostly from the level error, which
    daily values hardly show. Last, one factor per demand class (smooth / intermittent) scales
    the noise ``k`` so that the central 90% interval covers 90% of the daily actuals in the
-   folds (weekly and monthly data: the factor scales ``k`` and ``v`` together). Then, per class,
+   folds, each actual counted by the share of its non-randomized PIT inside the interval
+   (``coverage_measure``; a count forecast can be calibrated so, while a slow mover's zeros
+   all lie inside [q05, q95]) (weekly and monthly data: the factor scales ``k`` and ``v``
+   together). Then, per class,
    ``v`` may be widened so that the 0.95 quantile of ``sum_window_days`` sums covers 95% of
    them in the folds, each fold scored against the level error estimated from the others
    (``calibration._calibrate_sums``).
@@ -120,6 +123,12 @@ class EngineConfig:
     intermittent_adi: float = 1.32  # mean inter-demand interval above which a series is intermittent
     calibrate: bool = True
     coverage_target: float = 0.90
+    # What the per-class dispersion factor makes cover coverage_target of the fold actuals:
+    # "pit" (the non-randomized PIT of each count inside the central interval, Czado et al.
+    # 2009: attainable by a calibrated count forecast) or "interval" (actuals inside
+    # [q05, q95]: a slow mover's zeros are always inside, its class never gets below ~95% and
+    # the factor ends at the grid's end, the noise made as thin as it goes).
+    coverage_measure: str = "pit"
     level_window: int | None = None  # seasonal profile: periods in the recent level
     profile_seasons: int = 8
     min_level_var: float = 0.002

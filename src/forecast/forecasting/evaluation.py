@@ -15,6 +15,8 @@ Sources
 -------
 - MASE: R. J. Hyndman & A. B. Koehler (2006), "Another look at measures of forecast accuracy",
   International Journal of Forecasting 22(4), 679-688.
+- Non-randomized PIT of count forecasts: C. Czado, T. Gneiting & L. Held (2009), "Predictive
+  model assessment for count data", Biometrics 65(4), 1254-1261.
 - RMSSE, WRMSSE, scaled pinball loss: S. Makridakis, E. Spiliotis & V. Assimakopoulos (2022),
   "M5 accuracy competition: Results, findings, and conclusions" and "The M5 uncertainty
   competition", International Journal of Forecasting 38(4); and the M5 Competitors' Guide (2020).
@@ -37,6 +39,8 @@ __all__ = [
     "interval_coverage_total",
     "mase",
     "pinball_loss",
+    "pit_coverage",
+    "pit_coverage_total",
     "rmsse",
     "rolling_origin_splits",
     "scaled_pinball_loss",
@@ -389,6 +393,51 @@ def interval_coverage_total(y_true: Any, lower: Any, upper: Any) -> float:
     inside[np.isnan(lo) | np.isnan(hi)] = np.nan
     obs = ~np.isnan(yt)
     return float(_divide(inside[obs].sum(), obs.sum()))
+
+
+def pit_coverage(below: Any, at: Any, lower: float = 0.05, upper: float = 0.95) -> np.ndarray:
+    """Calibration of a central interval for *count* forecasts, per observation: the share of
+    the actual's non-randomized PIT that falls inside ``[lower, upper]``.
+
+    For a discrete forecast CDF F and an actual y the PIT is uniform on ``[F(y-1), F(y)]``
+    (Czado, Gneiting & Held 2009), so the observation counts
+
+        c = |[F(y-1), F(y)] ∩ [lower, upper]| / (F(y) - F(y-1))
+
+    (1 or 0 when F(y) = F(y-1)). A calibrated forecast has E[c] = upper - lower, whatever its
+    discreteness, where the share of actuals inside ``[Q(lower), Q(upper)]`` is not: a slow
+    mover with P(0) > ``lower`` has Q(lower) = 0, every zero lies inside, and that share is at
+    least P(y <= Q(upper)) >= ``upper``. ``below`` = F(y-1), ``at`` = F(y), same shape; NaN
+    where the actual is not observed.
+
+    >>> pit_coverage([[0.0, 0.0, 0.96]], [[0.5, 1.0, 1.0]])
+    array([[0.9, 0.9, 0. ]])
+    """
+    lo, hi = np.asarray(below, dtype=float), np.asarray(at, dtype=float)
+    mass = hi - lo
+    inside = np.clip(np.minimum(hi, upper) - np.maximum(lo, lower), 0.0, None)
+    point = ((hi >= lower) & (lo <= upper)).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(mass > 1e-12, inside / mass, point)
+    return np.where(np.isnan(lo) | np.isnan(hi), np.nan, out)
+
+
+def pit_coverage_total(y_true: Any, cdf: Callable[[np.ndarray], np.ndarray],
+                       lower: float = 0.05, upper: float = 0.95) -> float:
+    """:func:`pit_coverage` pooled over all observed actuals; ``cdf(x)`` gives the forecast
+    CDF per (series, period) at ``x`` of the actuals' shape (``DemandForecast.cdf``). Actuals
+    are rounded to whole units (the PIT of a count).
+
+    >>> from scipy import stats
+    >>> y = np.array([[0.0, 1.0, np.nan]])
+    >>> round(pit_coverage_total(y, lambda x: stats.poisson.cdf(x, 1.0)), 3)  # (0.318/0.368 + 1) / 2
+    0.932
+    """
+    yt = np.round(_as_2d(y_true, "y_true"))
+    obs = ~np.isnan(yt)
+    y0 = np.where(obs, yt, 0.0)
+    c = pit_coverage(cdf(y0 - 1), cdf(y0), lower, upper)
+    return float(_divide(np.nansum(np.where(obs, c, 0.0)), obs.sum()))
 
 
 def sum_pinball_loss(y_true: Any, sum_quantile: Any, q: float, window: int = 14) -> np.ndarray:
