@@ -13,6 +13,8 @@ from forecast.planning.plan_config import PlanConfig
 from forecast.planning.policies import build_alerts, compute_policies, recommend_orders
 from tests.test_planning import AS_OF, NO_SUPPLIERS, forecast, history, products, stock
 
+KEYS = ["sku", "location"]
+
 CFG = PlanConfig(service_kind="cycle", order_quantity_method="fixed", fixed_quantity=30.0)
 
 
@@ -132,3 +134,47 @@ def test_overrides_file_flows_through_the_pipeline(demo_dir, tmp_path) -> None:
     recs = pd.read_csv(settings.exports_dir / "reorder_recommendations.csv")
     assert recs[recs["sku"] == sku]["explanation"].str.contains("min 999 set by planner").all()
     assert (recs[recs["sku"] == sku]["urgent"]).all()
+
+
+def test_what_if_keeps_the_planners_overrides(demo_dir, tmp_path) -> None:
+    """A what-if replans under the overrides of the published plan: a pinned min stays pinned
+    (the replanned one is the recommendation), a service level or policy set by the planner is
+    the one replanned under, and a zero change shows the published plan exactly."""
+    import shutil
+
+    from forecast.config import RunSettings
+    from forecast.pipeline import run_pipeline
+    from forecast.scenarios.whatif import Scenario, what_if
+
+    data = tmp_path / "data"
+    shutil.copytree(demo_dir, data)
+    pin, level, policy = pd.read_csv(data / "products.csv")["sku"].iloc[:3]
+    pd.DataFrame({"sku": [pin, level, policy], "reorder_point": [999.0, np.nan, np.nan],
+                  "service_level": [np.nan, 0.995, np.nan], "policy": [None, None, "RS"],
+                  "review_period_days": [np.nan, np.nan, 7.0]}).to_csv(data / "overrides.csv", index=False)
+    settings = RunSettings(data_dir=data, out_dir=tmp_path / "out", n_paths=50, models=("ets", "tsb"))
+    run_pipeline(settings)
+    skus = [pin, level, policy]
+    published = pd.read_csv(settings.exports_dir / "policies.csv").set_index(KEYS).sort_index()
+
+    zero = what_if(settings.snapshot_dir, Scenario(skus=skus, demand_shock_pct=0.0))
+    after = zero.policies_after.set_index(KEYS).sort_index()
+    for col in ("reorder_point", "max_level", "order_quantity", "recommended_reorder_point"):
+        assert np.allclose(after[col], published.loc[after.index, col]), col
+    assert (after["override"] == published.loc[after.index, "override"].fillna("")).all()
+
+    shocked = what_if(settings.snapshot_dir, Scenario(skus=skus, demand_shock_pct=60.0))
+    after = shocked.policies_after.set_index(KEYS).sort_index()
+    was = published.loc[after.index]
+    rows = after.index.get_level_values("sku")
+    assert (after.loc[rows == pin, "reorder_point"] == 999).all()
+    assert (after.loc[rows == pin, "recommended_reorder_point"]
+            > was.loc[rows == pin, "recommended_reorder_point"]).all()
+    assert after.loc[rows == pin, "override"].str.startswith("min 999 set by planner; recommended ").all()
+    assert (after.loc[rows == level, "service_level"] == 0.995).all()
+    assert (after.loc[rows == level, "recommended_service_level"] < 0.995).all()
+    assert (after.loc[rows == level, "reorder_point"] > after.loc[rows == level, "recommended_reorder_point"]).all()
+    assert (after.loc[rows == policy, "policy"] == "RS").all()
+    assert (after.loc[rows == policy, "review_period_days"] == 7).all()
+    recs = shocked.recommendations_after
+    assert recs[recs["sku"] == pin]["explanation"].str.contains("min 999 set by planner").all()

@@ -90,6 +90,40 @@ def compute_policies_with_overrides(
     return plan
 
 
+def repin(plan: pd.DataFrame, recommended: pd.DataFrame, overrides: Overrides,
+          published: pd.DataFrame) -> pd.DataFrame:
+    """A what-if's replanned policies (planned at the published service levels and policies,
+    which carry the planner's service-level and policy overrides) with the planner's min, max
+    and order quantity pinned again, as :func:`compute_policies_with_overrides` does.
+
+    ``recommended``: the same series planned at the plan's own service level and policy (rows
+    and columns as ``plan``; the plan itself where no such override holds): its min, max and
+    order quantity become ``recommended_*``. ``recommended_service_level`` and
+    ``recommended_policy`` stay the published ones."""
+    out = plan.copy()
+    for column, source in zip(RECOMMENDED[:3], ("reorder_point", "max_level", "order_quantity"), strict=True):
+        out[column] = recommended[source].to_numpy()
+    held = out[KEYS].merge(published.reindex(columns=[*KEYS, *RECOMMENDED[3:]]), on=KEYS, how="left")
+    out["recommended_service_level"] = held["recommended_service_level"].astype(float).fillna(
+        out["service_level"].astype(float)).to_numpy()
+    out["recommended_policy"] = held["recommended_policy"].fillna(out["policy"]).to_numpy()
+    out["override"] = ""
+    if overrides.rows.empty:
+        return out
+    rows = out[KEYS].merge(overrides.rows, on=KEYS, how="left")
+    out = _pin(out, rows)
+    out["override"] = _texts(out, rows)
+    return out
+
+
+def changes_level_or_policy(keys: pd.DataFrame, overrides: Overrides) -> np.ndarray:
+    """Rows of ``keys`` whose service level or policy an override sets."""
+    if overrides.rows.empty:
+        return np.zeros(len(keys), dtype=bool)
+    rows = keys[KEYS].merge(overrides.rows, on=KEYS, how="left")
+    return (rows["service_level"].notna() | rows["policy"].notna()).to_numpy()
+
+
 def _recompute(plan, rows, compute, forecast, history, products, suppliers, cfg, period_days,
                lead_times) -> pd.DataFrame:
     """Series with a service-level or policy override, planned again under it, in groups of

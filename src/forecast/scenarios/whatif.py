@@ -28,7 +28,12 @@ reproduces the published numbers: a scenario that changes nothing changes nothin
 Replanning keeps each SKU's published classes, service level and planned fill rate (its share of
 a pooled class level; ``compute_policies(keep=...)``): one SKU is not reclassified against the
 few others of a scenario. A SKU whose lead time, lead-time demand (mean and s.d.) and order
-quantity the scenario leaves as they are keeps its published stock levels. Pre-order first
+quantity the scenario leaves as they are keeps its published stock levels. The planner's
+overrides that held for the published plan hold for the after side too
+(:mod:`forecast.planning.overrides`): a pinned min, max or order quantity stays pinned (the
+replanned value goes to ``recommended_*``, the ``override`` text says both), and a service
+level or policy set by the planner is the one replanned under (its series keep their published
+policy; ``recommended_*`` is then planned at the plan's own level and policy, per SKU). Pre-order first
 purchases are carried over from the published plan (they depend on every pre-order launch).
 
 The result shows per SKU and location the comparison (``comparison``: metric, before, after,
@@ -42,7 +47,7 @@ customer segment (``segments_hit``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -61,7 +66,7 @@ from forecast.ingest.published import (
     read_snapshot,
     run_parameters,
 )
-from forecast.planning import movements, sales_models
+from forecast.planning import movements, overrides, sales_models
 from forecast.planning.plan_config import plan_config_from
 from forecast.planning.policies import (
     PlanConfig,
@@ -73,7 +78,7 @@ from forecast.planning.policies import (
 from forecast.planning.suppliers import estimate_lead_times, receipt_lines, sku_suppliers
 
 INPUTS = ("sales", "products", "suppliers", "inventory", "purchase_orders", "customer_orders",
-          "stock_movements")
+          "stock_movements", "overrides")
 #: Read whole (not only the scenario's SKUs): a supplier's lead time pools all of its receipts.
 SHARED_INPUTS = ("products", "receipts", "purchase_orders")
 KEYS = ["sku", "location"]
@@ -257,7 +262,8 @@ def what_if(
     fc_before = DemandForecast.from_tables(before["forecasts"], before["forecast_models"])
     fc_after, demand_notes = _scenario_forecast(fc_before, scenario, data)
     notes += demand_notes
-    after = _replan(fc_after, before, data, after_inputs, run)
+    pinned = overrides.active_overrides(data["overrides"], fc_before.keys, run.as_of)
+    after = _replan(fc_after, before, data, after_inputs, run, pinned)
     kept = _kept_policies(before["policies"], after["policies"])
     unchanged = _simulate(after["forecast"], kept, after["positions"], after_inputs, run)
     lines_before = _published_lines(before["allocations"], run.allocation_policy)
@@ -414,21 +420,33 @@ def _scenario_forecast(
 
 def _replan(
     fc: DemandForecast, before: dict[str, pd.DataFrame], data: dict[str, pd.DataFrame],
-    inputs: _PlanInputs, run: _Run,
+    inputs: _PlanInputs, run: _Run, pinned: overrides.Overrides,
 ) -> dict[str, object]:
     """Policies, recommendations and risk of the scenario's series, planned and simulated again
-    as the pipeline's plan and simulate steps do (pre-order first purchases carried over)."""
+    as the pipeline's plan and simulate steps do (the planner's overrides applied, pre-order
+    first purchases carried over)."""
     flash = before["flash_sales"]
     planning = sales_models.planning_forecast(fc, flash, inputs.products, run.period_days,
                                               sales_models.SalesModelConfig(seed=run.seed))
-    history = np.full((len(planning.keys), 1), np.nan)  # classes are the published ones
-    policies = compute_policies(planning, history, inputs.products, inputs.suppliers, run.plan,
-                                run.period_days, lead_times=inputs.lead_times,
-                                keep=before["policies"])
-    policies = _hold_unchanged(policies, before["policies"])
+    published = before["policies"]
+    policies = _plan_kept(planning, inputs, run, published)
+    recommended = policies
+    redo = np.nonzero(overrides.changes_level_or_policy(planning.keys, pinned))[0]
+    if len(redo) and "recommended_service_level" in published:
+        # the recommended values: the plan's own service level and policy for these series,
+        # each SKU held to that level (the published fill rate is the override's)
+        own = published.assign(service_level=published["recommended_service_level"],
+                               policy=published["recommended_policy"], planned_fill_rate=np.nan)
+        sub = _plan_kept(planning.take(redo), inputs, run, own)
+        recommended = policies.copy()
+        levels = ["reorder_point", "max_level", "order_quantity"]
+        recommended.loc[redo, levels] = sub[levels].to_numpy()
+    policies = overrides.repin(policies, recommended, pinned, published)
+    policies = _hold_unchanged(policies, published)
     positions = stock_positions(planning.keys, data["stock"], inputs.purchase_orders,
                                 data["customer_orders"])
     recs = recommend_orders(policies, positions, planning, run.as_of, run.plan, run.period_days)
+    recs, _ = overrides.annotate(recs, pd.DataFrame(), policies)
     recs = _with_published_first_purchases(recs, planning, before["recommendations"])
     simulated = fc.take(sales_models.stocked_rows(fc.keys, inputs.products))
     risk = _simulate(simulated, policies, positions, inputs, run)
@@ -436,9 +454,32 @@ def _replan(
             "recommendations": recs, "risk": risk}
 
 
+def _plan_kept(planning: DemandForecast, inputs: _PlanInputs, run: _Run, keep: pd.DataFrame
+               ) -> pd.DataFrame:
+    """``compute_policies`` with the classes and service levels of ``keep`` (the published
+    policies), each series under its published policy and review period (a planner's policy
+    override), in the rows' order."""
+    held = planning.keys[KEYS].merge(keep.reindex(columns=[*KEYS, "policy", "review_period_days"]),
+                                     on=KEYS, how="left")
+    policy = held["policy"].fillna(run.plan.policy).astype(str)
+    review = np.where(policy == "RS", held["review_period_days"].astype(float)
+                      .fillna(run.plan.review_period_days), 0.0)
+    history = np.full((len(planning.keys), 1), np.nan)  # classes are the published ones
+    parts = []
+    for (kind, days), group in pd.DataFrame({"p": policy, "r": review}).groupby(["p", "r"], sort=False):
+        own = kind == run.plan.policy and days == (run.plan.review_period_days if kind == "RS" else 0.0)
+        cfg = run.plan if own else replace(run.plan, policy=kind, review_period_days=float(days))
+        rows = group.index.to_numpy()
+        part = compute_policies(planning.take(rows), history[rows], inputs.products, inputs.suppliers,
+                                cfg, run.period_days, lead_times=inputs.lead_times, keep=keep)
+        parts.append(part.set_axis(rows))
+    return pd.concat(parts).sort_index().reset_index(drop=True)
+
+
 def _hold_unchanged(after: pd.DataFrame, before: pd.DataFrame) -> pd.DataFrame:
-    """The published stock levels, and the published inputs themselves, for series whose
-    planning inputs the scenario leaves as they are within rounding (the pooled class solution
+    """The published stock levels, and the published inputs themselves (with the
+    ``recommended_*`` levels and the override text), for series whose planning inputs (after the
+    planner's pins) the scenario leaves as they are within rounding (the pooled class solution
     is not re-solved for one SKU alone; a recomputed lead-time demand may differ from the
     published one in the last bits, and a zero change must show no change at all)."""
     merged = after[KEYS].merge(before, on=KEYS, how="left")
@@ -447,8 +488,12 @@ def _hold_unchanged(after: pd.DataFrame, before: pd.DataFrame) -> pd.DataFrame:
         new, old = after[col].to_numpy(dtype=float), merged[col].to_numpy(dtype=float)
         same &= np.isclose(new, old, rtol=1e-12, atol=1e-12) | (np.isnan(new) & np.isnan(old))
     out = after.copy()
-    for col in (*_INPUT_FIELDS, *_LEVEL_FIELDS):
+    held = [c for c in overrides.RECOMMENDED[:3] if c in before and c in after]
+    for col in (*_INPUT_FIELDS, *_LEVEL_FIELDS, *held):
         out[col] = np.where(same, merged[col].to_numpy(dtype=float), after[col].to_numpy(dtype=float))
+    if "override" in before and "override" in after:  # its "recommended" figures held with them
+        out["override"] = np.where(same, merged["override"].fillna("").to_numpy(dtype=object),
+                                   after["override"].to_numpy(dtype=object))
     return out
 
 
