@@ -486,3 +486,29 @@ def test_demand_forecast_cdf_agrees_with_its_quantiles() -> None:
         assert (fc.cdf(value - 1) < q).all()
     assert fc.cdf(np.full((3, 2), 0.0))[2].tolist() == [1.0, 1.0]  # mean 0: all mass at 0
     assert fc.cdf(np.full((3, 2), -1.0))[2].tolist() == [0.0, 0.0]
+
+
+def test_backtest_scores_the_pit_coverage_when_given_the_forecast_cdf() -> None:
+    # Poisson(0.4) demand forecast by its own distribution: the PIT puts 90% inside per series
+    # and pooled, where the share inside [q05, q95] = [0, 1] is 94%.
+    from scipy import stats
+
+    rng = np.random.default_rng(1)
+    y = rng.poisson(0.4, (60, 400)).astype(float)
+    y[0, -5:] = np.nan  # a censored day in the last fold: not scored
+
+    def forecast_fn(y_train: np.ndarray, h: int) -> dict:
+        n = y_train.shape[0]
+        return {"mean": np.full((n, h), 0.4), "quantiles": {0.05: np.zeros((n, h)), 0.95: np.ones((n, h))},
+                "cdf": lambda x: stats.poisson.cdf(x, 0.4)}
+
+    frame = ev.backtest(y, forecast_fn, 28, 3, quantiles=(0.05, 0.95))
+    assert frame["pit_coverage_90"].between(0.75, 1.0).all()
+    summary = ev.summarise_backtest(frame)
+    assert summary["pit_coverage_90"] == pytest.approx(0.90, abs=0.01)
+    assert summary["coverage_90"] > 0.92
+    # by hand for one row: the mean over its observed days of the PIT share inside
+    row = frame[(frame["series"] == 0) & (frame["fold"] == 2)].iloc[0]
+    actual = y[0, -28:][~np.isnan(y[0, -28:])]
+    expected = ev.pit_coverage(stats.poisson.cdf(actual - 1, 0.4), stats.poisson.cdf(actual, 0.4)).mean()
+    assert row["pit_coverage_90"] == pytest.approx(expected)

@@ -4,7 +4,7 @@ For each outer fold the engine runs once on the history before the fold's cut (i
 choice uses only inner folds inside that history, never the period being scored) with
 ``keep_all`` so each candidate's own forecast is scored beside the automatic choice.
 Metrics come from :mod:`forecast.forecasting.evaluation` (MASE, RMSSE, WRMSSE, WAPE, bias, scaled pinball
-loss, 90% interval coverage, pinball loss of the 14-period demand sum at 0.9 and 0.95).
+loss, 90% interval coverage, also counted by the non-randomized PIT, pinball loss of the 14-period demand sum at 0.9 and 0.95).
 """
 
 from __future__ import annotations
@@ -67,7 +67,8 @@ def run_backtest(
             quantiles = fc.quantiles(QUANTILES)
             n = y_train.shape[0]
             sums = fc.window_quantiles(np.zeros(n), np.full(n, float(sum_window)), (0.9, 0.95))
-            return {"mean": fc.mean[:, :h], "quantiles": quantiles, "sum14": sums}
+            return {"mean": fc.mean[:, :h], "quantiles": quantiles, "sum14": sums,
+                    "cdf": lambda x: fc.cdf(x[:, : fc.mean.shape[1]])}
 
         return forecast_fn
 

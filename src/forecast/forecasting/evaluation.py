@@ -519,6 +519,8 @@ def backtest(
     ``series, fold, cutoff`` (index of the last training period), ``mase`` (seasonal scale with
     ``season_length``), ``rmsse``, ``wape``, ``bias``; ``spl`` over the requested ``quantiles``
     when forecast_fn returns quantiles; ``coverage_90`` when 0.05 and 0.95 are among them;
+    ``pit_coverage_90`` (:func:`pit_coverage` of the 90% interval) when it returns ``"cdf"``, a
+    callable giving the forecast CDF per (series, period) at values of shape (n, h);
     ``pinball_sum14_q90`` / ``pinball_sum14_q95`` when it returns "sum14" (the demand summed over
     the first ``sum_window`` periods: 14 days, or the periods covering them); ``weight`` (dollar
     weights of the fold's last ``weight_window`` history periods) when ``prices`` (n, T) is
@@ -563,6 +565,11 @@ def backtest(
             columns["spl"] = scaled_pinball_loss(actual, qs, y_train)
             if 0.05 in qs and 0.95 in qs:
                 columns["coverage_90"] = interval_coverage(actual, qs[0.05], qs[0.95])
+        cdf = result.get("cdf") if isinstance(result, Mapping) else None
+        if cdf is not None:
+            counted = np.round(np.where(obs, actual, 0.0))
+            pit = pit_coverage(cdf(counted - 1), cdf(counted))
+            columns["pit_coverage_90"] = _masked_mean(np.where(obs, pit, np.nan), obs)
         sum14 = result.get("sum14") if isinstance(result, Mapping) else None
         if sum14:
             for q, label in ((0.9, "pinball_sum14_q90"), (0.95, "pinball_sum14_q95")):
@@ -604,7 +611,8 @@ def summarise_backtest(df: pd.DataFrame, weights: Any | None = None) -> pd.Serie
       weights renormalised), then averaged over folds. Weights: ``weights`` (n_series,) applied
       to every fold, else the table's ``weight`` column (from ``prices``); absent -> no WRMSSE;
     - ``wape``, ``bias``: pooled totals sum|e| / sum y and sum e / sum y over everything;
-    - ``coverage_90``: pooled fraction of scored actuals inside the 90 % interval.
+    - ``coverage_90``: pooled fraction of scored actuals inside the 90 % interval;
+      ``pit_coverage_90`` pooled the same way.
     """
     out: dict[str, float] = {}
     for col in ("mase", "rmsse"):
@@ -622,12 +630,11 @@ def summarise_backtest(df: pd.DataFrame, weights: Any | None = None) -> pd.Serie
     out["bias"] = float(_divide(df["sum_error"].sum(), df["sum_actual"].sum()))
     if "spl" in df:
         out["spl"] = float(df["spl"].mean())
-    if "coverage_90" in df:
-        scored = df["coverage_90"].notna()
-        n_scored = df.loc[scored, "n_scored"]
-        out["coverage_90"] = float(
-            _divide((df.loc[scored, "coverage_90"] * n_scored).sum(), n_scored.sum())
-        )
+    for col in ("coverage_90", "pit_coverage_90"):
+        if col in df:
+            scored = df[col].notna()
+            n_scored = df.loc[scored, "n_scored"]
+            out[col] = float(_divide((df.loc[scored, col] * n_scored).sum(), n_scored.sum()))
     for col in ("pinball_sum14_q90", "pinball_sum14_q95"):
         if col in df:
             out[col] = float(df[col].mean())

@@ -346,6 +346,9 @@ CREATE TABLE IF NOT EXISTS backtest_summary (
     mase DOUBLE, rmsse DOUBLE, wrmsse DOUBLE, wape DOUBLE, bias DOUBLE, spl DOUBLE,
     coverage_90 DOUBLE, pinball_sum14_q90 DOUBLE, pinball_sum14_q95 DOUBLE
 );
+-- coverage_90 counted by the non-randomized PIT (forecast.forecasting.evaluation.pit_coverage)
+ALTER TABLE backtest_series ADD COLUMN IF NOT EXISTS pit_coverage_90 DOUBLE;
+ALTER TABLE backtest_summary ADD COLUMN IF NOT EXISTS pit_coverage_90 DOUBLE;
 
 -- What each customer was last told about a waiting order line (forecast.backorders.notifications): one
 -- row per notice sent, never updated; the latest row per (order_id, sku, location) counts.
