@@ -13,6 +13,7 @@ import pandas as pd
 
 from forecast.forecasting.distribution import DemandForecast, _matched_cdf
 from forecast.forecasting.evaluation import pit_coverage
+from forecast.forecasting.series import intermittent_rows
 
 if TYPE_CHECKING:
     from forecast.forecasting.engine import EngineConfig
@@ -86,8 +87,11 @@ def _calibrate(
     upper_q = 1 - lower_q
     mean = np.concatenate(preds, axis=1)
     act = np.concatenate(actuals, axis=1)
-    zero_share = np.nanmean(np.where(np.isnan(y[:, -365:]), np.nan, y[:, -365:] == 0), axis=1)
-    intermittent = np.nan_to_num(zero_share, nan=1.0) > 0.5
+    # The demand classes of the ranking and the combination (:func:`intermittent_rows`). They
+    # were "more than half the periods zero" here (a mean interval over 2, not 1.32): with the
+    # same classes m5_dev's 14-day q95 over 3 windows 94.4% -> 94.6% and its sum pinball
+    # -2.4%; carparts' sum pinball +1.5%, PIT coverage 85.8% -> 86.1%.
+    intermittent = intermittent_rows(y, cfg.intermittent_adi)
     grid = np.array([0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.5, 6.0, 9.0])
     prior = v
     if window:

@@ -68,7 +68,7 @@ from forecast.forecasting.candidates import (  # _Context, _cut_covariates, _tak
     start_global_model,
 )
 from forecast.forecasting.distribution import DemandForecast
-from forecast.forecasting.series import Panel
+from forecast.forecasting.series import Panel, intermittent_rows
 
 log = logging.getLogger(__name__)
 
@@ -541,16 +541,6 @@ def _scale(y: np.ndarray) -> np.ndarray:
 
 def _nan_mse(actual: np.ndarray, pred: np.ndarray) -> np.ndarray:
     return _nanmean((actual - pred) ** 2, axis=1)
-
-
-def intermittent_rows(y: np.ndarray, adi: float = 1.32) -> np.ndarray:
-    """Series whose average inter-demand interval (observed periods per non-zero one) exceeds
-    ``adi`` (Syntetos, Boylan & Croston 2005: 1.32 separates smooth/erratic from intermittent/
-    lumpy demand), over the last 365 periods; a series without demand counts as intermittent."""
-    tail = y[:, -min(365, y.shape[1]) :]
-    observed = (~np.isnan(tail)).sum(axis=1)
-    demands = (np.nan_to_num(tail) > 0).sum(axis=1)
-    return observed > adi * demands
 
 
 @dataclass

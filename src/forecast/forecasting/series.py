@@ -165,3 +165,13 @@ def to_long(keys: pd.DataFrame, dates: pd.DatetimeIndex, **columns: np.ndarray) 
     for name, values in columns.items():
         frame[name] = np.asarray(values).reshape(n * h)
     return frame
+
+
+def intermittent_rows(y: np.ndarray, adi: float = 1.32) -> np.ndarray:
+    """Series whose average inter-demand interval (observed periods per non-zero one) exceeds
+    ``adi`` (Syntetos, Boylan & Croston 2005: 1.32 separates smooth/erratic from intermittent/
+    lumpy demand), over the last 365 periods; a series without demand counts as intermittent."""
+    tail = y[:, -min(365, y.shape[1]) :]
+    observed = (~np.isnan(tail)).sum(axis=1)
+    demands = (np.nan_to_num(tail) > 0).sum(axis=1)
+    return observed > adi * demands
