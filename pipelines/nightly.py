@@ -226,7 +226,6 @@ def reselection_flow(
     the scores land in the warehouse (backtest_* tables) and exports/backtest_*.csv."""
     settings = _settings(data_dir, out_dir, None, horizon, config_file, folds=folds)
     run_id = pipeline.new_run_id()
-    ingest_task(settings, run_id)
     summary = backtest_task(settings, run_id, settings.folds)
     create_table_artifact(summary.round(4).to_dict(orient="records"), key="backtest-summary",
                           description=f"Backtest, {settings.folds} folds x {settings.horizon} periods")
@@ -236,7 +235,9 @@ def reselection_flow(
 @task(name="backtest")
 def backtest_task(settings: RunSettings, run_id: str, folds: int):
     log = get_run_logger()
-    return pipeline.backtest_step(settings, run_id, folds, progress=log.info)
+    # Ingests the data folder first, then backtests without holding the warehouse or the run
+    # lock, so a nightly run starting meanwhile is not stopped (pipeline.backtest_step).
+    return pipeline.backtest_step(settings, run_id, folds, progress=log.info, load=True)
 
 
 def run_nightly(runner: str = "threads", address: str | None = None, workers: int | None = None,

@@ -173,3 +173,47 @@ def test_a_failing_model_is_recorded_and_the_run_goes_on(demo_dir, tmp_path, mon
     assert "model theta failed" in run["warnings"] and "diverged on SKU0003" in run["warnings"]
     assert not models["model"].str.contains("theta").any()
     assert summary.steps["forecast"]["warnings"]
+
+
+def test_a_backtest_never_stops_a_nightly_run(demo_dir, tmp_path, monkeypatch) -> None:
+    """While a backtest computes, a nightly run takes the run lock and the warehouse at once;
+    a backtest that is done while a run writes waits for it, then writes its results."""
+    import threading
+    import time
+
+    from forecast import pipeline
+    from forecast.config import RunSettings
+    from forecast.forecasting import backtesting
+
+    settings = RunSettings(data_dir=demo_dir, out_dir=tmp_path, models=("seasonal_naive",), horizon=7)
+    seen = {}
+    real = backtesting.run_backtest
+
+    def run_backtest(*args, **kwargs):
+        with pipeline.run_lock(tmp_path, reader_wait=0.0):  # a nightly run starting now
+            # the warehouse file is free: another process opens it (DuckDB: one process at a time)
+            opened = subprocess.run([sys.executable, "-c", "import duckdb, sys; duckdb.connect(sys.argv[1]).close()",
+                                     str(settings.warehouse_path)], check=False, capture_output=True, text=True)
+            assert opened.returncode == 0, opened.stderr
+            seen["runs"] = True
+        report = real(*args, **kwargs)
+        hold.start()  # a nightly run starts before the results are written ...
+        time.sleep(0.5)
+        return report
+
+    def nightly() -> None:
+        with pipeline.run_lock(tmp_path):
+            time.sleep(1.5)
+            seen["released"] = time.monotonic()
+
+    hold = threading.Thread(target=nightly)
+    monkeypatch.setattr(backtesting, "run_backtest", run_backtest)
+    summary = pipeline.backtest_step(settings, "bt1", 1, load=True)
+    written = time.monotonic()
+    hold.join()
+    assert "runs" in seen and written >= seen["released"]  # ... and the backtest waited for it
+    assert set(summary["model"]) == {"seasonal_naive", "auto"}
+    with Warehouse(settings.warehouse_path) as wh:
+        rows = wh.con.execute("SELECT DISTINCT run_id FROM backtest_summary").fetchall()
+    assert rows == [("bt1",)]
+    assert (settings.exports_dir / "backtest_summary.csv").is_file()

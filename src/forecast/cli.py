@@ -361,10 +361,9 @@ def backtest(
     )
     run_id = pipeline.new_run_id()
     try:
-        with console.status("Loading data"):
-            pipeline.ingest(settings, run_id)
         with console.status("Backtesting") as status:
-            summary = pipeline.backtest_step(settings, run_id, folds, progress=lambda m: status.update(m))
+            summary = pipeline.backtest_step(settings, run_id, folds, progress=lambda m: status.update(m),
+                                             load=True)
     except _operator_errors() as exc:
         _fail(str(exc))
     render(summary, auto_columns(summary, 4), format, title=f"Backtest: {folds} folds x {horizon} periods")

@@ -231,23 +231,38 @@ def forecast_cache_key(settings: RunSettings, as_of: date, cfg: EngineConfig) ->
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def backtest_step(settings: RunSettings, run_id: str, folds: int, progress: Progress | None = None) -> pd.DataFrame:
+def backtest_step(settings: RunSettings, run_id: str, folds: int, progress: Progress | None = None,
+                  load: bool = False) -> pd.DataFrame:
     """Rolling-origin backtest of every candidate and the automatic choice; writes
-    ``backtest_series`` / ``backtest_summary`` and ``exports/backtest_*.csv``."""
+    ``backtest_series`` / ``backtest_summary`` and ``exports/backtest_*.csv``. With ``load`` the
+    data folder is ingested first (``forecast backtest``, the weekly re-selection).
+
+    It never stops a nightly run: the warehouse and the run lock are held only to read the
+    history (after the ingest) and, at the end, to write the results, each time as a brief
+    holder (:func:`run_lock` with ``brief``: it waits for a running pipeline, and a pipeline
+    starting meanwhile waits for it); the backtest itself, minutes on a large catalogue, holds
+    neither."""
     from forecast.forecasting.backtesting import run_backtest
 
-    with Warehouse(settings.warehouse_path) as wh:
-        as_of = resolve_as_of(wh, settings.as_of)
-        panel = load_panel(wh, as_of)
-        covariates = load_covariates(wh, panel, settings.horizon, settings)
-        report = run_backtest(panel, settings.horizon, folds, engine_config(settings), covariates, progress)
-        per_series = report.per_series.copy()
-        per_series["cutoff"] = panel.dates[per_series["cutoff"].to_numpy()].date
-        wh.replace_outputs({"backtest_series": per_series, "backtest_summary": report.summary}, run_id)
-        wh.drop_other_runs(("backtest_series", "backtest_summary"), run_id)
-        wh.publish_snapshot(settings.snapshot_dir)  # notebooks read backtests from the snapshot
-    export.write_csv(per_series, settings.exports_dir / "backtest_series.csv", float_format="%.5g")
-    export.write_csv(report.summary, settings.exports_dir / "backtest_summary.csv", float_format="%.5g")
+    say = progress or (lambda message: None)
+    with run_lock(settings.out_dir, wait=True, brief=True):
+        if load:
+            say("loading data")
+            ingest(settings, run_id)
+        with Warehouse(settings.warehouse_path) as wh:
+            as_of = resolve_as_of(wh, settings.as_of)
+            panel = load_panel(wh, as_of)
+            covariates = load_covariates(wh, panel, settings.horizon, settings)
+    report = run_backtest(panel, settings.horizon, folds, engine_config(settings), covariates, progress)
+    per_series = report.per_series.copy()
+    per_series["cutoff"] = panel.dates[per_series["cutoff"].to_numpy()].date
+    with run_lock(settings.out_dir, wait=True, brief=True):
+        with Warehouse(settings.warehouse_path) as wh:
+            wh.replace_outputs({"backtest_series": per_series, "backtest_summary": report.summary}, run_id)
+            wh.drop_other_runs(("backtest_series", "backtest_summary"), run_id)
+            wh.publish_snapshot(settings.snapshot_dir)  # notebooks read backtests from the snapshot
+        export.write_csv(per_series, settings.exports_dir / "backtest_series.csv", float_format="%.5g")
+        export.write_csv(report.summary, settings.exports_dir / "backtest_summary.csv", float_format="%.5g")
     return report.summary
 
 
@@ -696,25 +711,29 @@ def _lock_file(out_dir: Path) -> Path:
 
 
 @contextmanager
-def run_lock(out_dir: Path, wait: bool = False, reader_wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
+def run_lock(out_dir: Path, wait: bool = False, reader_wait: float = LOCK_WAIT_SECONDS,
+             brief: bool = False) -> Iterator[None]:
     """Hold ``OUT/.pipeline.lock`` for the whole run: one writer per output folder.
 
     A second run fails at once with :class:`PipelineBusyError` naming the holder, or waits for
     the lock when ``wait`` is set. A read command holding the lock shared for a moment (see
-    :func:`read_lock`) is waited for up to ``reader_wait`` seconds. The operating system
-    releases the lock when a run dies."""
+    :func:`read_lock`), or a ``brief`` holder (a backtest reading its history or writing its
+    results: it leaves the holder line empty), is waited for up to ``reader_wait`` seconds. The
+    operating system releases the lock when a run dies."""
     path = _lock_file(out_dir)
     with open(path, "r+") as handle:
         _take_run_lock(handle, out_dir, wait, reader_wait)
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()} since {datetime.now():%Y-%m-%d %H:%M:%S}")
-        handle.flush()
+        if not brief:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()} since {datetime.now():%Y-%m-%d %H:%M:%S}")
+            handle.flush()
         try:
             yield
         finally:
-            handle.seek(0)
-            handle.truncate()
+            if not brief:
+                handle.seek(0)
+                handle.truncate()
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
@@ -737,7 +756,8 @@ def _take_run_lock(handle, out_dir: Path, wait: bool, reader_wait: float) -> Non
                 ) from None
             if time.monotonic() >= deadline:
                 raise PipelineBusyError(
-                    f"{out_dir}: a read command has held the output folder for {reader_wait:g} s; "
+                    f"{out_dir}: a read command (or a backtest's read or write) has held the output "
+                    f"folder for {reader_wait:g} s; "
                     "wait for it to finish, or start this run with --wait"
                 ) from None
             time.sleep(0.1)
