@@ -1,6 +1,6 @@
 """Speed benchmark of the forecast engine: synthetic series through the default engine.
 
-    python bench/scale.py --series 10000 --days 730 [--horizon 28] [--prophet-series 0]
+    python bench/scale.py --series 10000 --days 730 [--horizon 28] [--prophet-series 0] [--locations 1]
     python bench/scale.py --sweep [--sizes 100,1000,10000] [--peer-cap 1000]
 
 Builds a synthetic panel (weekly + yearly seasonality, trend, campaigns, intermittent series,
@@ -38,7 +38,7 @@ from forecast.forecasting.features import build_covariates
 from forecast.forecasting.series import DAILY, Panel
 
 
-def synthetic(n: int, days: int, horizon: int, seed: int = 0):
+def synthetic(n: int, days: int, horizon: int, seed: int = 0, locations: int = 1):
     rng = np.random.default_rng(seed)
     dates = pd.date_range("2024-01-01", periods=days, freq="D")
     t = np.arange(days + horizon)
@@ -49,12 +49,15 @@ def synthetic(n: int, days: int, horizon: int, seed: int = 0):
     yearly = 1 + 0.2 * np.sin(2 * np.pi * t[None, :] / 365.25 + rng.uniform(0, 6, (n, 1)))
     trend = 1 + rng.normal(0, 0.0003, (n, 1)) * t[None, :]
     mean = level[:, None] * weekly * yearly * np.clip(trend, 0.2, None)
-    keys = pd.DataFrame({"sku": [f"S{i:05d}" for i in range(n)], "location": "main"})
-    categories = rng.integers(0, 8, n)
-    products = pd.DataFrame({"sku": keys["sku"], "category": [f"cat{c}" for c in categories]})
+    # with several locations each SKU sells at `locations` of them (the global model pools them)
+    keys = pd.DataFrame({"sku": [f"S{i // locations:05d}" for i in range(n)],
+                         "location": [f"L{i % locations}" for i in range(n)]})
+    skus = keys["sku"].drop_duplicates().to_numpy()
+    categories = rng.integers(0, 8, len(skus))
+    products = pd.DataFrame({"sku": skus, "category": [f"cat{c}" for c in categories]})
     starts = rng.integers(0, days + horizon - 10, n // 2)
     campaigns = pd.DataFrame({
-        "sku": keys["sku"].to_numpy()[rng.integers(0, n, n // 2)],
+        "sku": skus[rng.integers(0, len(skus), n // 2)],
         "category": "", "location": "",
         "start_date": dates[0] + pd.to_timedelta(starts, unit="D"),
         "end_date": dates[0] + pd.to_timedelta(starts + rng.integers(3, 10, n // 2), unit="D"),
@@ -105,6 +108,8 @@ def main() -> None:
     parser.add_argument("--sweep", action="store_true", help="forecast step at several sizes vs AutoETS")
     parser.add_argument("--sizes", default="100,1000,10000")
     parser.add_argument("--peer-cap", type=int, default=1000)
+    parser.add_argument("--locations", type=int, default=1,
+                        help="locations per SKU (2+: the global model is pooled over them)")
     args = parser.parse_args()
     if args.sweep:
         sweep([int(v) for v in args.sizes.split(",")], args.days, args.horizon, args.peer_cap)
@@ -112,7 +117,8 @@ def main() -> None:
     stages = Stages()
     print(f"{args.series:,} series x {args.days} days, horizon {args.horizon}")
     with stages.stage("synthetic data"):
-        panel, products, campaigns = synthetic(args.series, args.days, args.horizon)
+        panel, products, campaigns = synthetic(args.series, args.days, args.horizon,
+                                               locations=args.locations)
     with stages.stage("covariates"):
         cov = build_covariates(panel.keys, panel.dates, args.horizon, panel.freq,
                                campaigns=campaigns, products=products, price=panel.price)

@@ -50,6 +50,8 @@ class _Context:
     covariates: object | None  # features.Covariates covering t + h periods, or None
     factors: np.ndarray  # (n, t + h) campaign multipliers for statistical models
     prophet_rows: np.ndarray  # indices of series Prophet fits
+    groups: np.ndarray | None = None  # SKU code per series when the global model pools (gbm_pooled)
+    pool_window: int = 56  # periods of the shares the pooled model splits a SKU's total by
 
 
 def _stat_model(name: str):
@@ -83,11 +85,8 @@ def _predict_model(name: str, ctx: _Context, h: int, cfg: EngineConfig, max_rows
             base = _stat_model(name).fit(adjusted, ctx.season_length).predict(h)
         return base * ctx.factors[:, t : t + h]
     if name == "gbm":
-        from forecast.forecasting.forecasters.gbm import GlobalGBM
-
         steps = ctx.covariates.horizon if ctx.covariates is not None else h
-        model = GlobalGBM(random_state=cfg.seed, max_rows=max_rows or gbm_rows(cfg.gbm_rows, cfg, n, steps),
-                          backend=cfg.gbm_backend)
+        model = _global_model(cfg, ctx, max_rows or gbm_rows(cfg.gbm_rows, cfg, n, steps))
         return model.fit(ctx.y, ctx.season_length, covariates=ctx.covariates, stop=stop).predict(h)
     if name == "prophet":
         from forecast.forecasting.forecasters.prophet import ProphetForecaster
@@ -101,6 +100,18 @@ def _predict_model(name: str, ctx: _Context, h: int, cfg: EngineConfig, max_rows
             out[rows] = model.predict(h)
         return out
     raise ValueError(f"unknown model {name!r}")
+
+
+def _global_model(cfg: EngineConfig, ctx: _Context, max_rows: int) -> object:
+    """The unfitted global model: :class:`~forecast.forecasting.forecasters.gbm_pooled.PooledGBM` when
+    the context has SKUs at several locations and ``cfg.gbm_pool_weight`` > 0, else GlobalGBM."""
+    from forecast.forecasting.forecasters.gbm import GlobalGBM
+    from forecast.forecasting.forecasters.gbm_pooled import PooledGBM
+
+    kwargs = {"random_state": cfg.seed, "max_rows": max_rows, "backend": cfg.gbm_backend}
+    if ctx.groups is None or cfg.gbm_pool_weight <= 0:
+        return GlobalGBM(**kwargs)
+    return PooledGBM(ctx.groups, cfg.gbm_pool_weight, ctx.pool_window, **kwargs)
 
 
 def gbm_rows(cap: int, cfg: EngineConfig, n_series: int, horizon: int = 28) -> int:
@@ -269,16 +280,16 @@ def start_global_model(
     refit would be, the price of one fit instead of one per fold), else one fit per fold; the
     forecast from a fit on the whole history (or, without ``gbm_refit``, from the fold model).
     ``limit``: each fit on one OpenMP thread (:func:`_one_thread`)."""
-    from forecast.forecasting.forecasters.gbm import GlobalGBM, lightgbm_available
+    from forecast.forecasting.forecasters.gbm import lightgbm_available
 
     once = cfg.gbm_fit_once and len(folds) >= 2
     backtest_rows = gbm_rows(cfg.gbm_backtest_rows, cfg, len(context(1, 0).y), horizon)
 
-    def fold_model() -> GlobalGBM:
+    def fold_model() -> object:
         # Without a refit the same model also forecasts from the end, so it sees the whole
         # history (its training targets still stop at the first fold's end).
         ctx = context(folds[-1] if cfg.gbm_refit else t, horizon)
-        model = GlobalGBM(random_state=cfg.seed, max_rows=backtest_rows, backend=cfg.gbm_backend)
+        model = _global_model(cfg, ctx, backtest_rows)
         return model.fit(ctx.y, ctx.season_length, covariates=ctx.covariates, train_until=folds[0])
 
     def fold_forecasts() -> list[np.ndarray]:
