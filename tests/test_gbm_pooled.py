@@ -44,6 +44,8 @@ def test_forecast_is_the_weighted_sum_of_bottom_up_and_top_down(data) -> None:
     expected = 0.5 * own + 0.5 * total[groups] * share[:, None]
     np.testing.assert_allclose(model.predict(H), expected, rtol=1e-9)
     np.testing.assert_allclose(model.predict_at(T, H), expected, rtol=1e-9)
+    one_by_one = PooledGBM(groups, weight=0.5, parallel=False, **SMALL).fit(data.y, 7, covariates=data.cov)
+    np.testing.assert_allclose(one_by_one.predict(H), expected, rtol=1e-9)
     # weight 0: the bottom-up model alone
     alone = PooledGBM(groups, weight=0.0, **SMALL).fit(data.y, 7, covariates=data.cov).predict(H)
     np.testing.assert_allclose(alone, own, rtol=1e-9)

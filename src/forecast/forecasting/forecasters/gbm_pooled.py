@@ -28,10 +28,14 @@ observed demand; a SKU with no demand in the window splits evenly.
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from forecast.forecasting.forecasters.gbm import GlobalGBM
+
+#: Panels of at most this many (series x period) cells fit their two models side by side.
+_PARALLEL_CELLS = 2_000_000
 
 
 def pooling_groups(skus: np.ndarray | None) -> np.ndarray | None:
@@ -75,13 +79,16 @@ def recent_shares(y: np.ndarray, groups: np.ndarray, end: int, window: int) -> n
 class PooledGBM:
     """Bottom-up and top-down global models combined (module doc). The same ``fit`` /
     ``predict`` / ``predict_at`` as :class:`GlobalGBM`, whose parameters ``gbm`` are given to
-    both models."""
+    both models; ``parallel``: fit the two side by side (None: when ``y`` has at most
+    ``_PARALLEL_CELLS`` cells; the forecast is the same either way)."""
 
-    def __init__(self, groups: np.ndarray, weight: float = 0.5, share_window: int = 56, **gbm: object):
+    def __init__(self, groups: np.ndarray, weight: float = 0.5, share_window: int = 56,
+                 parallel: bool | None = None, **gbm: object):
         if not 0.0 <= weight <= 1.0:
             raise ValueError(f"weight must be in [0, 1], got {weight!r}")
         self.groups = np.asarray(groups, dtype=np.int64)
         self.weight, self.share_window, self.gbm = float(weight), int(max(1, share_window)), gbm
+        self.parallel = parallel  # the two fits side by side; None: when the panel is small
 
     def fit(self, y: np.ndarray, season_length: int = 1, covariates: object | None = None,
             train_until: int | None = None, stop: threading.Event | None = None) -> PooledGBM:
@@ -90,12 +97,23 @@ class PooledGBM:
         if len(self.groups) != y.shape[0]:
             raise ValueError(f"groups name {len(self.groups)} series, y has {y.shape[0]}")
         self.y_ = np.asarray(y, dtype=float)
-        self.own_ = GlobalGBM(**self.gbm).fit(y, season_length, covariates=covariates,
-                                              train_until=train_until, stop=stop)
         first = np.array([np.flatnonzero(self.groups == g)[0] for g in range(int(self.groups.max()) + 1)])
         cov = _take_rows(covariates, first) if covariates is not None else None
-        self.total_ = GlobalGBM(**self.gbm).fit(group_totals(self.y_, self.groups), season_length,
-                                                covariates=cov, train_until=train_until, stop=stop)
+        totals = group_totals(self.y_, self.groups)
+        def fit_total() -> GlobalGBM:
+            return GlobalGBM(**self.gbm).fit(totals, season_length, covariates=cov,
+                                             train_until=train_until, stop=stop)
+
+        # Small panels: the two fits side by side (LightGBM trains on one thread and releases
+        # the GIL; the demo's forecast step took 13.6 s one after the other, 9.5 s side by side,
+        # 7.5 s without pooling). Large ones one after the other: side by side, 10,000 series x
+        # 730 days peaked at 4.2 GB against 3.8 GB.
+        parallel = self.parallel if self.parallel is not None else y.size <= _PARALLEL_CELLS
+        with ThreadPoolExecutor(1) as pool:
+            total = pool.submit(fit_total) if parallel else None
+            self.own_ = GlobalGBM(**self.gbm).fit(y, season_length, covariates=covariates,
+                                                  train_until=train_until, stop=stop)
+            self.total_ = total.result() if total is not None else fit_total()
         return self
 
     def predict(self, h: int) -> np.ndarray:
