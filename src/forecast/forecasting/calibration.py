@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.forecasting.distribution import DemandForecast, _matched_cdf
-from forecast.forecasting.evaluation import pit_coverage
+from forecast.forecasting.evaluation import pit_shares
 from forecast.forecasting.series import intermittent_rows
 
 if TYPE_CHECKING:
@@ -180,10 +180,8 @@ def _sum_covered(mean: np.ndarray, k: np.ndarray, v: np.ndarray, actual: np.ndar
     the block's mean and variance as in :meth:`DemandForecast.window_quantiles` (one CDF
     evaluation instead of a quantile search)."""
     n, b, w = mean.shape
-    flat = mean.reshape(n * b, w)
     level = v.reshape(-1) if np.ndim(v) == 2 else np.repeat(v, b)
-    fc = DemandForecast(None, pd.DatetimeIndex([]), flat, np.repeat(k, b), level,
-                        np.empty(n * b, dtype=object))
+    fc = _bare_forecast(mean.reshape(n * b, w), np.repeat(k, b), level)
     total, sd = fc.window_moments(np.zeros(n * b), np.full(n * b, float(w)))
     a = np.nan_to_num(actual.reshape(-1))
     covered = _matched_cdf(total, sd**2, np.ceil(a - 1e-9) - 1) < q
@@ -191,16 +189,22 @@ def _sum_covered(mean: np.ndarray, k: np.ndarray, v: np.ndarray, actual: np.ndar
 
 
 def _coverage(mean, actual, k, v, lower_q, upper_q, measure: str = "pit") -> np.ndarray:
-    """How much each actual counts as covered by the central interval of the NB matched to
-    mean and variance: with ``measure="pit"`` the share of its non-randomized PIT inside
-    ``[lower_q, upper_q]`` (:func:`forecast.forecasting.evaluation.pit_coverage`: 90% for a
-    calibrated count forecast, however discrete); with ``"interval"`` 1 when it lies inside
-    ``[Q(lower_q), Q(upper_q)]`` (F(y-1) < upper and F(y) >= lower), which a slow mover's zeros
-    always do."""
-    kk = np.minimum(k, 1e6)[:, None]
-    var = mean + mean**2 * (1 + v[:, None]) / kk + mean**2 * v[:, None]
-    yv = np.round(np.nan_to_num(actual))
-    cdf, below = _matched_cdf(mean, var, yv), _matched_cdf(mean, var, yv - 1)
+    """How much each actual counts as covered by the central interval of the forecast's
+    per-period distribution (:meth:`DemandForecast.cdf`): with ``measure="pit"`` the share of
+    its non-randomized PIT inside ``[lower_q, upper_q]``
+    (:func:`forecast.forecasting.evaluation.pit_shares`: 90% for a calibrated count forecast,
+    however discrete); with ``"interval"`` 1 when it lies inside ``[Q(lower_q), Q(upper_q)]``
+    (F(y-1) < upper and F(y) >= lower), which a slow mover's zeros always do. NaN where the
+    actual is not observed."""
+    fc = _bare_forecast(mean, k, v)
     if measure == "pit":
-        return pit_coverage(below, cdf, lower_q, upper_q)
-    return ((cdf >= lower_q) & (below < upper_q)).astype(float)
+        return pit_shares(actual, fc.cdf, lower_q, upper_q)
+    yv = np.round(np.nan_to_num(actual))
+    covered = ((fc.cdf(yv) >= lower_q) & (fc.cdf(yv - 1) < upper_q)).astype(float)
+    return np.where(np.isnan(actual), np.nan, covered)
+
+
+def _bare_forecast(mean: np.ndarray, k: np.ndarray, v: np.ndarray) -> DemandForecast:
+    """A forecast of ``mean`` with noise size ``k`` and level error ``v`` per row, for its
+    distribution only (no keys, dates or models)."""
+    return DemandForecast(None, pd.DatetimeIndex([]), mean, k, v, np.empty(len(mean), dtype=object))

@@ -92,23 +92,8 @@ class DemandForecast:
 
     def quantiles(self, levels: list[float] | tuple[float, ...]) -> dict[float, np.ndarray]:
         """Per-period quantiles from an NB matched to each period's mean and variance."""
-        m = self.mean
         var = self.variance()
-        excess = np.maximum(var - m, 1e-12)
-        size = np.where(var - m > 1e-9 * np.maximum(m, 1), m**2 / excess, np.inf)
-        out: dict[float, np.ndarray] = {}
-        poisson = ~np.isfinite(size)
-        for q in levels:
-            val = np.zeros_like(m)
-            pos = m > 0
-            pois = pos & poisson
-            val[pois] = stats.poisson.ppf(q, m[pois])
-            nb = pos & ~poisson
-            p = size[nb] / (size[nb] + m[nb])
-            val[nb] = stats.nbinom.ppf(q, size[nb], p)
-            val[np.isnan(m)] = np.nan
-            out[q] = val
-        return out
+        return {q: _matched_ppf(self.mean, var, q) for q in levels}
 
     def cdf(self, x: np.ndarray) -> np.ndarray:
         """P(D_t <= x) per period from the same NB as :meth:`quantiles` (matched to each
@@ -162,21 +147,7 @@ class DemandForecast:
         negative binomial matched to the window's mean and variance (level error included), so
         the correlation between periods is kept (unlike a sum of per-period quantiles)."""
         total, sd = self.window_moments(np.asarray(start, dtype=float), np.asarray(length, dtype=float))
-        var = sd**2
-        out = {}
-        with np.errstate(all="ignore"):
-            excess = var - total
-            size = np.where(excess > 1e-9 * np.maximum(total, 1), total**2 / np.maximum(excess, 1e-12), np.inf)
-            for q in levels:
-                val = np.zeros_like(total)
-                pos = total > 0
-                pois = pos & ~np.isfinite(size)
-                val[pois] = stats.poisson.ppf(q, total[pois])
-                nb = pos & np.isfinite(size)
-                val[nb] = stats.nbinom.ppf(q, size[nb], size[nb] / (size[nb] + total[nb]))
-                val[np.isnan(total)] = np.nan
-                out[q] = val
-        return out
+        return {q: _matched_ppf(total, sd**2, q) for q in levels}
 
     def to_frame(self) -> pd.DataFrame:
         qs = self.quantiles(list(QUANTILE_COLUMNS.values()))
@@ -187,21 +158,40 @@ class DemandForecast:
         return frame
 
 
+def _matched_size(mean: np.ndarray, var: np.ndarray) -> np.ndarray:
+    """Size of the negative binomial with ``mean`` and ``var``: mean^2 / (var - mean), inf
+    (Poisson) where the variance is not above the mean."""
+    excess = var - mean
+    with np.errstate(all="ignore"):
+        return np.where(excess > 1e-9 * np.maximum(mean, 1), mean**2 / np.maximum(excess, 1e-12), np.inf)
+
+
+def _matched_ppf(mean: np.ndarray, var: np.ndarray, q: float) -> np.ndarray:
+    """Quantile ``q`` of the NB matched to ``mean`` and ``var`` (Poisson where the variance is
+    not above the mean; 0 where the mean is 0; NaN where it is NaN)."""
+    size = _matched_size(mean, var)
+    out = np.zeros_like(mean, dtype=float)
+    positive = mean > 0
+    pois, nb = positive & ~np.isfinite(size), positive & np.isfinite(size)
+    out[pois] = stats.poisson.ppf(q, mean[pois])
+    out[nb] = stats.nbinom.ppf(q, size[nb], size[nb] / (size[nb] + mean[nb]))
+    out[np.isnan(mean)] = np.nan
+    return out
+
+
 def _matched_cdf(mean: np.ndarray, var: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """CDF at ``x`` of the negative binomial with ``mean`` and ``var`` (Poisson where the
-    variance is not above the mean; a point mass at 0 where the mean is 0)."""
+    """CDF at ``x`` of the NB matched to ``mean`` and ``var`` (as :func:`_matched_ppf`; a point
+    mass at 0 where the mean is 0)."""
     mean, var, x = np.broadcast_arrays(mean, var, x)
     out = (x >= 0).astype(float)  # mean 0: all mass at 0
-    positive = mean > 0
-    nb = positive & (var - mean > 1e-9 * np.maximum(mean, 1))
-    pois = positive & ~nb
+    size = _matched_size(mean, var)
     k = np.floor(x)
-    nb &= k >= 0  # below 0 the CDF is 0 (already so in ``out``)
-    pois &= k >= 0
+    counted = (mean > 0) & (k >= 0)  # below 0 the CDF is 0 (already so in ``out``)
+    nb, pois = counted & np.isfinite(size), counted & ~np.isfinite(size)
     with np.errstate(all="ignore"):  # each family on its own cells; the special functions
         # directly (as scipy.stats computes them, without its argument checks: 2x faster)
-        m, size = mean[nb], mean[nb] ** 2 / np.maximum(var[nb] - mean[nb], 1e-12)
-        out[nb] = special.betainc(size, k[nb] + 1, size / (size + m))  # NB(size, p) CDF at k
+        m, n = mean[nb], size[nb]
+        out[nb] = special.betainc(n, k[nb] + 1, n / (n + m))  # NB(size, p) CDF at k
         out[pois] = special.gammaincc(k[pois] + 1, mean[pois])  # Poisson CDF at k
     out[np.isnan(mean)] = np.nan
     return out

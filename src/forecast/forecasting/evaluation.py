@@ -41,6 +41,7 @@ __all__ = [
     "pinball_loss",
     "pit_coverage",
     "pit_coverage_total",
+    "pit_shares",
     "rmsse",
     "rolling_origin_splits",
     "scaled_pinball_loss",
@@ -422,22 +423,34 @@ def pit_coverage(below: Any, at: Any, lower: float = 0.05, upper: float = 0.95) 
     return np.where(np.isnan(lo) | np.isnan(hi), np.nan, out)
 
 
+def pit_shares(y_true: Any, cdf: Callable[[np.ndarray], np.ndarray], lower: float = 0.05,
+               upper: float = 0.95) -> np.ndarray:
+    """:func:`pit_coverage` of each actual (rounded to whole units: the PIT of a count) under
+    ``cdf(x)``, the forecast CDF per (series, period) at ``x`` of the actuals' shape
+    (``DemandForecast.cdf``); NaN where the actual is not observed.
+
+    >>> from scipy import stats
+    >>> pit_shares([[0.0, np.nan]], lambda x: stats.poisson.cdf(x, 1.0)).round(3)  # 0.318 / 0.368
+    array([[0.864,   nan]])
+    """
+    yt = np.round(_as_2d(y_true, "y_true"))
+    obs = ~np.isnan(yt)
+    y0 = np.where(obs, yt, 0.0)
+    return np.where(obs, pit_coverage(cdf(y0 - 1), cdf(y0), lower, upper), np.nan)
+
+
 def pit_coverage_total(y_true: Any, cdf: Callable[[np.ndarray], np.ndarray],
                        lower: float = 0.05, upper: float = 0.95) -> float:
-    """:func:`pit_coverage` pooled over all observed actuals; ``cdf(x)`` gives the forecast
-    CDF per (series, period) at ``x`` of the actuals' shape (``DemandForecast.cdf``). Actuals
-    are rounded to whole units (the PIT of a count).
+    """:func:`pit_shares` pooled over all observed actuals.
 
     >>> from scipy import stats
     >>> y = np.array([[0.0, 1.0, np.nan]])
     >>> round(pit_coverage_total(y, lambda x: stats.poisson.cdf(x, 1.0)), 3)  # (0.318/0.368 + 1) / 2
     0.932
     """
-    yt = np.round(_as_2d(y_true, "y_true"))
-    obs = ~np.isnan(yt)
-    y0 = np.where(obs, yt, 0.0)
-    c = pit_coverage(cdf(y0 - 1), cdf(y0), lower, upper)
-    return float(_divide(np.nansum(np.where(obs, c, 0.0)), obs.sum()))
+    shares = pit_shares(y_true, cdf, lower, upper)
+    obs = ~np.isnan(shares)
+    return float(_divide(shares[obs].sum(), obs.sum()))
 
 
 def sum_pinball_loss(y_true: Any, sum_quantile: Any, q: float, window: int = 14) -> np.ndarray:
@@ -567,9 +580,7 @@ def backtest(
                 columns["coverage_90"] = interval_coverage(actual, qs[0.05], qs[0.95])
         cdf = result.get("cdf") if isinstance(result, Mapping) else None
         if cdf is not None:
-            counted = np.round(np.where(obs, actual, 0.0))
-            pit = pit_coverage(cdf(counted - 1), cdf(counted))
-            columns["pit_coverage_90"] = _masked_mean(np.where(obs, pit, np.nan), obs)
+            columns["pit_coverage_90"] = _masked_mean(pit_shares(actual, cdf), obs)
         sum14 = result.get("sum14") if isinstance(result, Mapping) else None
         if sum14:
             for q, label in ((0.9, "pinball_sum14_q90"), (0.95, "pinball_sum14_q95")):

@@ -97,7 +97,7 @@ class PooledGBM:
         if len(self.groups) != y.shape[0]:
             raise ValueError(f"groups name {len(self.groups)} series, y has {y.shape[0]}")
         self.y_ = np.asarray(y, dtype=float)
-        first = np.array([np.flatnonzero(self.groups == g)[0] for g in range(int(self.groups.max()) + 1)])
+        first = np.unique(self.groups, return_index=True)[1]  # each SKU's first series
         cov = _take_rows(covariates, first) if covariates is not None else None
         totals = group_totals(self.y_, self.groups)
         def fit_total() -> GlobalGBM:
