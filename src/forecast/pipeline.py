@@ -195,6 +195,8 @@ def forecast_step(settings: RunSettings, run_id: str, mapper: Mapper = sequentia
                 "level_var": fc.level_var,
                 "frequency": panel.freq.pandas_freq,
                 "history_end": panel.dates[-1].date(),
+                "rate_floor": np.full(len(fc.keys), np.nan) if fc.floor is None
+                else np.where(fc.floor > 0, fc.floor, np.nan),
             }
         )
         frame = fc.to_frame()

@@ -6,6 +6,8 @@ the model: negative-binomial noise ``k`` around a level with variance ``v``)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -71,6 +73,7 @@ def _window_level_var(
 def _calibrate(
     preds: list[np.ndarray], actuals: list[np.ndarray], k: np.ndarray, v: np.ndarray,
     y: np.ndarray, cfg: EngineConfig, window: int = 0, sum_window: int = 0,
+    long_run: list[np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
     """Scale the dispersion per demand class so the central interval hits its coverage in the
     inner folds (each actual counted by :func:`_coverage` with ``cfg.coverage_measure``).
@@ -80,11 +83,15 @@ def _calibrate(
     noise ``k`` only, then ``v`` is estimated again with the scaled ``k``: sums over a lead time
     get the spread the forecast showed over such sums, single periods their coverage. Without
     one, the factor scales both (1/k and v). With a ``sum_window`` the level error is then
-    scaled per class for the quantile of sums (:func:`_calibrate_sums`)."""
+    scaled per class for the quantile of sums (:func:`_calibrate_sums`).
+
+    ``long_run``: per fold, each series' mean demand over its history up to the fold's origin.
+    With it the intermittent class also gets a rate floor (:func:`_floor_share`): the share of
+    the long-run mean below which its distribution's mean does not go, reported as
+    ``intermittent_floor_share``; the level error and the sums are then calibrated on the
+    floored means."""
     if cfg.coverage_measure not in ("pit", "interval"):
         raise ValueError(f"coverage_measure must be 'pit' or 'interval', got {cfg.coverage_measure!r}")
-    lower_q = (1 - cfg.coverage_target) / 2
-    upper_q = 1 - lower_q
     mean = np.concatenate(preds, axis=1)
     act = np.concatenate(actuals, axis=1)
     # The demand classes of the ranking and the combination (:func:`intermittent_rows`). They
@@ -98,24 +105,29 @@ def _calibrate(
         v = _window_level_var(preds, actuals, k, prior, window, cfg)
     k_out, v_out = k.copy(), v.copy()
     report: dict[str, float] = {}
+    share = 0.0
     for label, rows in (("smooth", ~intermittent), ("intermittent", intermittent)):
         if not rows.any():
             continue
-        m_r, a_r = mean[rows], act[rows]
-        seen = ~np.isnan(a_r)
-        best, best_gap, best_cov = 1.0, np.inf, np.nan
-        for s in grid:
-            v_s = v[rows] if window else np.minimum(v[rows] * s, cfg.max_level_var)
-            cov = _coverage(m_r, a_r, k[rows] / s, v_s, lower_q, upper_q, cfg.coverage_measure)
-            covered = cov[seen].mean() if seen.any() else np.nan
-            gap = abs(covered - cfg.coverage_target)
-            if gap < best_gap - 1e-9:
-                best, best_gap, best_cov = s, gap, covered
+        fit = _ClassFit(mean[rows], act[rows], k[rows], v[rows], bool(window), cfg)
+        best, best_cov = _best_scale(grid, fit.coverage, cfg.coverage_target)
+        if label == "intermittent" and long_run is not None and len(cfg.floor_shares) > 1:
+            fit.long_run = np.concatenate([np.repeat(lr[rows][:, None], p.shape[1], axis=1)
+                                           for lr, p in zip(long_run, preds)], axis=1)
+            share, best_cov = _best_scale(np.asarray(cfg.floor_shares, dtype=float),
+                                          partial(fit.coverage, best), cfg.coverage_target)
+            if share:
+                best, best_cov = _best_scale(grid, partial(fit.coverage, floor=share),
+                                             cfg.coverage_target)
+            report["intermittent_floor_share"] = float(share)
         k_out[rows] = k[rows] / best
         if not window:
             v_out[rows] = np.minimum(v[rows] * best, cfg.max_level_var)
         report[f"{label}_scale"] = float(best)
         report[f"{label}_coverage"] = float(best_cov)
+    if share:  # the level error and the sums of the floored means
+        preds = [np.where(intermittent[:, None], np.maximum(p, share * lr[:, None]), p)
+                 for p, lr in zip(preds, long_run)]
     held_out = None
     if window:
         v_out = _window_level_var(preds, actuals, k_out, prior, window, cfg)
@@ -127,6 +139,59 @@ def _calibrate(
         v_out = _calibrate_sums(preds, actuals, k_out, v_out, intermittent, cfg, sum_window, report,
                                 held_out)
     return k_out, v_out, report
+
+
+@dataclass
+class _ClassFit:
+    """One demand class's fold forecasts and actuals, for :func:`_calibrate`'s searches."""
+
+    mean: np.ndarray
+    actual: np.ndarray
+    k: np.ndarray
+    v: np.ndarray
+    window: bool  # the level error came from window sums: the factor scales k only
+    cfg: EngineConfig
+    long_run: np.ndarray | None = None  # per cell, the series' long-run mean before its fold
+
+    def coverage(self, scale: float, floor: float = 0.0) -> float:
+        """Share of the actuals covered (:func:`_coverage`) with the noise (and without a
+        window the level error) scaled by ``scale`` and the means floored at ``floor`` x the
+        long-run mean."""
+        cfg = self.cfg
+        mean = self.mean if not floor else np.maximum(self.mean, floor * self.long_run)
+        v = self.v if self.window else np.minimum(self.v * scale, cfg.max_level_var)
+        lower = (1 - cfg.coverage_target) / 2
+        cov = _coverage(mean, self.actual, self.k / scale, v, lower, 1 - lower, cfg.coverage_measure)
+        seen = ~np.isnan(self.actual)
+        return cov[seen].mean() if seen.any() else np.nan
+
+
+def _best_scale(grid: np.ndarray, coverage, target: float) -> tuple[float, float]:
+    """The first value of ``grid`` whose ``coverage(value)`` is nearest ``target`` (a later
+    value must be nearer by more than float noise), and that coverage."""
+    best, best_gap, best_cov = float(grid[0]), np.inf, np.nan
+    for value in grid:
+        covered = coverage(float(value))
+        gap = abs(covered - target)
+        if gap < best_gap - 1e-9:
+            best, best_gap, best_cov = float(value), gap, covered
+    return best, best_cov
+
+
+def floor_rates(y: np.ndarray, share: float, rows: np.ndarray) -> np.ndarray | None:
+    """The rate floor of each series (:class:`~forecast.forecasting.distribution.DemandForecast`
+    ``floor``): ``share`` x its mean demand over the history for ``rows``, 0 elsewhere; None
+    when ``share`` is 0."""
+    if not share:
+        return None
+    return np.where(rows, share * long_run_mean(y), 0.0)
+
+
+def long_run_mean(y: np.ndarray) -> np.ndarray:
+    """Mean demand per series over its observed history (0 for a series never observed)."""
+    seen = ~np.isnan(y)
+    total = np.where(seen, y, 0.0).sum(axis=1)
+    return np.divide(total, seen.sum(axis=1), out=np.zeros(len(y)), where=seen.any(axis=1))
 
 
 def _calibrate_sums(

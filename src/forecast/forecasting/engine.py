@@ -35,7 +35,9 @@ rolling-origin backtest, and returns a calibrated probabilistic forecast.
    folds, each actual counted by the share of its non-randomized PIT inside the interval
    (``coverage_measure``; a count forecast can be calibrated so, while a slow mover's zeros
    all lie inside [q05, q95]) (weekly and monthly data: the factor scales ``k`` and ``v``
-   together). Then, per class,
+   together). The intermittent class may also get a rate floor: its distribution's mean is
+   at least a share (``floor_shares``, chosen on the folds after the factor) of each series'
+   long-run mean, the point forecast unchanged (:meth:`DemandForecast.expected`). Then, per class,
    ``v`` may be widened so that the 0.95 quantile of ``sum_window_days`` sums covers 95% of
    them in the folds, each fold scored against the level error estimated from the others
    (``calibration._calibrate_sums``).
@@ -55,7 +57,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from forecast.forecasting.calibration import _calibrate, _level_window
+from forecast.forecasting.calibration import _calibrate, _level_window, floor_rates, long_run_mean
 from forecast.forecasting.candidates import (  # _Context, _cut_covariates, _take_rows: re-exported
     STAT_MODELS,
     GlobalForecasts,
@@ -137,6 +139,11 @@ class EngineConfig:
     # [q05, q95]: a slow mover's zeros are always inside, its class never gets below ~95% and
     # the factor ends at the grid's end, the noise made as thin as it goes).
     coverage_measure: str = "pit"
+    # Rate floor of the intermittent class's distribution (DemandForecast.expected): shares of
+    # each series' long-run mean tried on the inner folds for coverage_target, after its
+    # dispersion factor (the first is the default; a single value: off). carparts: PIT coverage
+    # 86.1% -> see the README; the point forecast (MASE, RMSSE) is not changed.
+    floor_shares: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
     level_window: int | None = None  # seasonal profile: periods in the recent level
     profile_seasons: int = 8
     min_level_var: float = 0.002
@@ -395,7 +402,7 @@ def forecast_panel(
     never = np.isnan(y).all(axis=1)
     mean[never] = 0.0
 
-    k, v, calibration, singles = _distributions(panel, horizon, cfg, weights, final, backtest, never)
+    k, v, floor, calibration, singles = _distributions(panel, horizon, cfg, weights, final, backtest, never)
     chosen = weights.idxmax(axis=1).to_numpy(dtype=object)
     label = np.where(weights.gt(0).sum(axis=1).to_numpy() > 1,
                      np.char.add("ensemble:", chosen.astype(str)), chosen)
@@ -403,7 +410,7 @@ def forecast_panel(
     seconds["total"] = time.perf_counter() - clock
     fc = DemandForecast(
         keys=panel.keys, dates=panel.future_dates(horizon), mean=mean, size=k, level_var=v,
-        model=label.astype(object),
+        model=label.astype(object), floor=floor,
     )
     calibration["selection"] = selection
     calibration.update({f"selection_score:{k}": v for k, v in selection_scores.items()})
@@ -440,6 +447,7 @@ class _Backtest:
     scales: list[_Scorer] = field(default_factory=list)
     preds: list[dict[str, np.ndarray]] = field(default_factory=list)
     actuals: list[np.ndarray] = field(default_factory=list)
+    long_run: list[np.ndarray] = field(default_factory=list)  # mean demand before each origin
 
 
 def _score_folds(
@@ -475,6 +483,7 @@ def _score_folds(
         backtest.scales.append(scale)
         backtest.preds.append(ordered)
         backtest.actuals.append(actual)
+        backtest.long_run.append(long_run_mean(y[:, :end]))
     return backtest, failures
 
 
@@ -498,10 +507,10 @@ def _distributions(
     final: dict[str, np.ndarray],
     backtest: _Backtest,
     never: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, dict[str, float], dict[str, DemandForecast]]:
-    """Size ``k`` and level variance ``v`` of the combined forecast, calibrated on the inner
-    folds (module docstring), the calibration figures, and with ``keep_all`` every model's own
-    forecast calibrated the same way."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, dict[str, float], dict[str, DemandForecast]]:
+    """Size ``k``, level variance ``v`` and rate floor (None: none) of the combined forecast,
+    calibrated on the inner folds (module docstring), the calibration figures, and with
+    ``keep_all`` every model's own forecast calibrated the same way."""
     y = panel.demand
     n = y.shape[0]
     m = panel.freq.season_length
@@ -510,22 +519,28 @@ def _distributions(
     window = _level_window(cfg, panel.freq.period_days, horizon)
     sums = min(max(round(cfg.sum_window_days / panel.freq.period_days), 1), horizon)
     calibration: dict[str, float] = {}
+    sparse = intermittent_rows(y, cfg.intermittent_adi)
+    floor = None
+    long_run = backtest.long_run or None
     if cfg.calibrate and fold_actuals:
         combined = [_combine(weights, p, s.sparse, cfg) for p, s in zip(fold_preds, backtest.scales)]
-        k, v, calibration = _calibrate(combined, fold_actuals, k, v, y, cfg, window, sums)
+        k, v, calibration = _calibrate(combined, fold_actuals, k, v, y, cfg, window, sums, long_run)
+        floor = floor_rates(y, calibration.get("intermittent_floor_share", 0.0), sparse & ~never)
     dates = panel.future_dates(horizon)
     singles: dict[str, DemandForecast] = {}
     if cfg.keep_all:
         k0, v0 = dispersion(y, m, horizon, cfg)
         for name, pred in final.items():
-            k1, v1 = k0, v0
+            k1, v1, f1 = k0, v0, None
             if cfg.calibrate and fold_actuals:
-                k1, v1, _ = _calibrate([np.nan_to_num(p[name]) for p in fold_preds], fold_actuals,
-                                       k0, v0, y, cfg, window, sums)
+                k1, v1, own = _calibrate([np.nan_to_num(p[name]) for p in fold_preds], fold_actuals,
+                                         k0, v0, y, cfg, window, sums, long_run)
+                f1 = floor_rates(y, own.get("intermittent_floor_share", 0.0), sparse & ~never)
             single = pred.copy()  # NaN rows: series the model did not fit (Prophet's subset)
             single[never] = 0.0
-            singles[name] = DemandForecast(panel.keys, dates, single, k1, v1, np.full(n, name, dtype=object))
-    return k, v, calibration, singles
+            singles[name] = DemandForecast(panel.keys, dates, single, k1, v1,
+                                           np.full(n, name, dtype=object), f1)
+    return k, v, floor, calibration, singles
 
 
 def _top_rows(y: np.ndarray, count: int) -> np.ndarray:

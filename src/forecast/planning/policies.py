@@ -191,13 +191,15 @@ def compute_policies(
       :class:`PlanConfig`); otherwise ``planned_fill_rate`` is the SKU's level.
     - (s,Q), (s,S): reorder point s = mu_P + ss, max = s + Q (S for (s,S)).
       (R,S): max = S = mu_{L+R} + ss, minimum = mu_L + ss (S less one review's demand).
-    SKUs with no forecast demand get zeros.
+    SKUs with no forecast demand (a point forecast of 0 over the horizon) get zeros. Demand
+    rates and moments are the distribution's (:meth:`DemandForecast.expected`: the point
+    forecast, or a slow mover's rate floor where that is higher).
     """
     frame = series_inputs(forecast.keys, products, suppliers, cfg, lead_times)
-    mean_period = forecast.mean.mean(axis=1)
+    mean_period = forecast.expected().mean(axis=1)
     sd_period = np.sqrt(forecast.variance().mean(axis=1))
     daily = mean_period / period_days
-    demand = daily > 0
+    demand = (forecast.mean.mean(axis=1) > 0) & (daily > 0)
     unit_cost = (
         frame["unit_cost"].fillna(frame["unit_price"].astype(float)).fillna(cfg.default_unit_cost)
     ).to_numpy(dtype=float)
@@ -333,7 +335,7 @@ def _protection_demand(
     ltd_mean, ltd_sd_demand = forecast.window_moments(np.zeros(n), protect)
     rate_p = np.divide(ltd_mean, protect, out=mean_period.copy(), where=protect > 0)
     ltd_sd = np.sqrt(ltd_sd_demand**2 + rate_p**2 * (lead_sd_days / period_days) ** 2)
-    flat = baseline_rate(forecast.mean, period_days) * protect
+    flat = baseline_rate(forecast.expected(), period_days) * protect
     uplift = np.divide(ltd_mean, flat, out=np.ones(n), where=flat > 0) - 1.0
     uplift = np.where(np.abs(uplift) < 1e-9, 0.0, uplift)  # float noise, not a campaign
     # No demand inside P (a pre-order product launching after it): no uplift to speak of.

@@ -396,7 +396,9 @@ def campaign_factor(
 def _scenario_forecast(
     fc: DemandForecast, scenario: Scenario, data: dict[str, pd.DataFrame]
 ) -> tuple[DemandForecast, list[str]]:
-    """The published forecast with the scenario's demand change (shock or campaign)."""
+    """The published forecast with the scenario's demand change (shock or campaign) applied
+    to its point forecast; a slow mover's rate floor (:meth:`DemandForecast.expected`, its
+    long-run rate) stays as published."""
     mean = fc.mean.copy()
     notes = []
     if scenario.demand_shock_pct:
@@ -415,7 +417,7 @@ def _scenario_forecast(
         mean[:, window] *= factor[:, None]
         notes.append(f"campaign {c.get('kind', 'promotion')} {c['start']}..{c.get('end', c['start'])}: "
                      f"{source} (x{', x'.join(f'{f:.2f}' for f in np.unique(factor))})")
-    return DemandForecast(fc.keys, fc.dates, mean, fc.size, fc.level_var, fc.model), notes
+    return DemandForecast(fc.keys, fc.dates, mean, fc.size, fc.level_var, fc.model, fc.floor), notes
 
 
 def _replan(

@@ -260,8 +260,10 @@ CREATE TABLE IF NOT EXISTS forecast_models (
     nb_size    DOUBLE,                           -- negative-binomial size k (NULL = Poisson)
     level_var  DOUBLE,                           -- variance of the shared level error
     frequency  VARCHAR NOT NULL,                 -- D | W-<DAY> | MS
-    history_end DATE
+    history_end DATE,
+    rate_floor DOUBLE                            -- a slow mover's distribution mean floor per period (NULL = none)
 );
+ALTER TABLE forecast_models ADD COLUMN IF NOT EXISTS rate_floor DOUBLE;
 
 -- Campaign uplift estimated from past campaigns, per kind and category (multipliers).
 CREATE TABLE IF NOT EXISTS campaign_uplift (

@@ -186,7 +186,8 @@ class CappedForecast(DemandForecast):
 
     def base(self) -> DemandForecast:
         """The same forecast without the cap."""
-        return DemandForecast(self.keys, self.dates, self.base_mean, self.size, self.level_var, self.model)
+        return DemandForecast(self.keys, self.dates, self.base_mean, self.size, self.level_var, self.model,
+                              self.floor)
 
     def take(self, rows: np.ndarray) -> CappedForecast:
         rows = np.asarray(rows, dtype=int)
@@ -195,7 +196,7 @@ class CappedForecast(DemandForecast):
         caps = self.caps.assign(row=new_index[self.caps["row"].to_numpy(dtype=int)])
         part = DemandForecast.take(self, rows)
         return CappedForecast(
-            part.keys, part.dates, part.mean, part.size, part.level_var, part.model,
+            part.keys, part.dates, part.mean, part.size, part.level_var, part.model, part.floor,
             base_mean=self.base_mean[rows], caps=caps[caps["row"] >= 0].reset_index(drop=True),
             cap_paths=self.cap_paths, cap_seed=self.cap_seed,
         )
@@ -299,7 +300,7 @@ def cap_flash_sales(
     })
     capped = CappedForecast(
         forecast.keys, forecast.dates, forecast.mean.copy(), forecast.size, forecast.level_var,
-        forecast.model, base_mean=forecast.mean, caps=caps, cap_paths=cfg.cap_paths,
+        forecast.model, forecast.floor, base_mean=forecast.mean, caps=caps, cap_paths=cfg.cap_paths,
         cap_seed=cfg.seed,
     )
     rows = capped.capped_rows()
@@ -351,7 +352,7 @@ def restore_caps(
             base[r, a:b] = forecast.mean[r, a:b] / f
     return CappedForecast(
         forecast.keys, forecast.dates, forecast.mean, forecast.size, forecast.level_var,
-        forecast.model, base_mean=base, caps=caps, cap_paths=cfg.cap_paths, cap_seed=cfg.seed,
+        forecast.model, forecast.floor, base_mean=base, caps=caps, cap_paths=cfg.cap_paths, cap_seed=cfg.seed,
     )
 
 
@@ -424,7 +425,7 @@ def _daily_regular_demand(
     periods = max(int(np.ceil(days / period_days)), 1)
     base = forecast.base() if isinstance(forecast, CappedForecast) else forecast
     mean = forecast._extend(max(periods, forecast.mean.shape[1]))[rows].copy()
-    rate = baseline_rate(base.mean[rows], period_days)
+    rate = baseline_rate(base.expected()[rows], period_days)
     for r, a, b in windows:  # (local row, start, stop) of every sale on these series
         mean[r, a:b] = rate[r]
     day = np.arange(days)

@@ -1,0 +1,128 @@
+"""The rate floor of a slow mover's distribution (DemandForecast.floor, calibration._calibrate
+with ``long_run``): the distribution's mean is max(point forecast, floor), everything that reads
+the distribution uses it, and the point forecast stays as it was."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast.forecasting.calibration import _calibrate, floor_rates, long_run_mean
+from forecast.forecasting.distribution import DemandForecast
+from forecast.forecasting.engine import EngineConfig
+from forecast.planning.policies import PlanConfig, compute_policies
+
+AS_OF = date(2024, 3, 31)
+
+
+def _forecast(mean, floor=None, size=2.0, level_var=0.05) -> DemandForecast:
+    mean = np.asarray(mean, dtype=float)
+    n, h = mean.shape
+    return DemandForecast(
+        keys=pd.DataFrame({"sku": [f"S{i}" for i in range(n)], "location": "main"}),
+        dates=pd.date_range(AS_OF + timedelta(days=1), periods=h, freq="D"),
+        mean=mean, size=np.full(n, size), level_var=np.full(n, level_var),
+        model=np.full(n, "test", dtype=object),
+        floor=None if floor is None else np.asarray(floor, dtype=float),
+    )
+
+
+def test_the_floor_is_the_distributions_mean_and_the_point_forecast_stays() -> None:
+    point = np.array([[0.0] * 6, [0.02] * 6, [0.5] * 6])
+    fc = _forecast(point, floor=[0.1, 0.1, 0.1])
+    same = _forecast([[0.1] * 6, [0.1] * 6, [0.5] * 6])  # the floored means, no floor
+    np.testing.assert_array_equal(fc.expected(), same.mean)
+    np.testing.assert_allclose(fc.variance(), same.variance())
+    x = np.array([[0.0] * 6, [1.0] * 6, [2.0] * 6])
+    np.testing.assert_allclose(fc.cdf(x), same.cdf(x))
+    for q, values in fc.quantiles([0.5, 0.95, 0.99]).items():
+        np.testing.assert_array_equal(values, same.quantiles([q])[q])
+    start, length = np.zeros(3), np.array([4.5, 10.0, 3.0])  # beyond the horizon: repeated
+    for a, b in zip(fc.window_moments(start, length), same.window_moments(start, length)):
+        np.testing.assert_allclose(a, b)
+    paths = fc.sample_paths(4000, np.random.default_rng(0))
+    assert paths[:2].mean() == pytest.approx(0.1, rel=0.1)  # demand drawn at the floor
+    frame = fc.to_frame()
+    assert frame.groupby("sku")["mean"].first().tolist() == [0.0, 0.02, 0.5]  # the point forecast
+    assert frame.loc[frame["sku"] == "S0", "q99"].max() >= 1  # a sale is possible
+    # subsets and stacks keep it; a part without one stacks as floor 0
+    np.testing.assert_array_equal(fc.take(np.array([2, 0])).floor, [0.1, 0.1])
+    both = DemandForecast.concat([fc, _forecast(point)])
+    np.testing.assert_array_equal(both.floor, [0.1, 0.1, 0.1, 0, 0, 0])
+    np.testing.assert_array_equal(both.expected()[3:], point)
+    assert _forecast(point).expected() is point  # no floor: the point forecast itself
+
+
+def test_a_stored_forecast_keeps_its_floor() -> None:
+    fc = _forecast([[0.0] * 3, [0.4] * 3], floor=[0.2, 0.0])
+    forecasts = fc.to_frame()[["sku", "location", "date", "mean"]]
+    models = pd.DataFrame({"sku": ["S1", "S0"], "location": "main", "model": "test",
+                           "nb_size": 2.0, "level_var": 0.05, "rate_floor": [np.nan, 0.2]})
+    back = DemandForecast.from_tables(forecasts, models)
+    np.testing.assert_array_equal(back.floor, [0.2, 0.0])
+    np.testing.assert_allclose(back.expected(), fc.expected())
+    older = DemandForecast.from_tables(forecasts, models.drop(columns="rate_floor"))
+    assert older.floor is None  # a warehouse written before the column
+
+
+def _dying_parts(seed: int = 4, n: int = 800, h: int = 12, t: int = 48):
+    """Monthly slow movers selling Poisson(r) with r in 0.1-0.4 over history and folds; the
+    point forecast of the second half has gone to 0.02 (a part that did not sell lately),
+    the first half's is right."""
+    rng = np.random.default_rng(seed)
+    rate = rng.uniform(0.1, 0.4, n)
+    history = rng.poisson(rate[:, None], (n, t)).astype(float)
+    point = np.where(np.arange(n) < n // 2, rate, 0.02)
+    preds = [np.tile(point[:, None], (1, h))]
+    actuals = [rng.poisson(rate[:, None], (n, h)).astype(float)]
+    return history, preds, actuals
+
+
+def test_calibration_floors_slow_movers_whose_forecast_went_to_zero() -> None:
+    history, preds, actuals = _dying_parts()
+    n = len(history)
+    size, v = np.full(n, 1e6), np.full(n, 0.002)
+    long_run = [long_run_mean(history)]
+    cfg = EngineConfig(sum_quantile=0.0)
+    _, _, without = _calibrate(preds, actuals, size, v, history, cfg)  # no long run: no floor
+    _, _, off = _calibrate(preds, actuals, size, v, history,
+                           EngineConfig(sum_quantile=0.0, floor_shares=(0.0,)), long_run=long_run)
+    _, _, report = _calibrate(preds, actuals, size, v, history, cfg, long_run=long_run)
+    assert "intermittent_floor_share" not in without and "intermittent_floor_share" not in off
+    assert off["intermittent_coverage"] < 0.86  # a mean of 0.02 cannot give a sale 25% of months
+    assert report["intermittent_floor_share"] >= 0.75
+    assert abs(report["intermittent_coverage"] - 0.90) < abs(off["intermittent_coverage"] - 0.90)
+    # the floor at the run: the share of each series' long-run mean, on the given rows only
+    rows = np.arange(n) % 2 == 0
+    floor = floor_rates(history, report["intermittent_floor_share"], rows)
+    np.testing.assert_allclose(floor[rows], report["intermittent_floor_share"] * history[rows].mean(axis=1))
+    assert (floor[~rows] == 0).all() and floor_rates(history, 0.0, rows) is None
+    # right point forecasts need no floor
+    right = [np.tile(long_run[0][:, None], (1, 12))]
+    _, _, fine = _calibrate(right, actuals, size, v, history, cfg, long_run=long_run)
+    assert fine["intermittent_floor_share"] == 0.0
+
+
+def test_long_run_mean_skips_unobserved_periods() -> None:
+    y = np.array([[1.0, np.nan, 3.0], [np.nan, np.nan, np.nan], [0.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(long_run_mean(y), [2.0, 0.0, 0.0])
+
+
+def test_the_plan_protects_the_floor_but_stocks_no_dead_series() -> None:
+    # Point forecasts 0.02/day (S0) and 0 (S1, dead), both with a floor of 0.2/day; Poisson;
+    # lead time 10 days: S0's lead-time demand is 0.2 x 10 = 2 with sd sqrt(2); S1 is not stocked.
+    fc = _forecast([[0.02] * 28, [0.0] * 28], floor=[0.2, 0.2], size=np.inf, level_var=1e-12)
+    prods = pd.DataFrame({"sku": ["S0", "S1"], "fractional": True, "supplier": "SUP",
+                          "lead_time_days": 10.0, "lead_time_sd_days": 0.0, "unit_cost": 1.0,
+                          "moq": np.nan, "pack_size": np.nan, "service_level": 0.95})
+    suppliers = pd.DataFrame(columns=["supplier", "lead_time_days", "lead_time_sd_days", "order_cost"])
+    pol = compute_policies(fc, np.zeros((2, 60)), prods, suppliers, PlanConfig(service_kind="cycle"), 1.0)
+    s0, s1 = pol.iloc[0], pol.iloc[1]
+    assert s0["mean_daily_demand"] == pytest.approx(0.2)
+    assert s0["lead_time_demand"] == pytest.approx(2.0)
+    assert s0["lead_time_demand_sd"] == pytest.approx(np.sqrt(2.0), rel=1e-6)
+    assert s0["reorder_point"] == pytest.approx(2.0 + 1.6448536 * np.sqrt(2.0), rel=1e-6)
+    assert s1[["safety_stock", "reorder_point", "order_quantity", "max_level"]].eq(0).all()
