@@ -126,3 +126,22 @@ def test_the_plan_protects_the_floor_but_stocks_no_dead_series() -> None:
     assert s0["lead_time_demand_sd"] == pytest.approx(np.sqrt(2.0), rel=1e-6)
     assert s0["reorder_point"] == pytest.approx(2.0 + 1.6448536 * np.sqrt(2.0), rel=1e-6)
     assert s1[["safety_stock", "reorder_point", "order_quantity", "max_level"]].eq(0).all()
+
+
+def test_the_simulation_draws_the_floored_demand() -> None:
+    # Same seed: a point forecast of 0.02/day floored at 0.5 simulates exactly as 0.5/day.
+    from forecast.backorders.simulation import SimulationConfig, simulate
+
+    h = 60
+    floored = _forecast(np.full((2, h), 0.02), floor=[0.5, 0.0], size=np.inf, level_var=1e-12)
+    plain = _forecast(np.vstack([np.full(h, 0.5), np.full(h, 0.02)]), size=np.inf, level_var=1e-12)
+    keys = floored.keys
+    policies = keys.assign(policy="sQ", reorder_point=2.0, order_quantity=5.0, max_level=7.0,
+                           review_period_days=0.0, lead_time_days=5.0, lead_time_sd_days=0.0)
+    positions = keys.assign(on_hand=7.0, committed=0.0)
+    no_po = pd.DataFrame(columns=["sku", "location", "quantity", "expected_date"])
+    cfg = SimulationConfig(horizon_days=h, n_paths=500, seed=3, workers=1)
+    a = simulate(floored, policies, positions, no_po, AS_OF, cfg).averages
+    b = simulate(plain, policies, positions, no_po, AS_OF, cfg).averages
+    pd.testing.assert_frame_equal(a, b)
+    assert a["average_on_hand"].iloc[0] < a["average_on_hand"].iloc[1]  # the floor sells
