@@ -141,8 +141,9 @@ class EngineConfig:
     coverage_measure: str = "pit"
     # Rate floor of the intermittent class's distribution (DemandForecast.expected): shares of
     # each series' long-run mean tried on the inner folds for coverage_target, after its
-    # dispersion factor (the first is the default; a single value: off). carparts: PIT coverage
-    # 86.1% -> see the README; the point forecast (MASE, RMSSE) is not changed.
+    # dispersion factor (the first is the default; a single value: off). carparts (share 1.0):
+    # PIT coverage 86.1% -> 89.6%, 1-month q95 92.1% -> 95.5%, MASE and RMSSE unchanged (the
+    # point forecast is not floored); m5_dev and dominicks_oj choose 0.
     floor_shares: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
     level_window: int | None = None  # seasonal profile: periods in the recent level
     profile_seasons: int = 8
