@@ -145,3 +145,23 @@ def test_the_simulation_draws_the_floored_demand() -> None:
     b = simulate(plain, policies, positions, no_po, AS_OF, cfg).averages
     pd.testing.assert_frame_equal(a, b)
     assert a["average_on_hand"].iloc[0] < a["average_on_hand"].iloc[1]  # the floor sells
+
+
+def test_the_floor_never_forecasts_more_than_was_sold() -> None:
+    # Point forecasts 0.1 on each of 23 observed cells (total 2.3), 3 units sold, long-run means
+    # 0.3: a share of 0.25 floors at 0.075 (nothing changes, 2.3 <= 3), 0.5 at 0.15 (3.45 > 3
+    # sold) and more is worse. Only shares whose floored total stays at or below the sales are
+    # tried (the first share always).
+    from forecast.forecasting.calibration import _ClassFit
+
+    mean = np.full((4, 6), 0.1)
+    actual = np.array([[0, 0, 1, 0, 0, 0], [0, 1, 0, 0, 0, 0], [1, 0, 0, 0, 0, 0],
+                       [0, 0, 0, 0, 0, np.nan]], dtype=float)
+    fit = _ClassFit(mean, actual, np.full(4, 2.0), np.full(4, 0.01), False, EngineConfig(),
+                    long_run=np.full((4, 6), 0.3))
+    np.testing.assert_array_equal(fit.unbiased((0.0, 0.25, 0.5, 0.75, 1.0)), [0.0, 0.25])
+    actual[0, 0] = np.nan  # 2.2 forecast against 3 sold: 0.5 x 0.3 x 22 = 3.3, still refused
+    fit.actual = actual
+    np.testing.assert_array_equal(fit.unbiased((0.0, 0.25, 0.5)), [0.0, 0.25])
+    fit.actual = np.where(np.isnan(actual), np.nan, 0.0)  # nothing sold: only the first share
+    np.testing.assert_array_equal(fit.unbiased((0.0, 0.25, 0.5)), [0.0])

@@ -114,7 +114,7 @@ def _calibrate(
         if label == "intermittent" and long_run is not None and len(cfg.floor_shares) > 1:
             fit.long_run = np.concatenate([np.repeat(lr[rows][:, None], p.shape[1], axis=1)
                                            for lr, p in zip(long_run, preds)], axis=1)
-            share, best_cov = _best_scale(np.asarray(cfg.floor_shares, dtype=float),
+            share, best_cov = _best_scale(fit.unbiased(cfg.floor_shares),
                                           partial(fit.coverage, best), cfg.coverage_target)
             if share:
                 best, best_cov = _best_scale(grid, partial(fit.coverage, floor=share),
@@ -152,6 +152,18 @@ class _ClassFit:
     window: bool  # the level error came from window sums: the factor scales k only
     cfg: EngineConfig
     long_run: np.ndarray | None = None  # per cell, the series' long-run mean before its fold
+
+    def unbiased(self, shares: tuple[float, ...]) -> np.ndarray:
+        """The floor ``shares`` under which the class's floored means sum to no more than its
+        actuals (observed cells; the first share always): the floor may correct a point
+        forecast that is too low, not buy coverage by forecasting more than was sold. On
+        carparts the largest share covered best in the fold and made the class's mean 1.52 x
+        its point forecast, while the next year sold 1.08 x."""
+        seen = ~np.isnan(self.actual)
+        sold = self.actual[seen].sum()
+        out = [f for i, f in enumerate(shares)
+               if i == 0 or np.maximum(self.mean, f * self.long_run)[seen].sum() <= sold]
+        return np.asarray(out, dtype=float)
 
     def coverage(self, scale: float, floor: float = 0.0) -> float:
         """Share of the actuals covered (:func:`_coverage`) with the noise (and without a

@@ -13,8 +13,8 @@ Quantiles of a single period use an NB with the same mean and variance; quantile
 from sample paths (the sum of daily quantiles is not a quantile of the sum).
 
 Rate floor: for a slow mover the distribution's mean is ``max(m_it, f_i)`` (:meth:`DemandForecast.expected`)
-where ``f_i`` is a share of the series' long-run mean, calibrated on the inner folds
-(:mod:`forecast.forecasting.calibration`); ``mean`` stays the point forecast, scored by MASE and
+where ``f_i`` is a share of the series' long-run mean, calibrated on the inner folds without
+forecasting more than they sold (:mod:`forecast.forecasting.calibration`); ``mean`` stays the point forecast, scored by MASE and
 RMSSE. The point forecast that wins on those (which reward forecasting zero for a part that
 has not sold for a year) is below what such parts go on to sell: on carparts the series
 forecast at 0 to 0.05 a month sold 0.16 to 0.19 a month over the next year, and no
