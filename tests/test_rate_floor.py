@@ -4,6 +4,7 @@ the distribution uses it, and the point forecast stays as it was."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, timedelta
 
 import numpy as np
@@ -109,6 +110,8 @@ def test_calibration_floors_slow_movers_whose_forecast_went_to_zero() -> None:
 def test_long_run_mean_skips_unobserved_periods() -> None:
     y = np.array([[1.0, np.nan, 3.0], [np.nan, np.nan, np.nan], [0.0, 0.0, 0.0]])
     np.testing.assert_array_equal(long_run_mean(y), [2.0, 0.0, 0.0])
+    np.testing.assert_array_equal(long_run_mean(y, 2), [3.0, 0.0, 0.0])  # the last 2 periods
+    np.testing.assert_array_equal(floor_rates(y, 0.5, np.array([True, True, False]), 2), [1.5, 0.0, 0.0])
 
 
 def test_the_plan_protects_the_floor_but_stocks_no_dead_series() -> None:
@@ -165,3 +168,29 @@ def test_the_floor_never_forecasts_more_than_was_sold() -> None:
     np.testing.assert_array_equal(fit.unbiased((0.0, 0.25, 0.5)), [0.0, 0.25])
     fit.actual = np.where(np.isnan(actual), np.nan, 0.0)  # nothing sold: only the first share
     np.testing.assert_array_equal(fit.unbiased((0.0, 0.25, 0.5)), [0.0])
+
+
+def test_the_engine_floors_its_intermittent_series_at_the_chosen_share() -> None:
+    # floor_shares=(0.5, 0.5): the first share is always allowed and wins ties, so the engine
+    # must floor every intermittent series at 0.5 x its mean over the last 730 days (24 months)
+    # and leave the smooth ones alone; the point forecast is the one without a floor.
+    from forecast.forecasting.engine import forecast_panel, intermittent_rows
+    from forecast.forecasting.series import Panel, frequency_from_code
+
+    rng = np.random.default_rng(5)
+    n, months = 12, 48
+    rate = np.where(np.arange(n) < 8, 0.25, 8.0)
+    y = rng.poisson(rate[:, None], size=(n, months)).astype(float)
+    keys = pd.DataFrame({"sku": [f"P{i:02d}" for i in range(n)], "location": "main"})
+    dates = pd.date_range("2021-01-01", periods=months, freq="MS")
+    panel = Panel(keys, dates, y, y.copy(), np.zeros_like(y, bool), np.full((n, months), 1.0),
+                  frequency_from_code("MS"))
+    cfg = EngineConfig(models=("seasonal_naive", "croston", "adida"), selection="ensemble", folds=2)
+    floored = forecast_panel(panel, 6, dataclasses.replace(cfg, floor_shares=(0.5, 0.5))).forecast
+    plain = forecast_panel(panel, 6, dataclasses.replace(cfg, floor_shares=(0.0,))).forecast
+    sparse = intermittent_rows(y)
+    assert sparse[:8].all() and not sparse[8:].any() and plain.floor is None
+    months_730 = round(730 / panel.freq.period_days)
+    np.testing.assert_allclose(floored.floor[sparse], 0.5 * y[sparse, -months_730:].mean(axis=1))
+    assert (floored.floor[~sparse] == 0).all()
+    np.testing.assert_array_equal(floored.mean, plain.mean)

@@ -190,17 +190,20 @@ def _best_scale(grid: np.ndarray, coverage, target: float) -> tuple[float, float
     return best, best_cov
 
 
-def floor_rates(y: np.ndarray, share: float, rows: np.ndarray) -> np.ndarray | None:
+def floor_rates(y: np.ndarray, share: float, rows: np.ndarray, periods: int | None = None) -> np.ndarray | None:
     """The rate floor of each series (:class:`~forecast.forecasting.distribution.DemandForecast`
-    ``floor``): ``share`` x its mean demand over the history for ``rows``, 0 elsewhere; None
-    when ``share`` is 0."""
+    ``floor``): ``share`` x its mean demand over the last ``periods`` of history
+    (:func:`long_run_mean`) for ``rows``, 0 elsewhere; None when ``share`` is 0."""
     if not share:
         return None
-    return np.where(rows, share * long_run_mean(y), 0.0)
+    return np.where(rows, share * long_run_mean(y, periods), 0.0)
 
 
-def long_run_mean(y: np.ndarray) -> np.ndarray:
-    """Mean demand per series over its observed history (0 for a series never observed)."""
+def long_run_mean(y: np.ndarray, periods: int | None = None) -> np.ndarray:
+    """Mean demand per series over its observed history, the last ``periods`` of it when given
+    (0 for a series never observed)."""
+    if periods:
+        y = y[:, -periods:]
     seen = ~np.isnan(y)
     total = np.where(seen, y, 0.0).sum(axis=1)
     return np.divide(total, seen.sum(axis=1), out=np.zeros(len(y)), where=seen.any(axis=1))

@@ -143,10 +143,13 @@ class EngineConfig:
     # each series' long-run mean tried on the inner folds for coverage_target, after its
     # dispersion factor, among the shares that do not forecast more than the folds sold (the
     # first is the default; a single value: off). carparts (share 0.75): PIT coverage 86.1% ->
-    # 88.9%, 1-month q95 92.1% -> 94.5%, MASE and RMSSE unchanged (the point forecast is not
+    # 89.0%, 1-month q95 92.1% -> 94.9%, MASE and RMSSE unchanged (the point forecast is not
     # floored); without the sales bound it took 1.0 and a class mean 1.5 x the point forecast.
     # m5_dev and dominicks_oj choose 0.
     floor_shares: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
+    # The long-run mean over this much history (None: all). carparts: all of it made the class's
+    # mean 1.18 x its next year's sales, 730 days 1.08 x (PIT 88.9% -> 89.0%), 365 days 1.06 x.
+    floor_history_days: float | None = 730.0
     level_window: int | None = None  # seasonal profile: periods in the recent level
     profile_seasons: int = 8
     min_level_var: float = 0.002
@@ -486,7 +489,7 @@ def _score_folds(
         backtest.scales.append(scale)
         backtest.preds.append(ordered)
         backtest.actuals.append(actual)
-        backtest.long_run.append(long_run_mean(y[:, :end]))
+        backtest.long_run.append(long_run_mean(y[:, :end], _floor_periods(cfg, panel)))
     return backtest, failures
 
 
@@ -528,7 +531,8 @@ def _distributions(
     if cfg.calibrate and fold_actuals:
         combined = [_combine(weights, p, s.sparse, cfg) for p, s in zip(fold_preds, backtest.scales)]
         k, v, calibration = _calibrate(combined, fold_actuals, k, v, y, cfg, window, sums, long_run)
-        floor = floor_rates(y, calibration.get("intermittent_floor_share", 0.0), sparse & ~never)
+        floor = floor_rates(y, calibration.get("intermittent_floor_share", 0.0), sparse & ~never,
+                            _floor_periods(cfg, panel))
     dates = panel.future_dates(horizon)
     singles: dict[str, DemandForecast] = {}
     if cfg.keep_all:
@@ -538,12 +542,20 @@ def _distributions(
             if cfg.calibrate and fold_actuals:
                 k1, v1, own = _calibrate([np.nan_to_num(p[name]) for p in fold_preds], fold_actuals,
                                          k0, v0, y, cfg, window, sums, long_run)
-                f1 = floor_rates(y, own.get("intermittent_floor_share", 0.0), sparse & ~never)
+                f1 = floor_rates(y, own.get("intermittent_floor_share", 0.0), sparse & ~never,
+                                 _floor_periods(cfg, panel))
             single = pred.copy()  # NaN rows: series the model did not fit (Prophet's subset)
             single[never] = 0.0
             singles[name] = DemandForecast(panel.keys, dates, single, k1, v1,
                                            np.full(n, name, dtype=object), f1)
     return k, v, floor, calibration, singles
+
+
+def _floor_periods(cfg: EngineConfig, panel: Panel) -> int | None:
+    """Periods of history behind the rate floor's long-run mean (None: all of it)."""
+    if not cfg.floor_history_days:
+        return None
+    return max(round(cfg.floor_history_days / panel.freq.period_days), 1)
 
 
 def _top_rows(y: np.ndarray, count: int) -> np.ndarray:
