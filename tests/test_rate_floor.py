@@ -194,3 +194,21 @@ def test_the_engine_floors_its_intermittent_series_at_the_chosen_share() -> None
     np.testing.assert_allclose(floored.floor[sparse], 0.5 * y[sparse, -months_730:].mean(axis=1))
     assert (floored.floor[~sparse] == 0).all()
     np.testing.assert_array_equal(floored.mean, plain.mean)
+
+
+def test_a_recommendation_planned_on_the_floor_says_so() -> None:
+    from forecast.planning.policies import recommend_orders, stock_positions
+
+    fc = _forecast([[0.02] * 28, [5.0] * 28], floor=[0.2, 0.2], size=np.inf, level_var=1e-12)
+    prods = pd.DataFrame({"sku": ["S0", "S1"], "fractional": True, "supplier": "SUP",
+                          "lead_time_days": 10.0, "lead_time_sd_days": 0.0, "unit_cost": 1.0,
+                          "moq": np.nan, "pack_size": np.nan, "service_level": 0.95})
+    suppliers = pd.DataFrame(columns=["supplier", "lead_time_days", "lead_time_sd_days", "order_cost"])
+    cfg = PlanConfig(service_kind="cycle", order_quantity_method="fixed", fixed_quantity=10.0)
+    pol = compute_policies(fc, np.zeros((2, 60)), prods, suppliers, cfg, 1.0)
+    keys = fc.keys
+    none = keys.assign(quantity=0.0).iloc[:0]
+    positions = stock_positions(keys, keys.assign(on_hand=0.0), none, none)
+    recs = recommend_orders(pol, positions, fc, AS_OF, cfg).set_index("sku")
+    assert "(0.2/d with the long-run rate floor; point forecast 0.02/d)" in recs.loc["S0", "explanation"]
+    assert "rate floor" not in recs.loc["S1", "explanation"]  # 5/d: above its floor

@@ -8,7 +8,10 @@ Two things a buyer would otherwise stop at are said in words:
   ("92.9% fill rate (class B: 95% over the class, no SKU under 85%)");
 - a negative safety stock is explained: the order quantity covers N days of demand, so the
   reorder point may sit below the lead-time demand and the target is still met (most of each
-  cycle's demand is served from the order just received).
+  cycle's demand is served from the order just received);
+- a slow mover planned on its rate floor (:meth:`DemandForecast.expected`) says so, with the
+  point forecast the forecast export shows: "(0.2/d with the long-run rate floor; point forecast
+  0.02/d)".
 """
 
 from __future__ import annotations
@@ -111,6 +114,7 @@ def explain(plan: pd.DataFrame, floor: float | None = None) -> pd.Series:
         + over
         + lt_note
         + uplift_note
+        + rate_floor_note(plan)
         + ", safety stock "
         + _num(plan["safety_stock"], ix)
         + negative_safety_note(plan)
@@ -136,6 +140,25 @@ def explain(plan: pd.DataFrame, floor: float | None = None) -> pd.Series:
     moq_note = _when(np.nan_to_num(moq) > raw, ", raise to MOQ " + _num(moq, ix, 1), ix)
     pack_note = _when(np.nan_to_num(pack) > 1, ", round to pack of " + _num(pack, ix, 1), ix)
     return head + rule + moq_note + pack_note + " -> order " + _num(plan["order_quantity"], ix, 1)
+
+
+def rate_floor_note(plan: pd.DataFrame) -> pd.Series:
+    """Where the demand planned (``mean_daily_demand``) is a rate floor above the point
+    forecast (working column ``point_daily_demand``): " (0.2/d with the long-run rate floor; point
+    forecast 0.02/d)"; empty otherwise or without the column.
+
+    >>> plan = pd.DataFrame({"mean_daily_demand": [0.2, 5.0], "point_daily_demand": [0.02, 5.0]})
+    >>> rate_floor_note(plan).tolist()
+    [' (0.2/d with the long-run rate floor; point forecast 0.02/d)', '']
+    """
+    ix = plan.index
+    if "point_daily_demand" not in plan:
+        return pd.Series("", index=ix)
+    daily = plan["mean_daily_demand"].to_numpy(dtype=float)
+    point = plan["point_daily_demand"].to_numpy(dtype=float)
+    floored = daily > point * (1 + 1e-9) + 1e-12
+    return _when(floored, " (" + _num(daily, ix, 2) + "/d with the long-run rate floor; point forecast "
+                 + _num(point, ix, 2) + "/d)", ix)
 
 
 def negative_safety_note(plan: pd.DataFrame) -> pd.Series:
