@@ -114,15 +114,20 @@ def test_long_run_mean_skips_unobserved_periods() -> None:
     np.testing.assert_array_equal(floor_rates(y, 0.5, np.array([True, True, False]), 2), [1.5, 0.0, 0.0])
 
 
-def test_the_plan_protects_the_floor_but_stocks_no_dead_series() -> None:
-    # Point forecasts 0.02/day (S0) and 0 (S1, dead), both with a floor of 0.2/day; Poisson;
-    # lead time 10 days: S0's lead-time demand is 0.2 x 10 = 2 with sd sqrt(2); S1 is not stocked.
-    fc = _forecast([[0.02] * 28, [0.0] * 28], floor=[0.2, 0.2], size=np.inf, level_var=1e-12)
+def _plan(fc: DemandForecast, cfg: PlanConfig) -> pd.DataFrame:
+    """Policies of two SKUs S0, S1: lead time 10 days, 95% service, fractional units."""
     prods = pd.DataFrame({"sku": ["S0", "S1"], "fractional": True, "supplier": "SUP",
                           "lead_time_days": 10.0, "lead_time_sd_days": 0.0, "unit_cost": 1.0,
                           "moq": np.nan, "pack_size": np.nan, "service_level": 0.95})
     suppliers = pd.DataFrame(columns=["supplier", "lead_time_days", "lead_time_sd_days", "order_cost"])
-    pol = compute_policies(fc, np.zeros((2, 60)), prods, suppliers, PlanConfig(service_kind="cycle"), 1.0)
+    return compute_policies(fc, np.zeros((2, 60)), prods, suppliers, cfg, 1.0)
+
+
+def test_the_plan_protects_the_floor_but_stocks_no_dead_series() -> None:
+    # Point forecasts 0.02/day (S0) and 0 (S1, dead), both with a floor of 0.2/day; Poisson;
+    # lead time 10 days: S0's lead-time demand is 0.2 x 10 = 2 with sd sqrt(2); S1 is not stocked.
+    fc = _forecast([[0.02] * 28, [0.0] * 28], floor=[0.2, 0.2], size=np.inf, level_var=1e-12)
+    pol = _plan(fc, PlanConfig(service_kind="cycle"))
     s0, s1 = pol.iloc[0], pol.iloc[1]
     assert s0["mean_daily_demand"] == pytest.approx(0.2)
     assert s0["lead_time_demand"] == pytest.approx(2.0)
@@ -200,12 +205,8 @@ def test_a_recommendation_planned_on_the_floor_says_so() -> None:
     from forecast.planning.policies import recommend_orders, stock_positions
 
     fc = _forecast([[0.02] * 28, [5.0] * 28], floor=[0.2, 0.2], size=np.inf, level_var=1e-12)
-    prods = pd.DataFrame({"sku": ["S0", "S1"], "fractional": True, "supplier": "SUP",
-                          "lead_time_days": 10.0, "lead_time_sd_days": 0.0, "unit_cost": 1.0,
-                          "moq": np.nan, "pack_size": np.nan, "service_level": 0.95})
-    suppliers = pd.DataFrame(columns=["supplier", "lead_time_days", "lead_time_sd_days", "order_cost"])
     cfg = PlanConfig(service_kind="cycle", order_quantity_method="fixed", fixed_quantity=10.0)
-    pol = compute_policies(fc, np.zeros((2, 60)), prods, suppliers, cfg, 1.0)
+    pol = _plan(fc, cfg)
     keys = fc.keys
     none = keys.assign(quantity=0.0).iloc[:0]
     positions = stock_positions(keys, keys.assign(on_hand=0.0), none, none)
