@@ -85,11 +85,13 @@ def _calibrate(
     one, the factor scales both (1/k and v). With a ``sum_window`` the level error is then
     scaled per class for the quantile of sums (:func:`_calibrate_sums`).
 
-    ``long_run``: per fold, each series' mean demand over its history up to the fold's origin.
-    With it the intermittent class also gets a rate floor (:func:`_floor_share`): the share of
-    the long-run mean below which its distribution's mean does not go, reported as
-    ``intermittent_floor_share``; the level error and the sums are then calibrated on the
-    floored means."""
+    ``long_run``: per fold, each series' mean demand over the history before the fold's origin
+    (``floor_history_days`` of it). With it the intermittent class also gets a rate floor: the
+    share of ``cfg.floor_shares`` (among those :meth:`_ClassFit.unbiased` allows) of the
+    long-run mean below which its distribution's mean does not go, searched after the factor
+    (which is then searched again with it) and reported as ``intermittent_floor_share``
+    (:func:`floor_rates` applies it at the run); the level error and the sums are then
+    calibrated on the floored means."""
     if cfg.coverage_measure not in ("pit", "interval"):
         raise ValueError(f"coverage_measure must be 'pit' or 'interval', got {cfg.coverage_measure!r}")
     mean = np.concatenate(preds, axis=1)
@@ -151,14 +153,14 @@ class _ClassFit:
     v: np.ndarray
     window: bool  # the level error came from window sums: the factor scales k only
     cfg: EngineConfig
-    long_run: np.ndarray | None = None  # per cell, the series' long-run mean before its fold
+    long_run: np.ndarray | None = None  # per cell: its series' long-run mean before the fold
 
     def unbiased(self, shares: tuple[float, ...]) -> np.ndarray:
         """The floor ``shares`` under which the class's floored means sum to no more than its
         actuals (observed cells; the first share always): the floor may correct a point
         forecast that is too low, not buy coverage by forecasting more than was sold. On
-        carparts the largest share covered best in the fold and made the class's mean 1.52 x
-        its point forecast, while the next year sold 1.08 x."""
+        carparts, without this bound, the largest share covered best in the fold and made the
+        class's distribution mean 1.52 x its point forecast where the next year sold 1.08 x."""
         seen = ~np.isnan(self.actual)
         sold = self.actual[seen].sum()
         out = [f for i, f in enumerate(shares)
