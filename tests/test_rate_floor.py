@@ -98,9 +98,9 @@ def test_calibration_floors_slow_movers_whose_forecast_went_to_zero() -> None:
     assert abs(report["intermittent_coverage"] - 0.90) < abs(off["intermittent_coverage"] - 0.90)
     # the floor at the run: the share of each series' long-run mean, on the given rows only
     rows = np.arange(n) % 2 == 0
-    floor = floor_rates(history, report["intermittent_floor_share"], rows)
+    floor = floor_rates(long_run_mean(history), report["intermittent_floor_share"], rows)
     np.testing.assert_allclose(floor[rows], report["intermittent_floor_share"] * history[rows].mean(axis=1))
-    assert (floor[~rows] == 0).all() and floor_rates(history, 0.0, rows) is None
+    assert (floor[~rows] == 0).all() and floor_rates(long_run_mean(history), 0.0, rows) is None
     # right point forecasts need no floor
     right = [np.tile(long_run[0][:, None], (1, 12))]
     _, _, fine = _calibrate(right, actuals, size, v, history, cfg, long_run=long_run)
@@ -111,7 +111,8 @@ def test_long_run_mean_skips_unobserved_periods() -> None:
     y = np.array([[1.0, np.nan, 3.0], [np.nan, np.nan, np.nan], [0.0, 0.0, 0.0]])
     np.testing.assert_array_equal(long_run_mean(y), [2.0, 0.0, 0.0])
     np.testing.assert_array_equal(long_run_mean(y, 2), [3.0, 0.0, 0.0])  # the last 2 periods
-    np.testing.assert_array_equal(floor_rates(y, 0.5, np.array([True, True, False]), 2), [1.5, 0.0, 0.0])
+    np.testing.assert_array_equal(floor_rates(long_run_mean(y, 2), 0.5, np.array([True, True, False])),
+                                  [1.5, 0.0, 0.0])
 
 
 def _plan(fc: DemandForecast, cfg: PlanConfig) -> pd.DataFrame:

@@ -163,16 +163,19 @@ class _ClassFit:
         class's distribution mean 1.52 x its point forecast where the next year sold 1.08 x."""
         seen = ~np.isnan(self.actual)
         sold = self.actual[seen].sum()
-        out = [f for i, f in enumerate(shares)
-               if i == 0 or np.maximum(self.mean, f * self.long_run)[seen].sum() <= sold]
+        out = [f for i, f in enumerate(shares) if i == 0 or self.floored(f)[seen].sum() <= sold]
         return np.asarray(out, dtype=float)
+
+    def floored(self, floor: float) -> np.ndarray:
+        """The fold means floored at ``floor`` x the long-run mean (as is without a floor)."""
+        return self.mean if not floor else np.maximum(self.mean, floor * self.long_run)
 
     def coverage(self, scale: float, floor: float = 0.0) -> float:
         """Share of the actuals covered (:func:`_coverage`) with the noise (and without a
         window the level error) scaled by ``scale`` and the means floored at ``floor`` x the
         long-run mean."""
         cfg = self.cfg
-        mean = self.mean if not floor else np.maximum(self.mean, floor * self.long_run)
+        mean = self.floored(floor)
         v = self.v if self.window else np.minimum(self.v * scale, cfg.max_level_var)
         lower = (1 - cfg.coverage_target) / 2
         cov = _coverage(mean, self.actual, self.k / scale, v, lower, 1 - lower, cfg.coverage_measure)
@@ -192,13 +195,13 @@ def _best_scale(grid: np.ndarray, coverage, target: float) -> tuple[float, float
     return best, best_cov
 
 
-def floor_rates(y: np.ndarray, share: float, rows: np.ndarray, periods: int | None = None) -> np.ndarray | None:
+def floor_rates(long_run: np.ndarray, share: float, rows: np.ndarray) -> np.ndarray | None:
     """The rate floor of each series (:class:`~forecast.forecasting.distribution.DemandForecast`
-    ``floor``): ``share`` x its mean demand over the last ``periods`` of history
-    (:func:`long_run_mean`) for ``rows``, 0 elsewhere; None when ``share`` is 0."""
+    ``floor``): ``share`` x its long-run mean (:func:`long_run_mean`) for ``rows``, 0 elsewhere;
+    None when ``share`` is 0."""
     if not share:
         return None
-    return np.where(rows, share * long_run_mean(y, periods), 0.0)
+    return np.where(rows, share * long_run, 0.0)
 
 
 def long_run_mean(y: np.ndarray, periods: int | None = None) -> np.ndarray:

@@ -476,6 +476,7 @@ def _score_folds(
         seconds[f"backtest:{name}"] = s
     backtest = _Backtest(errors={})
     window = _level_window(cfg, panel.freq.period_days, horizon) or 1
+    floor_periods = _floor_periods(cfg, panel)
     for f, end in enumerate(folds):
         actual = y[:, end : end + horizon]
         scale = _Scorer.of(y[:, :end], cfg, window)
@@ -489,7 +490,7 @@ def _score_folds(
         backtest.scales.append(scale)
         backtest.preds.append(ordered)
         backtest.actuals.append(actual)
-        backtest.long_run.append(long_run_mean(y[:, :end], _floor_periods(cfg, panel)))
+        backtest.long_run.append(long_run_mean(y[:, :end], floor_periods))
     return backtest, failures
 
 
@@ -527,12 +528,12 @@ def _distributions(
     calibration: dict[str, float] = {}
     sparse = intermittent_rows(y, cfg.intermittent_adi)
     floor = None
-    long_run = backtest.long_run or None
+    long_run = backtest.long_run or None  # per fold; and at the run:
+    run_long_run = long_run_mean(y, _floor_periods(cfg, panel))
     if cfg.calibrate and fold_actuals:
         combined = [_combine(weights, p, s.sparse, cfg) for p, s in zip(fold_preds, backtest.scales)]
         k, v, calibration = _calibrate(combined, fold_actuals, k, v, y, cfg, window, sums, long_run)
-        floor = floor_rates(y, calibration.get("intermittent_floor_share", 0.0), sparse & ~never,
-                            _floor_periods(cfg, panel))
+        floor = floor_rates(run_long_run, calibration.get("intermittent_floor_share", 0.0), sparse)
     dates = panel.future_dates(horizon)
     singles: dict[str, DemandForecast] = {}
     if cfg.keep_all:
@@ -542,8 +543,7 @@ def _distributions(
             if cfg.calibrate and fold_actuals:
                 k1, v1, own = _calibrate([np.nan_to_num(p[name]) for p in fold_preds], fold_actuals,
                                          k0, v0, y, cfg, window, sums, long_run)
-                f1 = floor_rates(y, own.get("intermittent_floor_share", 0.0), sparse & ~never,
-                                 _floor_periods(cfg, panel))
+                f1 = floor_rates(run_long_run, own.get("intermittent_floor_share", 0.0), sparse)
             single = pred.copy()  # NaN rows: series the model did not fit (Prophet's subset)
             single[never] = 0.0
             singles[name] = DemandForecast(panel.keys, dates, single, k1, v1,

@@ -653,8 +653,9 @@ def recommend_orders(
     )
     plan["line_value"] = qty * plan["unit_cost"].to_numpy(dtype=float)
     plan["urgent"] = needs & (position <= rop)
-    plan = plan[needs & (qty > 0)].copy()
-    plan["point_daily_demand"] = forecast.mean[rows[needs & (qty > 0)]].mean(axis=1) / period_days
+    ordered = needs & (qty > 0)
+    plan = plan[ordered].copy()
+    plan["point_daily_demand"] = forecast.mean[rows[ordered]].mean(axis=1) / period_days
     plan["explanation"] = explain(plan, cfg.sku_fill_floor_points)
     columns = [
         "sku",
