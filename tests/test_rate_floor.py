@@ -214,3 +214,38 @@ def test_a_recommendation_planned_on_the_floor_says_so() -> None:
     recs = recommend_orders(pol, positions, fc, AS_OF, cfg).set_index("sku")
     assert "(0.2/d with the long-run rate floor; point forecast 0.02/d)" in recs.loc["S0", "explanation"]
     assert "rate floor" not in recs.loc["S1", "explanation"]  # 5/d: above its floor
+
+
+def test_a_per_period_floor_repeats_beyond_the_horizon_as_the_mean_does() -> None:
+    # Floor 0.3 on days 1-2 and 0.1 on days 3-4 of a 4-day horizon; the mean beyond it
+    # repeats the horizon, and so does the floor: days 5-8 are 0.3, 0.3, 0.1, 0.1 again.
+    fc = _forecast([[0.2] * 4], floor=[[0.3, 0.3, 0.1, 0.1]])
+    assert fc.expected().tolist() == [[0.3, 0.3, 0.2, 0.2]]
+    assert fc._extend(8).tolist() == [[0.3, 0.3, 0.2, 0.2] * 2]
+    total, _ = fc.window_moments(np.array([2.0]), np.array([4.0]))  # days 3-6
+    assert total[0] == pytest.approx(0.2 + 0.2 + 0.3 + 0.3)
+    # stacked with a per-series floor and with none, each row keeps its own floor
+    both = DemandForecast.concat([fc, _forecast([[0.0] * 4], floor=[0.5]), _forecast([[0.1] * 4])])
+    assert both.expected().tolist() == [[0.3, 0.3, 0.2, 0.2], [0.5] * 4, [0.1] * 4]
+    assert both.take(np.array([1])).expected().tolist() == [[0.5] * 4]
+
+
+def test_a_what_if_shock_scales_a_slow_movers_floor_with_its_forecast() -> None:
+    # S0: point 0.02/day under a floor of 0.2; S1: point 1.0, no floor binding. +50% on days
+    # 3-4: S0's distribution mean there is 0.3 (= 1.5 x 0.2), its point forecast 0.03, and the
+    # days outside the window keep the published 0.2; S1 is 1.5 inside, 1.0 outside.
+    from forecast.scenarios.whatif import Scenario, _scenario_forecast
+
+    fc = _forecast([[0.02] * 4, [1.0] * 4], floor=[0.2, 0.1])
+    dates = fc.dates
+    scenario = Scenario(skus=["S0", "S1"], demand_shock_pct=50.0, shock_start=str(dates[2].date()),
+                        shock_end=str(dates[3].date()))
+    after, _ = _scenario_forecast(fc, scenario, {})
+    np.testing.assert_allclose(after.mean, [[0.02, 0.02, 0.03, 0.03], [1.0, 1.0, 1.5, 1.5]])
+    np.testing.assert_allclose(after.expected(), [[0.2, 0.2, 0.3, 0.3], [1.0, 1.0, 1.5, 1.5]])
+    # a 50% drop lowers the floor too (it used to keep the published 0.2 under the shock)
+    drop = dataclasses.replace(scenario, demand_shock_pct=-50.0)
+    np.testing.assert_allclose(_scenario_forecast(fc, drop, {})[0].expected()[0], [0.2, 0.2, 0.1, 0.1])
+    # no change: the published forecast, its per-series floor untouched
+    same, _ = _scenario_forecast(fc, dataclasses.replace(scenario, demand_shock_pct=0.0), {})
+    assert same.floor.tolist() == [0.2, 0.1]

@@ -57,7 +57,9 @@ class DemandForecast:
     size: np.ndarray  # (n,) negative-binomial size k (np.inf = Poisson)
     level_var: np.ndarray  # (n,) variance of the shared level factor G
     model: np.ndarray  # (n,) name of the model behind each series
-    floor: np.ndarray | None = None  # (n,) rate floor of the distribution's mean (None: none)
+    # Rate floor of the distribution's mean (None: none): (n,) per series, as the engine and the
+    # warehouse give it, or (n, h) per period (a what-if scales it with the demand in a window)
+    floor: np.ndarray | None = None
 
     @staticmethod
     def from_tables(forecasts: pd.DataFrame, models: pd.DataFrame) -> DemandForecast:
@@ -97,7 +99,9 @@ class DemandForecast:
         """Series of several forecasts (same dates) stacked in order."""
         floor = None
         if any(p.floor is not None for p in parts):
-            floor = np.concatenate([np.zeros(len(p.size)) if p.floor is None else p.floor for p in parts])
+            wide = any(p.floor is not None and p.floor.ndim == 2 for p in parts)
+            floor = np.concatenate([np.broadcast_to(p.floor_by_period(p.mean.shape[1]), p.mean.shape) if wide
+                                    else (np.zeros(len(p.size)) if p.floor is None else p.floor) for p in parts])
         return DemandForecast(
             pd.concat([p.keys for p in parts], ignore_index=True), parts[0].dates,
             np.vstack([p.mean for p in parts]), np.concatenate([p.size for p in parts]),
@@ -106,13 +110,24 @@ class DemandForecast:
         )
 
     def expected(self, mean: np.ndarray | None = None) -> np.ndarray:
-        """The distribution's mean per period: ``max(mean, floor)`` per series (module doc);
+        """The distribution's mean per period: ``max(mean, floor)`` (module doc);
         the point forecast itself without a floor. ``mean``: another array of the same rows
         (the mean extended beyond the horizon)."""
         mean = self.mean if mean is None else mean
         if self.floor is None:
             return mean
-        return np.maximum(mean, self.floor[:, None])
+        return np.maximum(mean, self.floor_by_period(mean.shape[1]))
+
+    def floor_by_period(self, width: int) -> np.ndarray:
+        """The floor per period over ``width`` periods ((n, width), or (n, 1) for a per-series
+        floor); a per-period floor beyond the horizon repeats as :meth:`_extend` repeats the
+        mean (0 without a floor)."""
+        if self.floor is None:
+            return np.zeros((len(self.size), 1))
+        if self.floor.ndim == 1:
+            return self.floor[:, None]
+        reps = int(np.ceil(width / self.floor.shape[1]))
+        return np.tile(self.floor, reps)[:, :width] if reps > 1 else self.floor[:, :width]
 
     def variance(self) -> np.ndarray:
         """Per-period variance, level error included (law of total variance)."""

@@ -397,13 +397,14 @@ def _scenario_forecast(
     fc: DemandForecast, scenario: Scenario, data: dict[str, pd.DataFrame]
 ) -> tuple[DemandForecast, list[str]]:
     """The published forecast with the scenario's demand change (shock or campaign) applied
-    to its point forecast; a slow mover's rate floor (:meth:`DemandForecast.expected`, its
-    long-run rate) stays as published."""
-    mean = fc.mean.copy()
+    to its distribution's mean in the window: the point forecast and a slow mover's rate floor
+    (:meth:`DemandForecast.expected`) alike, so that the lead-time demand the plan protects
+    changes as the forecast total does."""
+    factor = np.ones(fc.mean.shape)
     notes = []
     if scenario.demand_shock_pct:
         window = _window(fc.dates, scenario.shock_start, scenario.shock_end)
-        mean[:, window] *= 1 + scenario.demand_shock_pct / 100
+        factor[:, window] *= 1 + scenario.demand_shock_pct / 100
     if scenario.campaign:
         c = scenario.campaign
         window = _window(fc.dates, c["start"], c.get("end", c["start"]))
@@ -412,12 +413,15 @@ def _scenario_forecast(
             products.set_index("sku")["category"] if len(products) and "category" in products
             else pd.Series(dtype=str)).fillna("uncategorised")
         uplift = data["campaign_uplift"].drop(columns=["run_id"], errors="ignore")
-        factor, source = campaign_factor(c.get("kind", "promotion"), category, uplift,
-                                         float(c.get("discount_pct") or 0.0))
-        mean[:, window] *= factor[:, None]
+        uplift_factor, source = campaign_factor(c.get("kind", "promotion"), category, uplift,
+                                                float(c.get("discount_pct") or 0.0))
+        factor[:, window] *= uplift_factor[:, None]
         notes.append(f"campaign {c.get('kind', 'promotion')} {c['start']}..{c.get('end', c['start'])}: "
-                     f"{source} (x{', x'.join(f'{f:.2f}' for f in np.unique(factor))})")
-    return DemandForecast(fc.keys, fc.dates, mean, fc.size, fc.level_var, fc.model, fc.floor), notes
+                     f"{source} (x{', x'.join(f'{f:.2f}' for f in np.unique(uplift_factor))})")
+    floor = None
+    if fc.floor is not None:
+        floor = fc.floor if (factor == 1).all() else fc.floor_by_period(fc.mean.shape[1]) * factor
+    return DemandForecast(fc.keys, fc.dates, fc.mean * factor, fc.size, fc.level_var, fc.model, floor), notes
 
 
 def _replan(
