@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from forecast.publish.report import SECTION_TITLES, open_results, write_html_report
@@ -195,3 +196,43 @@ def test_each_section_shows_the_warehouse_numbers(report_html: str, warehouse_ro
     series = rows["forecasts"][["sku", "location"]].drop_duplicates()
     assert f"<div class='value'>{len(series):,}" in header
     assert "more than 5 points under the planned one" in header
+
+
+def test_a_slow_mover_planned_on_its_rate_floor_is_drawn_and_explained(demo_run, tmp_path: Path) -> None:
+    # The demo's run floors nothing: no note. A copy whose two top sellers carry a floor of
+    # 1,000 a day plots them with the planned rate (the floor) dashed, and says so.
+    import matplotlib.pyplot as plt
+
+    from forecast.ingest import published
+    from forecast.publish import report_plots
+
+    settings, _ = demo_run
+    con = open_results(settings.snapshot_dir)
+    plain = write_html_report(con, tmp_path / "plain.html", top_n=2, max_risk_plots=0)
+    keys = [tuple(k) for k in con.execute(
+        "SELECT sku, location FROM forecast_models ORDER BY sku, location LIMIT 2").fetchall()]
+    before = published.forecasts_of(con, keys)
+    con.close()
+    assert "long-run rate floor" not in plain.read_text(encoding="utf-8")
+    assert (before["planned"] == before["mean"]).all()
+
+    copy = _copy_snapshot(settings.snapshot_dir, tmp_path / "snapshot",
+                          replace={"forecast_models": "REPLACE (1000.0 AS rate_floor)"})
+    con = open_results(copy)
+    after = published.forecasts_of(con, keys)
+    html = write_html_report(con, tmp_path / "floored.html", top_n=2, max_risk_plots=0).read_text(
+        encoding="utf-8")
+    con.close()
+    assert (after["planned"] == 1000.0).all()
+    assert after[["mean", "q05", "q95"]].equals(before[["mean", "q05", "q95"]])
+    assert "2 plotted series are slow movers planned on the long-run rate floor" in _section(html, "Forecasts")
+
+    one = after[after["sku"] == keys[0][0]]
+    ax = report_plots.plot_series(pd.DataFrame({"date": [], "quantity": [], "stockout": []}), one)
+    dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert [list(line.get_ydata()) for line in dashed] == [[1000.0] * len(one)]
+    plt.close(ax.figure)
+    ax = report_plots.plot_series(pd.DataFrame({"date": [], "quantity": [], "stockout": []}),
+                                  before[before["sku"] == keys[0][0]])
+    assert not [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+    plt.close(ax.figure)

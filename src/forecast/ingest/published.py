@@ -484,8 +484,10 @@ ORDER BY s.sku, s.location, s.date
 """
 
 _FORECASTS_SQL = f"""
-SELECT f.sku, f.location, f.date, f.mean, f.q05, f.q25, f.q75, f.q95
+SELECT f.sku, f.location, f.date, f.mean, f.q05, f.q25, f.q75, f.q95,
+       greatest(f.mean, coalesce(m.rate_floor, 0.0)) AS planned
 FROM forecasts f JOIN {_KEYS_SQL} k USING (sku, location)
+LEFT JOIN forecast_models m USING (sku, location)
 ORDER BY f.sku, f.location, f.date
 """
 
@@ -577,8 +579,9 @@ def sales_history_of(
 
 
 def forecasts_of(con: Connection, keys: Keys) -> pd.DataFrame:
-    """The forecast mean and 5/25/75/95% quantiles of the series ``keys``."""
-    return _read(con, _FORECASTS_SQL, _key_lists(keys), needs=["forecasts"])
+    """The forecast mean and 5/25/75/95% quantiles of the series ``keys``, and ``planned``: the
+    distribution's mean the quantiles are of, max(mean, a slow mover's ``rate_floor``)."""
+    return _read(con, _FORECASTS_SQL, _key_lists(keys), needs=["forecasts", "forecast_models"])
 
 
 def risk_bands_of(con: Connection, keys: Keys) -> pd.DataFrame:

@@ -313,7 +313,7 @@ def _forecasts_section(
     history = published.sales_history_of(snap.con, keys, snap.as_of, HISTORY_PERIODS)
     forecasts = published.forecasts_of(snap.con, keys)
     histories = _by_key(history, ["date", "quantity", "stockout"])
-    futures = _by_key(forecasts, ["date", "mean", "q05", "q25", "q75", "q95"])
+    futures = _by_key(forecasts, ["date", "mean", "q05", "q25", "q75", "q95", "planned"])
     probability = _risk_lookup(at_risk)
 
     def grid(chosen: list[Key]) -> str | None:
@@ -332,6 +332,7 @@ def _forecasts_section(
         "at_risk_total": at_risk_total,
         "plotted": len(at_risk),
         "among_top": len(at_risk) - len(risk_keys),
+        "floored": sum(report_plots.floored(futures[k]) for k in keys if k in futures),
     }
 
 

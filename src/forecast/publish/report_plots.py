@@ -29,8 +29,19 @@ Key = tuple[str, str]
 _DPI = 80
 
 
+def floored(forecast: pd.DataFrame) -> bool:
+    """Whether a series' distribution is planned on its rate floor somewhere (``planned``, from
+    :func:`forecast.ingest.published.forecasts_of`, above ``mean``): its intervals are then of
+    the floor, above the point forecast."""
+    if "planned" not in forecast or forecast.empty:
+        return False
+    mean, planned = forecast["mean"].to_numpy(float), forecast["planned"].to_numpy(float)
+    return bool((planned > mean * (1 + 1e-9) + 1e-12).any())
+
+
 def plot_series(history: pd.DataFrame, forecast: pd.DataFrame, title: str = "", ax=None):
-    """History (stockout days marked) and forecast with its 50% and 90% intervals."""
+    """History (stockout days marked) and forecast with its 50% and 90% intervals; for a slow
+    mover planned on its rate floor, the planned rate dashed (the intervals are of it)."""
     import matplotlib.pyplot as plt
 
     if ax is None:
@@ -56,6 +67,11 @@ def plot_series(history: pd.DataFrame, forecast: pd.DataFrame, title: str = "", 
         label="50% interval",
     )
     ax.plot(forecast["date"], forecast["mean"], color="C0", lw=2, label="forecast mean")
+    if floored(forecast):
+        ax.plot(forecast["date"], forecast["planned"], color="C1", lw=1.5, ls="--",
+                label="planned rate (long-run floor)")
+        ax.text(0.99, 0.97, "dashed: long-run rate floor", transform=ax.transAxes, ha="right",
+                va="top", fontsize=6, color="C1")
     ax.set_title(title)
     ax.set_ylabel("units")
     ax.legend(loc="upper left", fontsize=8)
