@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -30,6 +31,13 @@ def test_run_writes_every_output_and_export(demo_run) -> None:
     assert set(extra["sku"]) <= preorder  # pre-order products get an early forecast
     assert len(forecast) == (n_series + len(extra)) * settings.horizon
     assert {"mean", *QUANTILE_COLUMNS} <= set(forecast.columns)
+    # planned_mean: the distribution's mean, max(point forecast, the series' stored rate floor)
+    with Warehouse(settings.warehouse_path) as wh:
+        models = wh.table("forecast_models")
+    floors = models.loc[models["run_id"] == summary.run_id, ["sku", "location", "rate_floor"]]
+    joined = forecast.merge(floors, on=["sku", "location"], how="left", validate="many_to_one")
+    np.testing.assert_allclose(joined["planned_mean"],
+                               np.maximum(joined["mean"], joined["rate_floor"].fillna(0.0)), rtol=1e-12)
     assert (forecast[list(QUANTILE_COLUMNS)].diff(axis=1).iloc[:, 1:] >= 0).all().all()
     assert forecast["date"].min() > str(sales["date"].max().date())
     for table in ("forecasts", "policies", "risk", "allocations", "alerts", "recommendations"):

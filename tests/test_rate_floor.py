@@ -48,6 +48,7 @@ def test_the_floor_is_the_distributions_mean_and_the_point_forecast_stays() -> N
     assert paths[:2].mean() == pytest.approx(0.1, rel=0.1)  # demand drawn at the floor
     frame = fc.to_frame()
     assert frame.groupby("sku")["mean"].first().tolist() == [0.0, 0.02, 0.5]  # the point forecast
+    assert frame.groupby("sku")["planned_mean"].first().tolist() == [0.1, 0.1, 0.5]  # the floored one
     assert frame.loc[frame["sku"] == "S0", "q99"].max() >= 1  # a sale is possible
     # subsets and stacks keep it; a part without one stacks as floor 0
     np.testing.assert_array_equal(fc.take(np.array([2, 0])).floor, [0.1, 0.1])

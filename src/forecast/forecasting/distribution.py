@@ -199,6 +199,7 @@ class DemandForecast:
         qs = self.quantiles(list(QUANTILE_COLUMNS.values()))
         cols = {"mean": self.mean}
         cols.update({name: qs[q] for name, q in QUANTILE_COLUMNS.items()})
+        cols["planned_mean"] = self.expected()  # what the quantiles and the plan are of
         frame = to_long(self.keys, self.dates, **cols)
         frame["model"] = np.repeat(self.model, len(self.dates))
         return frame

@@ -80,7 +80,8 @@ def write_csv(
 EXPORTS: dict[str, tuple[str, list[str]]] = {
     "forecast.csv": (
         "forecasts",
-        ["sku", "location", "date", "mean", "q05", "q10", "q25", "q50", "q75", "q90", "q95", "q99", "model"],
+        ["sku", "location", "date", "mean", "q05", "q10", "q25", "q50", "q75", "q90", "q95", "q99", "model",
+         "planned_mean"],
     ),
     "policies.csv": (
         "policies",

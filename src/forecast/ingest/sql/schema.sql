@@ -48,8 +48,10 @@ CREATE TABLE IF NOT EXISTS forecasts (
     date     DATE NOT NULL,
     mean     DOUBLE NOT NULL,
     q05 DOUBLE, q10 DOUBLE, q25 DOUBLE, q50 DOUBLE, q75 DOUBLE, q90 DOUBLE, q95 DOUBLE, q99 DOUBLE,
-    model    VARCHAR NOT NULL
+    model    VARCHAR NOT NULL,
+    planned_mean DOUBLE                          -- the distribution's mean: max(mean, rate_floor)
 );
+ALTER TABLE forecasts ADD COLUMN IF NOT EXISTS planned_mean DOUBLE;
 
 CREATE TABLE IF NOT EXISTS policies (
     run_id              VARCHAR NOT NULL,
