@@ -225,3 +225,37 @@ def test_a_backtest_never_stops_a_nightly_run(demo_dir, tmp_path, monkeypatch) -
         rows = wh.con.execute("SELECT DISTINCT run_id FROM backtest_summary").fetchall()
     assert rows == [("bt1",)]
     assert (settings.exports_dir / "backtest_summary.csv").is_file()
+
+
+def test_a_run_waits_for_a_backtest_loading_its_data_longer_than_for_a_reader(tmp_path) -> None:
+    """A backtest's ingest (a brief holder) may take minutes: a run starting meanwhile waits for
+    it beyond the reader's wait, and fails naming it only after ``brief_wait``."""
+    import threading
+    import time
+
+    from forecast import pipeline
+
+    held, release = threading.Event(), threading.Event()
+
+    def backtest_ingest() -> None:
+        with pipeline.run_lock(tmp_path, wait=True, brief="backtest loading its data and history"):
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=backtest_ingest)
+    holder.start()
+    held.wait(10)
+    line = (tmp_path / ".pipeline.lock").read_text()
+    assert line.startswith("brief backtest loading its data and history (pid ")
+    busy = r"a backtest loading its data and history \(pid \d+ since .*\) has held the output folder for 0.3 s"
+    with pytest.raises(pipeline.PipelineBusyError, match=busy), \
+            pipeline.run_lock(tmp_path, reader_wait=0.0, brief_wait=0.3):
+        pass
+    threading.Timer(0.6, release.set).start()  # the ingest ends after 0.6 s: far beyond the
+    started = time.monotonic()  # reader's wait (0 s here), within the brief holder's
+    with pipeline.run_lock(tmp_path, reader_wait=0.0):
+        waited = time.monotonic() - started
+        assert (tmp_path / ".pipeline.lock").read_text().startswith("pid ")
+    holder.join()
+    assert waited >= 0.5
+    assert (tmp_path / ".pipeline.lock").read_text() == ""

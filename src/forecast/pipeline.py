@@ -239,15 +239,16 @@ def backtest_step(settings: RunSettings, run_id: str, folds: int, progress: Prog
     ``backtest_series`` / ``backtest_summary`` and ``exports/backtest_*.csv``. With ``load`` the
     data folder is ingested first (``forecast backtest``, the weekly re-selection).
 
-    It never stops a nightly run: the warehouse and the run lock are held only to read the
-    history (after the ingest) and, at the end, to write the results, each time as a brief
-    holder (:func:`run_lock` with ``brief``: it waits for a running pipeline, and a pipeline
-    starting meanwhile waits for it); the backtest itself, minutes on a large catalogue, holds
-    neither."""
+    It never stops a nightly run: the warehouse and the run lock are held only to load the data
+    and read the history and, at the end, to write the results, each time as a brief holder
+    (:func:`run_lock` with ``brief``: it waits for a running pipeline, and a pipeline starting
+    meanwhile waits for it, up to :data:`BRIEF_WAIT_SECONDS`); the backtest itself, minutes on a
+    large catalogue, holds neither."""
     from forecast.forecasting.backtesting import run_backtest
 
     say = progress or (lambda message: None)
-    with run_lock(settings.out_dir, wait=True, brief=True):
+    with run_lock(settings.out_dir, wait=True, brief="backtest loading its data and history" if load
+                  else "backtest reading its history"):
         if load:
             say("loading data")
             ingest(settings, run_id)
@@ -258,7 +259,7 @@ def backtest_step(settings: RunSettings, run_id: str, folds: int, progress: Prog
     report = run_backtest(panel, settings.horizon, folds, engine_config(settings), covariates, progress)
     per_series = report.per_series.copy()
     per_series["cutoff"] = panel.dates[per_series["cutoff"].to_numpy()].date
-    with run_lock(settings.out_dir, wait=True, brief=True):
+    with run_lock(settings.out_dir, wait=True, brief="backtest writing its results"):
         with Warehouse(settings.warehouse_path) as wh:
             wh.replace_outputs({"backtest_series": per_series, "backtest_summary": report.summary}, run_id)
             wh.drop_other_runs(("backtest_series", "backtest_summary"), run_id)
@@ -712,38 +713,45 @@ def _lock_file(out_dir: Path) -> Path:
         raise output_folder_error(out_dir, exc) from exc
 
 
+#: How long a starting run waits for a brief holder of the run lock (a backtest loading its data,
+#: reading its history or writing its results) before it fails naming it: a backtest's ingest
+#: of a large data folder takes minutes, and a nightly run starting meanwhile should wait for
+#: it, not fail after the :data:`LOCK_WAIT_SECONDS` it gives a read command.
+BRIEF_WAIT_SECONDS = 1800.0
+
+
 @contextmanager
 def run_lock(out_dir: Path, wait: bool = False, reader_wait: float = LOCK_WAIT_SECONDS,
-             brief: bool = False) -> Iterator[None]:
+             brief: str = "", brief_wait: float = BRIEF_WAIT_SECONDS) -> Iterator[None]:
     """Hold ``OUT/.pipeline.lock`` for the whole run: one writer per output folder.
 
     A second run fails at once with :class:`PipelineBusyError` naming the holder, or waits for
     the lock when ``wait`` is set. A read command holding the lock shared for a moment (see
-    :func:`read_lock`), or a ``brief`` holder (a backtest reading its history or writing its
-    results: it leaves the holder line empty), is waited for up to ``reader_wait`` seconds. The
-    operating system releases the lock when a run dies."""
+    :func:`read_lock`) is waited for up to ``reader_wait`` seconds, a ``brief`` holder (a
+    backtest reading its history or writing its results; ``brief`` says what it does, in the
+    holder line) up to ``brief_wait``. The operating system releases the lock when a run dies."""
     path = _lock_file(out_dir)
     with open(path, "r+") as handle:
-        _take_run_lock(handle, out_dir, wait, reader_wait)
-        if not brief:
-            handle.seek(0)
-            handle.truncate()
-            handle.write(f"pid {os.getpid()} since {datetime.now():%Y-%m-%d %H:%M:%S}")
-            handle.flush()
+        _take_run_lock(handle, out_dir, wait, reader_wait, brief_wait)
+        handle.seek(0)
+        handle.truncate()
+        since = f"pid {os.getpid()} since {datetime.now():%Y-%m-%d %H:%M:%S}"
+        handle.write(f"brief {brief} ({since})" if brief else since)
+        handle.flush()
         try:
             yield
         finally:
-            if not brief:
-                handle.seek(0)
-                handle.truncate()
+            handle.seek(0)
+            handle.truncate()
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _take_run_lock(handle, out_dir: Path, wait: bool, reader_wait: float) -> None:
+def _take_run_lock(handle, out_dir: Path, wait: bool, reader_wait: float,
+                   brief_wait: float = BRIEF_WAIT_SECONDS) -> None:
     if wait:
         fcntl.flock(handle, fcntl.LOCK_EX)
         return
-    deadline = time.monotonic() + reader_wait
+    started = time.monotonic()
     while True:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -751,15 +759,16 @@ def _take_run_lock(handle, out_dir: Path, wait: bool, reader_wait: float) -> Non
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip()  # a run writes its pid; a reader writes nothing
-            if holder:
+            if holder and not holder.startswith("brief "):
                 raise PipelineBusyError(
                     f"{out_dir}: another pipeline run is writing here ({holder}); wait for it to "
                     "finish, or start this one with --wait"
                 ) from None
-            if time.monotonic() >= deadline:
+            limit = brief_wait if holder else reader_wait
+            if time.monotonic() - started >= limit:
+                who = f"a {holder.removeprefix('brief ')}" if holder else "a read command"
                 raise PipelineBusyError(
-                    f"{out_dir}: a read command (or a backtest's read or write) has held the output "
-                    f"folder for {reader_wait:g} s; "
+                    f"{out_dir}: {who} has held the output folder for {limit:g} s; "
                     "wait for it to finish, or start this run with --wait"
                 ) from None
             time.sleep(0.1)
