@@ -668,7 +668,7 @@ def _skus_hit(outcomes: dict, unchanged: pd.DataFrame) -> pd.DataFrame:
 
 
 def _forecast_frame(fc: DemandForecast) -> pd.DataFrame:
-    return fc.to_frame()[["sku", "location", "date", "mean", "q05", "q25", "q75", "q95"]]
+    return fc.to_frame()[["sku", "location", "date", "mean", "planned_mean", "q05", "q25", "q75", "q95"]]
 
 
 #: What the comparison shows per series: (metric, table, column); "forecast" metrics are
