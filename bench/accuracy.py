@@ -57,7 +57,7 @@ DATASETS = {  # name -> (as_of, horizon)
     "carparts": (None, 12),
     "dominicks_oj": (None, 12),
 }
-COLUMNS = ["model", "mase", "mase1", "rmsse", "wrmsse", "wape", "bias", "spl", "coverage_90",
+COLUMNS = ["model", "mase", "mase1", "rmsse", "rmsse1", "wrmsse", "wape", "bias", "spl", "coverage_90",
            "pit_coverage_90", "sum14_q95_coverage", "sum14_q99_coverage", "pinball_sum14_q95", "wall_s", "cpu_s"]
 QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
 
@@ -69,7 +69,9 @@ def score(actual: np.ndarray, y_train: np.ndarray, mean: np.ndarray, season_leng
     ``actual``/``mean``: (n, h); only periods from ``skip`` on are scored (days 29-56: skip 28).
     ``mase``: scale the seasonal naive MAE of the history (Hyndman & Koehler 2006), ``mase1``:
     the one-step naive MAE; ``rmsse``/``wrmsse``: M5 (scale from the first sale, dollar weights
-    of the last 28 history periods); means over series with a defined scale. With ``fc`` (a
+    of the last 28 history periods); ``rmsse1``: the scale from the first observation, leading
+    zeros kept (as ``mase1``: the spare-parts scoring of issue 17's carparts figures); means
+    over series with a defined scale. With ``fc`` (a
     DemandForecast) also the 90% interval coverage, the scaled pinball loss and, for the demand
     summed over the first ``sum_window`` scored periods, the share of series whose sum is at or
     below the forecast's 0.95 / 0.99 quantile of that sum and the pinball loss at 0.95;
@@ -80,6 +82,7 @@ def score(actual: np.ndarray, y_train: np.ndarray, mean: np.ndarray, season_leng
     rm = ev.rmsse(a, m, y_train)
     out = {"mase": np.nanmean(ev.mase(a, m, y_train, season_length)),
            "mase1": np.nanmean(ev.mase(a, m, y_train, 1)), "rmsse": np.nanmean(rm),
+           "rmsse1": np.nanmean(ev.rmsse(a, m, y_train, start="first_observation")),
            "wrmsse": ev.wrmsse(rm, weights, skipna=True) if weights is not None else np.nan,
            "wape": ev.wape_total(a, m), "bias": ev.bias_total(a, m)}
     if fc is not None:
@@ -226,7 +229,7 @@ def best_peer_gap(summary: pd.DataFrame, peers: pd.DataFrame) -> str:
     """The automatic choice against the best peer on each point measure (negative = better)."""
     auto = summary.set_index("model").loc["auto"]
     parts = []
-    for col in ("mase", "mase1", "rmsse", "wrmsse"):
+    for col in ("mase", "mase1", "rmsse", "rmsse1", "wrmsse"):
         if col in peers and peers[col].notna().any() and np.isfinite(auto[col]):
             best = peers.loc[peers[col].idxmin()]
             parts.append(f"{col} {auto[col]:.4f} vs {best['model']} {best[col]:.4f} "

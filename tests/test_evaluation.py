@@ -83,6 +83,15 @@ def test_rmsse_hand_computed_from_first_sale() -> None:
     np.testing.assert_allclose(rmsse([[2.0, 4.0]], [[3.0, 2.0]], y_train), [1.0])
 
 
+def test_rmsse_from_the_first_observation_keeps_leading_zeros() -> None:
+    y_train = [[0.0, 0.0, 1.0, 3.0, 2.0]]
+    # whole history: squared diffs 0, 1, 4, 1 -> scale 1.5; MSE 2.5 -> sqrt(2.5 / 1.5)
+    np.testing.assert_allclose(rmsse([[2.0, 4.0]], [[3.0, 2.0]], y_train, start="first_observation"),
+                               [np.sqrt(2.5 / 1.5)])
+    with pytest.raises(ValueError, match="start must be"):
+        rmsse([[2.0]], [[3.0]], y_train, start="first")
+
+
 def test_rmsse_skips_interior_nan_instead_of_bridging() -> None:
     y_train = [[1.0, NAN, 4.0, 6.0]]
     # only the 4 -> 6 difference is valid: scale 4 (bridging 1 -> 4 would give (9 + 4)/2)

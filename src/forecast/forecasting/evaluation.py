@@ -163,7 +163,7 @@ def mase(y_true: Any, y_pred: Any, y_train: Any, season_length: int = 1) -> np.n
     return _divide(mae, scale)
 
 
-def rmsse(y_true: Any, y_pred: Any, y_train: Any) -> np.ndarray:
+def rmsse(y_true: Any, y_pred: Any, y_train: Any, start: str = "first_sale") -> np.ndarray:
     """Root mean squared scaled error per series (M5 accuracy competition).
 
     RMSSE = sqrt( mean_t (y_t - yhat_t)^2 / (1/(n-1) * sum_{t=2..n} (Y_t - Y_{t-1})^2) )
@@ -178,10 +178,20 @@ def rmsse(y_true: Any, y_pred: Any, y_train: Any) -> np.ndarray:
 
     (MSE = (4 + 0) / 2 = 2; history from first sale 2, 4, 2: scale = (4 + 4) / 2 = 4;
     sqrt(2 / 4).)
+
+    ``start="first_observation"``: the scale from the first observation, leading zeros kept
+    (as :func:`mase`; the scoring of spare-parts studies, where a part's early zeros are demand).
+
+    >>> rmsse([[3.0, 3.0]], [[1.0, 3.0]], [[0.0, 0.0, 2.0, 4.0, 2.0]], start="first_observation")
+    array([0.81649658])
+
+    (scale = (0 + 4 + 4 + 4) / 4 = 3; sqrt(2 / 3).)
     """
     yt, yp = _pair(y_true, y_pred)
     mse = _masked_mean((yp - yt) ** 2, ~np.isnan(yt))
-    scale = _history_scale(y_train, 1, power=2, start="first_sale")
+    if start not in ("first_sale", "first_observation"):
+        raise ValueError(f"start must be 'first_sale' or 'first_observation', got {start!r}")
+    scale = _history_scale(y_train, 1, power=2, start=start)
     if scale.shape[0] != yt.shape[0]:
         raise ValueError(f"y_train has {scale.shape[0]} series, y_true has {yt.shape[0]}")
     return np.sqrt(_divide(mse, scale))
