@@ -330,3 +330,32 @@ def test_json_writes_the_before_after_table(demo_run, tmp_path) -> None:
     total = table[table["field"] == "forecast_total"]
     assert (total["sku"] == sku).all() and len(total) > 0
     assert total["after"].to_numpy() == pytest.approx(1.25 * total["before"].to_numpy())
+
+
+def test_a_shock_scales_a_floored_slow_movers_lead_time_demand(demo_run, tmp_path) -> None:
+    """On a snapshot whose SKU carries a rate floor far above its forecast (a slow mover planned
+    on its long-run rate), a demand shock moves the lead-time demand the plan protects as it
+    moves the forecast total: +100% against +50% is 2 / 1.5 of it (it stayed put before)."""
+    import shutil
+
+    settings, _ = demo_run
+    sku = _pick_sku_without_planned_campaign(settings.snapshot_dir)
+    snapshot = tmp_path / "snapshot"
+    shutil.copytree(settings.snapshot_dir, snapshot)
+    forecasts = pd.read_parquet(snapshot / "forecasts.parquet")
+    floor = 10.0 * forecasts.loc[forecasts["sku"] == sku, "mean"].max()
+    models = pd.read_parquet(snapshot / "forecast_models.parquet")
+    models.loc[models["sku"] == sku, "rate_floor"] = floor
+    models.to_parquet(snapshot / "forecast_models.parquet", index=False)
+
+    def ltd(pct: float) -> pd.Series:
+        result = what_if(snapshot, Scenario(skus=[sku], demand_shock_pct=pct))
+        totals = result.comparison[result.comparison["metric"] == "forecast_total"]
+        assert totals["after"].to_numpy() == pytest.approx((1 + pct / 100) * totals["before"].to_numpy())
+        return result.policies_after.set_index("location")["lead_time_demand"]
+
+    half, double = ltd(50.0), ltd(100.0)
+    np.testing.assert_allclose(double / half, 2.0 / 1.5, rtol=1e-9)
+    lead = what_if(snapshot, Scenario(skus=[sku], demand_shock_pct=50.0)).policies_after.set_index(
+        "location")["lead_time_days"]
+    np.testing.assert_allclose(half, 1.5 * floor * lead, rtol=1e-6)  # the floor, shocked
