@@ -148,3 +148,26 @@ def test_slow_movers_are_calibrated_by_their_pit_not_pushed_to_the_grid_end() ->
     assert np.allclose(k_int, 4 * k)
     with pytest.raises(ValueError, match="coverage_measure"):
         _calibrate(preds, actuals, size, v, history, EngineConfig(coverage_measure="share"))
+
+
+def test_best_scale_stays_on_the_branch_where_widening_covers_more() -> None:
+    # Coverage rising to 0.98 at 3.0, then falling back to 0.90 (a negative binomial so wide its
+    # mass sits at 0 and beyond its q95): the rising branch's value wins, not the far one.
+    from forecast.forecasting.calibration import _best_scale
+
+    grid = np.array([0.25, 0.5, 1.0, 3.0, 9.0])
+    table = {0.25: 0.80, 0.5: 0.86, 1.0: 0.93, 3.0: 0.98, 9.0: 0.90}
+    seen: list[float] = []
+
+    def coverage(s: float) -> float:
+        seen.append(s)
+        return table[s]
+
+    assert _best_scale(grid, coverage, 0.90) == (1.0, 0.93)
+    assert 9.0 not in seen  # the walk stops at the first covering value
+    # Refined: the bracket (0.5, 1.0) is bisected on a smooth coverage and reaches the target.
+    smooth = lambda s: 0.86 + 0.07 * np.log2(s / 0.5) if s < 3.0 else table[s]
+    best, cov = _best_scale(grid, smooth, 0.90, refine=6)
+    assert cov == pytest.approx(0.90, abs=0.002) and best == pytest.approx(0.5 * 2 ** (4 / 7), rel=0.02)
+    # Nothing covers the target: the value that covers most.
+    assert _best_scale(grid, lambda s: 0.5 if s != 3.0 else 0.7, 0.9) == (3.0, 0.7)

@@ -112,7 +112,7 @@ def _calibrate(
         if not rows.any():
             continue
         fit = _ClassFit(mean[rows], act[rows], k[rows], v[rows], bool(window), cfg)
-        best, best_cov = _best_scale(grid, fit.coverage, cfg.coverage_target)
+        best, best_cov = _best_scale(grid, fit.coverage, cfg.coverage_target, refine=5)
         if label == "intermittent" and long_run is not None and len(cfg.floor_shares) > 1:
             fit.long_run = np.concatenate([np.repeat(lr[rows][:, None], p.shape[1], axis=1)
                                            for lr, p in zip(long_run, preds)], axis=1)
@@ -120,7 +120,7 @@ def _calibrate(
                                           partial(fit.coverage, best), cfg.coverage_target)
             if share:
                 best, best_cov = _best_scale(grid, partial(fit.coverage, floor=share),
-                                             cfg.coverage_target)
+                                             cfg.coverage_target, refine=5)
             report["intermittent_floor_share"] = float(share)
         k_out[rows] = k[rows] / best
         if not window:
@@ -183,16 +183,41 @@ class _ClassFit:
         return cov[seen].mean() if seen.any() else np.nan
 
 
-def _best_scale(grid: np.ndarray, coverage, target: float) -> tuple[float, float]:
-    """The first value of ``grid`` whose ``coverage(value)`` is nearest ``target`` (a later
-    value must be nearer by more than float noise), and that coverage."""
+def _best_scale(grid: np.ndarray, coverage, target: float, refine: int = 0) -> tuple[float, float]:
+    """The value of ``grid`` (ascending: ever wider) whose ``coverage(value)`` is nearest
+    ``target`` on the branch where widening covers more, and that coverage: the grid is walked
+    until a value covers ``target``, and the nearer of it and the one before wins (a later value
+    must be nearer by more than float noise); when none does, the value that covers most. With
+    ``refine`` the bracket (the value before, the first covering value) is then bisected
+    ``refine`` times at its geometric middle and the nearest value seen wins.
+
+    Coverage is not monotonic in the width. Far enough out, a negative binomial matched to a
+    huge variance puts its mass at 0 and in a tail beyond its q95, and covers less again: on
+    dominicks_oj the per-period coverage rose from 87.7% (factor 0.25) to 98.2% (3.0) and fell
+    to 91.4% at 9.0, which the nearest value over the whole grid chose (a noise size k/9, a
+    median k of 0.07: every 14-day sum's q95 then covered 96.7%, and widening the level error
+    covered less)."""
     best, best_gap, best_cov = float(grid[0]), np.inf, np.nan
+    top, top_cov = float(grid[0]), -np.inf
+    prev = None
     for value in grid:
         covered = coverage(float(value))
+        if covered > top_cov + 1e-9:
+            top, top_cov = float(value), covered
         gap = abs(covered - target)
         if gap < best_gap - 1e-9:
             best, best_gap, best_cov = float(value), gap, covered
-    return best, best_cov
+        if covered >= target:
+            lo, hi = prev, float(value)
+            for _ in range(refine if lo is not None else 0):
+                mid = float(np.sqrt(lo * hi))
+                covered = coverage(mid)
+                if abs(covered - target) < best_gap - 1e-9:
+                    best, best_gap, best_cov = mid, abs(covered - target), covered
+                lo, hi = (mid, hi) if covered < target else (lo, mid)
+            return best, best_cov
+        prev = float(value)
+    return top, top_cov
 
 
 def floor_rates(long_run: np.ndarray, share: float, rows: np.ndarray) -> np.ndarray | None:
@@ -246,12 +271,12 @@ def _calibrate_sums(
         ok = seen[rows]
         if not ok.any():
             continue
-        best, best_gap, best_cov = 1.0, np.inf, np.nan
-        for s in grid:
+
+        def covered(s: float, rows: np.ndarray = rows, ok: np.ndarray = ok) -> float:
             v_s = np.minimum(base[rows] * s, cfg.max_level_var)
-            covered = _sum_covered(means[rows], k[rows], v_s, sums[rows], cfg.sum_quantile)[ok].mean()
-            if abs(covered - cfg.sum_quantile) < best_gap - 1e-9:
-                best, best_gap, best_cov = s, abs(covered - cfg.sum_quantile), covered
+            return _sum_covered(means[rows], k[rows], v_s, sums[rows], cfg.sum_quantile)[ok].mean()
+
+        best, best_cov = _best_scale(grid, covered, cfg.sum_quantile, refine=5)
         out[rows] = np.minimum(v[rows] * best, cfg.max_level_var)
         report[f"{label}_sum_scale"] = float(best)
         report[f"{label}_sum_coverage"] = float(best_cov)
