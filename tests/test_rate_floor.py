@@ -125,17 +125,20 @@ def _plan(fc: DemandForecast, cfg: PlanConfig) -> pd.DataFrame:
     return compute_policies(fc, np.zeros((2, 60)), prods, suppliers, cfg, 1.0)
 
 
-def test_the_plan_protects_the_floor_but_stocks_no_dead_series() -> None:
-    # Point forecasts 0.02/day (S0) and 0 (S1, dead), both with a floor of 0.2/day; Poisson;
-    # lead time 10 days: S0's lead-time demand is 0.2 x 10 = 2 with sd sqrt(2); S1 is not stocked.
+def test_the_plan_protects_the_floor_also_where_the_point_forecast_went_to_zero() -> None:
+    # Point forecasts 0.02/day (S0) and 0 (S1), both with a floor of 0.2/day; Poisson; lead time
+    # 10 days: each one's lead-time demand is 0.2 x 10 = 2 with sd sqrt(2), the plan the same.
+    # A series without a floor and a point forecast of 0 (S1 below) is not stocked.
     fc = _forecast([[0.02] * 28, [0.0] * 28], floor=[0.2, 0.2], size=np.inf, level_var=1e-12)
     pol = _plan(fc, PlanConfig(service_kind="cycle"))
-    s0, s1 = pol.iloc[0], pol.iloc[1]
-    assert s0["mean_daily_demand"] == pytest.approx(0.2)
-    assert s0["lead_time_demand"] == pytest.approx(2.0)
-    assert s0["lead_time_demand_sd"] == pytest.approx(np.sqrt(2.0), rel=1e-6)
-    assert s0["reorder_point"] == pytest.approx(2.0 + 1.6448536 * np.sqrt(2.0), rel=1e-6)
-    assert s1[["safety_stock", "reorder_point", "order_quantity", "max_level"]].eq(0).all()
+    for _, row in pol.iterrows():
+        assert row["mean_daily_demand"] == pytest.approx(0.2)
+        assert row["lead_time_demand"] == pytest.approx(2.0)
+        assert row["lead_time_demand_sd"] == pytest.approx(np.sqrt(2.0), rel=1e-6)
+        assert row["reorder_point"] == pytest.approx(2.0 + 1.6448536 * np.sqrt(2.0), rel=1e-6)
+    none = _plan(_forecast([[0.02] * 28, [0.0] * 28], floor=[0.2, 0.0], size=np.inf, level_var=1e-12),
+                 PlanConfig(service_kind="cycle")).iloc[1]
+    assert none[["safety_stock", "reorder_point", "order_quantity", "max_level"]].eq(0).all()
 
 
 def test_the_simulation_draws_the_floored_demand() -> None:
