@@ -31,14 +31,13 @@ def _run(fn, args):
 
 def dask_mapper(client):
     """A mapper for :func:`forecast_panel`: each chunk's job on the cluster, results in order.
-    The job (it carries the run's global model) goes to every worker once and each chunk's data
-    is scattered to the cluster, so the task graph holds references only (embedding them made a
-    113 MiB graph at 10,000 series, which Dask warned about)."""
+    Each chunk's data (its series and covariates) is scattered to the cluster first, so the task
+    graph holds references only (embedding them made a 113 MiB graph at 10,000 series, which
+    Dask warned about)."""
 
     def mapper(fn, items):
-        [job] = client.scatter([fn], broadcast=True)
         chunks = client.scatter(list(items))
-        futures = client.map(_run, [job] * len(chunks), chunks, pure=False)
+        futures = client.map(_run, [fn] * len(chunks), chunks, pure=False)
         return client.gather(futures)
 
     return mapper
