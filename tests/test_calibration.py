@@ -7,7 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.forecasting.calibration import _calibrate, _level_window, _window_level_var
+from forecast.forecasting.calibration import (
+    _best_scale,
+    _calibrate,
+    _level_window,
+    _window_level_var,
+)
 from forecast.forecasting.engine import EngineConfig
 
 
@@ -153,8 +158,6 @@ def test_slow_movers_are_calibrated_by_their_pit_not_pushed_to_the_grid_end() ->
 def test_best_scale_stays_on_the_branch_where_widening_covers_more() -> None:
     # Coverage rising to 0.98 at 3.0, then falling back to 0.90 (a negative binomial so wide its
     # mass sits at 0 and beyond its q95): the rising branch's value wins, not the far one.
-    from forecast.forecasting.calibration import _best_scale
-
     grid = np.array([0.25, 0.5, 1.0, 3.0, 9.0])
     table = {0.25: 0.80, 0.5: 0.86, 1.0: 0.93, 3.0: 0.98, 9.0: 0.90}
     seen: list[float] = []

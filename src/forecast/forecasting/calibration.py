@@ -116,6 +116,8 @@ def _calibrate(
         if label == "intermittent" and long_run is not None and len(cfg.floor_shares) > 1:
             fit.long_run = np.concatenate([np.repeat(lr[rows][:, None], p.shape[1], axis=1)
                                            for lr, p in zip(long_run, preds)], axis=1)
+            # The shares ascend as the factors do: the first share that covers the target (or
+            # the nearer of it and the one before) wins, without bisection between shares.
             share, best_cov = _best_scale(fit.unbiased(cfg.floor_shares),
                                           partial(fit.coverage, best), cfg.coverage_target)
             if share:
