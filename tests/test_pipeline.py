@@ -51,6 +51,48 @@ def test_run_writes_every_output_and_export(demo_run) -> None:
     assert all(len(v) == 64 for v in json.loads(run["input_fingerprints"]).values())
 
 
+def test_the_uplift_is_a_campaigns_exactly_where_the_warehouse_plans_one_inside_the_lead_time(
+        demo_dir, tmp_path) -> None:
+    # Two planned campaigns starting days after the data ends: one SKU at every location, one
+    # category. Checked independently of the code under test: a campaign (by SKU, or by the
+    # product's category; at the series' location or every one) overlapping [as_of + 1, + P days).
+    import shutil
+
+    from forecast.config import RunSettings
+    from forecast.pipeline import forecast_step, ingest, plan_step
+
+    data = tmp_path / "data"
+    shutil.copytree(demo_dir, data)
+    campaigns = pd.read_csv(data / "campaigns.csv")
+    added = pd.DataFrame({"sku": ["SKU0004", None], "category": [None, "personal_care"],
+                          "start_date": ["2026-11-03", "2026-11-05"], "end_date": ["2026-11-06", "2026-11-08"],
+                          "kind": "price_promo", "discount_pct": 25.0})
+    pd.concat([campaigns, added], ignore_index=True).to_csv(data / "campaigns.csv", index=False)
+    settings = RunSettings(data_dir=data, out_dir=tmp_path / "out", models=FAST_MODELS)
+    ingest(settings, "r")
+    forecast_step(settings, "r")
+    plan_step(settings, "r")
+    with Warehouse(settings.warehouse_path) as wh:
+        pol, recs = wh.output("policies", "r"), wh.output("recommendations", "r")
+        campaigns, products = wh.table("campaigns"), wh.table("products")
+        start = wh.output("forecasts", "r")["date"].min()
+    rows = pol.merge(products[["sku", "category"]], on="sku", how="left")
+    text = campaigns.fillna({"sku": "", "category": "", "location": ""})
+    pairs = pd.concat([rows.merge(text[text["sku"] != ""], on="sku", suffixes=("", "_c")),
+                       rows.merge(text[text["sku"] == ""], on="category", suffixes=("", "_c"))])
+    end = start + pd.to_timedelta(pairs["lead_time_days"] + pairs["review_period_days"], unit="D")
+    here = (pairs["location_c"] == "") | (pairs["location_c"] == pairs["location"])
+    inside = here & (pd.to_datetime(pairs["start_date"]) < end) & (pd.to_datetime(pairs["end_date"]) >= start)
+    planned = set(map(tuple, pairs.loc[inside, ["sku", "location"]].to_numpy()))
+    in_campaign = np.array([key in planned for key in zip(pol["sku"], pol["location"], strict=True)])
+    assert {"SKU0004", "SKU0008"} <= {sku for sku, _ in planned} and (~in_campaign).any()
+    assert (pol["campaign_uplift_pct"][~in_campaign] == 0).all()
+    assert (pol["seasonal_uplift_pct"][in_campaign] == 0).all()
+    assert (pol["campaign_uplift_pct"][in_campaign] >= 5).any()
+    said = recs.set_index(["sku", "location"])["explanation"].str.contains(" incl. campaign ")
+    assert all(key in planned for key, says in said.items() if says)
+
+
 def test_as_of_ignores_later_history(demo_dir, tmp_path) -> None:
     from forecast.config import RunSettings
     from forecast.pipeline import forecast_step, ingest

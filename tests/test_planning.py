@@ -16,6 +16,7 @@ import pytest
 
 from forecast.forecasting.distribution import DemandForecast
 from forecast.planning import inventory as inv
+from forecast.planning.campaign_window import campaign_periods, covered_within
 from forecast.planning.policies import (
     PlanConfig,
     baseline_rate,
@@ -79,8 +80,16 @@ def stock(fc: DemandForecast, on_hand, on_order=None, committed=None) -> pd.Data
     return stock_positions(keys, inventory_rows, po[po["quantity"] > 0], co[co["quantity"] > 0])
 
 
-def plan(fc, cfg, prods, suppliers=NO_SUPPLIERS, period_days=1.0):
-    return compute_policies(fc, history(fc), prods, suppliers, cfg, period_days)
+def plan(fc, cfg, prods, suppliers=NO_SUPPLIERS, period_days=1.0, campaigns=None):
+    return compute_policies(fc, history(fc), prods, suppliers, cfg, period_days, campaigns=campaigns)
+
+
+def campaign_rows(**rows) -> pd.DataFrame:
+    """Campaign table rows: ``sku=(start day, end day)`` counted from the first forecast day."""
+    first = AS_OF + timedelta(days=1)
+    return pd.DataFrame([{"sku": sku, "category": "", "location": "", "kind": "promotion",
+                          "start_date": first + timedelta(days=a), "end_date": first + timedelta(days=b)}
+                         for sku, (a, b) in rows.items()])
 
 
 CYCLE_50 = {"service_kind": "cycle", "order_quantity_method": "fixed", "fixed_quantity": 30.0}
@@ -346,16 +355,51 @@ def test_duplicate_product_rows_are_refused() -> None:
 
 
 def test_campaign_inside_lead_time_raises_lead_time_demand() -> None:
-    # 10/day, doubled on days 4-7 (inside L = 14): LTD 140 -> 180, uplift 180/140 - 1 = 28.6%.
+    # 10/day, doubled on days 4-7 (inside L = 14): LTD 140 -> 180, uplift 180/140 - 1 = 28.6%,
+    # a campaign's where one is planned inside P (S1's), the forecast's own shape where none is
+    # (S2's peak, same numbers) or where the planned one starts after P (S3's, day 20).
     campaign = np.full(28, 10.0)
     campaign[3:7] = 20.0
-    fc = forecast([10.0, campaign])
-    pol = plan(fc, PlanConfig(service_kind="cycle"), products(fc, lead_time_days=14.0))
-    assert pol["lead_time_demand"].tolist() == pytest.approx([140.0, 180.0])
-    assert pol["lead_time_demand_sd"].tolist() == pytest.approx([140**0.5, 180**0.5])
-    assert pol["campaign_uplift_pct"].tolist() == pytest.approx([0.0, 100 * (180 / 140 - 1)])
+    fc = forecast([10.0, campaign, campaign, campaign])
+    planned = campaign_rows(S1=(3, 6), S3=(20, 22))
+    pol = plan(fc, PlanConfig(service_kind="cycle"), products(fc, lead_time_days=14.0), campaigns=planned)
+    uplift = 100 * (180 / 140 - 1)
+    assert pol["lead_time_demand"].tolist() == pytest.approx([140.0, 180.0, 180.0, 180.0])
+    assert pol["lead_time_demand_sd"].tolist() == pytest.approx([140**0.5] + [180**0.5] * 3)
+    assert pol["campaign_uplift_pct"].tolist() == pytest.approx([0.0, uplift, 0.0, 0.0])
+    assert pol["seasonal_uplift_pct"].tolist() == pytest.approx([0.0, 0.0, uplift, uplift])
     assert pol["reorder_point"].iloc[1] > pol["reorder_point"].iloc[0] + 40
-    np.testing.assert_allclose(baseline_rate(fc.mean), [10.0, 10.0])
+    np.testing.assert_allclose(baseline_rate(fc.mean), [10.0] * 4)
+
+
+def test_a_category_campaign_or_one_at_another_location_counts_as_the_forecast_maps_it() -> None:
+    # The same 14-day peak for four series; campaigns by category (S0's "tools"), at S1's
+    # location, at another location (S2: none at "main"), and none (S3).
+    peak = np.full(28, 10.0)
+    peak[3:7] = 20.0
+    fc = forecast([peak] * 4)
+    first = AS_OF + timedelta(days=1)
+    planned = pd.DataFrame({"sku": ["", "S1", "S2"], "category": ["tools", "", ""],
+                            "location": ["", "main", "web"], "kind": "promotion",
+                            "start_date": first, "end_date": first + timedelta(days=5)})
+    prods = products(fc, lead_time_days=14.0, category=["tools", "other", "other", "other"])
+    pol = plan(fc, PlanConfig(service_kind="cycle"), prods, campaigns=planned)
+    assert (pol["campaign_uplift_pct"] > 0).tolist() == [True, True, False, False]
+    assert pol["seasonal_uplift_pct"].iloc[2:].tolist() == pytest.approx([100 * (180 / 140 - 1)] * 2)
+
+
+def test_monthly_campaign_window_reaches_the_periods_the_lead_time_touches() -> None:
+    # Monthly periods, L = 45 days = 1.48 months: months 1 and 2 are touched, month 3 is not.
+    months = pd.date_range("2026-04-01", periods=6, freq="MS")
+    mean = np.array([[2.0, 2.0, 8.0, 2.0, 2.0, 2.0]] * 2)
+    fc = DemandForecast(pd.DataFrame({"sku": ["S0", "S1"], "location": "main"}), months, mean,
+                        np.full(2, np.inf), np.zeros(2), np.array(["test"] * 2, dtype=object))
+    planned = pd.DataFrame({"sku": ["S0", "S1"], "category": "", "location": "", "kind": "promotion",
+                            "start_date": [date(2026, 5, 20), date(2026, 6, 1)],
+                            "end_date": [date(2026, 5, 25), date(2026, 6, 30)]})
+    periods = campaign_periods(fc, planned, None, 365.25 / 12)
+    assert periods.astype(int).tolist() == [[0, 1, 0, 0, 0, 0], [0, 0, 1, 0, 0, 0]]
+    assert covered_within(periods, np.array([45 / (365.25 / 12)] * 2)).tolist() == [True, False]
 
 
 def test_no_demand_orders_nothing_and_raises_no_min_alert() -> None:
@@ -470,13 +514,14 @@ def test_explanation_says_why() -> None:
     campaign[3:7] = 20.0
     fc = forecast([campaign])
     cfg = PlanConfig(order_quantity_method="fixed", fixed_quantity=40.0)
-    pol = plan(fc, cfg, products(fc, lead_time_days=14.0, moq=50.0, pack_size=12.0))
+    pol = plan(fc, cfg, products(fc, lead_time_days=14.0, moq=50.0, pack_size=12.0),
+               campaigns=campaign_rows(S0=(3, 6)))
     pos = stock(fc, on_hand=[-4.0])
     rec = recommend_orders(pol, pos, fc, AS_OF, cfg).iloc[0]
     text = rec["explanation"]
     ss = round(pol["safety_stock"].iloc[0])
     for part in [
-        "(s,Q) lead-time demand 180 over 14 d incl. campaign/season +29%",
+        "(s,Q) lead-time demand 180 over 14 d incl. campaign +29%",
         f"safety stock {ss} for 98% fill rate (class A)",
         "position 0 (on hand recorded -4, counted as 0)",
         f"vs reorder point {round(pol['reorder_point'].iloc[0])}",
@@ -486,6 +531,22 @@ def test_explanation_says_why() -> None:
     ]:
         assert part in text, (part, text)
     assert rec["order_quantity"] % 12 == 0 and rec["order_quantity"] >= 50
+
+
+def test_explanation_names_the_forecast_shape_not_a_campaign_where_none_is_planned() -> None:
+    # The same peak without a campaign (a monthly part's repeated lumps look like this): the
+    # buyer reads "seasonal peak"; a trough inside P (days 0-6 at 5, the usual weekly rate 10) a
+    # dip: 105 / 140 - 1 = -25%.
+    peak, trough = np.full(28, 10.0), np.full(28, 10.0)
+    peak[3:7] = 20.0
+    trough[:7] = 5.0
+    fc = forecast([peak, trough])
+    cfg = PlanConfig(order_quantity_method="fixed", fixed_quantity=40.0)
+    pol = plan(fc, cfg, products(fc, lead_time_days=14.0))
+    texts = recommend_orders(pol, stock(fc, on_hand=[0.0, 0.0]), fc, AS_OF, cfg)["explanation"]
+    assert "lead-time demand 180 over 14 d incl. seasonal peak +29%," in texts.iloc[0]
+    assert "lead-time demand 105 over 14 d incl. seasonal dip -25%," in texts.iloc[1]
+    assert not texts.str.contains("campaign").any()
 
 
 # --------------------------------------------------------------------------------------------

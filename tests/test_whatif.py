@@ -25,15 +25,21 @@ def _pick_sku_without_planned_campaign(snapshot_dir) -> str:
     return next(s for s in volume.index if s not in busy)
 
 
-def test_a_planned_campaign_raises_the_forecast_inside_its_window(demo_run) -> None:
-    settings, _ = demo_run
-    sku = _pick_sku_without_planned_campaign(settings.snapshot_dir)
+def _campaign_what_if(snapshot_dir, first_day: int, last_day: int):
+    """A 30% price promotion on a SKU with no planned campaign, from ``first_day`` to
+    ``last_day`` after the last sales date: (its start, the what-if result)."""
     from forecast.ingest.published import read_snapshot
 
-    last = pd.to_datetime(read_snapshot(settings.snapshot_dir, ("sales",))["sales"]["date"]).max()
-    start, end = (last + pd.Timedelta(days=5)).date(), (last + pd.Timedelta(days=12)).date()
-    result = what_if(settings.snapshot_dir, Scenario(
+    sku = _pick_sku_without_planned_campaign(snapshot_dir)
+    last = pd.to_datetime(read_snapshot(snapshot_dir, ("sales",))["sales"]["date"]).max()
+    start, end = (last + pd.Timedelta(days=first_day)).date(), (last + pd.Timedelta(days=last_day)).date()
+    return start, what_if(snapshot_dir, Scenario(
         skus=[sku], campaign={"start": start, "end": end, "kind": "price_promo", "discount_pct": 30}))
+
+
+def test_a_planned_campaign_raises_the_forecast_inside_its_window(demo_run) -> None:
+    settings, _ = demo_run
+    start, result = _campaign_what_if(settings.snapshot_dir, 5, 12)
     c = result.comparison.set_index(["location", "metric"])
     inside = c.xs("forecast_in_campaign", level="metric")
     assert (inside["after"] > inside["before"] * 1.05).all()
@@ -41,6 +47,18 @@ def test_a_planned_campaign_raises_the_forecast_inside_its_window(demo_run) -> N
     after = result.forecast_after.set_index(["location", "date"])["mean"]
     outside = before.index.get_level_values("date") < pd.Timestamp(start)
     assert (after[outside] == before[outside]).all()  # nothing changes before the campaign
+
+
+def test_a_what_if_campaign_inside_the_lead_time_is_named_as_the_cause_of_the_uplift(demo_run) -> None:
+    # Published: no campaign planned for the SKU, so any lift of its lead-time demand is the
+    # forecast's shape; with the scenario's campaign from tomorrow the lift is the campaign's.
+    settings, _ = demo_run
+    _, result = _campaign_what_if(settings.snapshot_dir, 1, 3)
+    before, after = result.policies_before, result.policies_after
+    assert (before["campaign_uplift_pct"] == 0).all()
+    assert (after["campaign_uplift_pct"] >= 5).all() and (after["seasonal_uplift_pct"] == 0).all()
+    lifted = after["lead_time_demand"].to_numpy() / before["lead_time_demand"].to_numpy()
+    assert (lifted > 1.05).all()
 
 
 def test_supplier_delay_raises_reorder_points_and_a_shock_raises_demand(demo_run) -> None:

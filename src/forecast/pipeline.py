@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -388,8 +389,10 @@ def plan_step(settings: RunSettings, run_id: str) -> dict:
         lead_times = estimate_lead_times(inputs["receipts"], inputs["products"], as_of)
         # Planner overrides (min, max, Q, service level, policy) beside the computed values.
         pinned = overrides.active_overrides(inputs["overrides"], fc.keys, as_of)
+        # The planned campaigns name the cause of a lead-time demand above the usual rate.
         policies = overrides.compute_policies_with_overrides(
-            compute_policies, fc, history, inputs["products"], inputs["suppliers"], cfg,
+            partial(compute_policies, campaigns=inputs["campaigns"]), fc, history,
+            inputs["products"], inputs["suppliers"], cfg,
             freq.period_days, lead_times.per_sku, pinned,
         )
         positions = stock_positions(fc.keys, state.stock, inputs["purchase_orders"], inputs["customer_orders"])

@@ -38,12 +38,27 @@ def _when(mask: object, text: pd.Series | str, index: pd.Index) -> pd.Series:
     return text.where(np.asarray(mask, dtype=bool), "")
 
 
+def _uplift_note(plan: pd.DataFrame) -> pd.Series:
+    """" incl. campaign +29%" where a planned campaign lifts the lead-time demand over the usual
+    rate, " incl. seasonal peak +40%" / " incl. seasonal dip -30%" where the forecast's own
+    shape does (no campaign inside P); nothing under 5%."""
+    ix = plan.index
+    zero = pd.Series(0.0, index=ix)
+    campaign = plan.get("campaign_uplift_pct", zero).to_numpy(dtype=float)
+    seasonal = plan.get("seasonal_uplift_pct", zero).to_numpy(dtype=float)
+    by_campaign = np.abs(campaign) >= 5
+    uplift = np.where(by_campaign, campaign, seasonal)
+    sign = np.where(uplift >= 0, "+", "")
+    cause = np.where(by_campaign, "campaign ", np.where(uplift >= 0, "seasonal peak ", "seasonal dip "))
+    return _when(np.abs(uplift) >= 5, " incl. " + pd.Series(cause, index=ix) + sign + _num(uplift, ix) + "%", ix)
+
+
 def explain(plan: pd.DataFrame, floor: float | None = None) -> pd.Series:
     """One line per recommendation a buyer can read, built with vectorised string operations.
 
     Needs the policy columns plus position, order_by, order_quantity and the working columns
     ``raw_quantity``, ``multiples`` and ``position_at_order`` set by :func:`recommend_orders`.
-    Example: "(s,Q) lead-time demand 80 over 14 d incl. campaign/season +30%, safety stock 25
+    Example: "(s,Q) lead-time demand 80 over 14 d incl. campaign +30%, safety stock 25
     for 98% fill rate (class A), position 10 vs reorder point 105: 1 x Q 96, round to pack of 12
     -> order 96".
     """
@@ -60,11 +75,7 @@ def explain(plan: pd.DataFrame, floor: float | None = None) -> pd.Series:
     over = lead + _when(periodic, "+" + review, ix) + " d"
     source = plan["lead_time_source"].astype(str)
     lt_note = _when(source != "product", " (" + source + " lead time)", ix)
-    uplift = plan["campaign_uplift_pct"].to_numpy(dtype=float)
-    sign = np.where(uplift >= 0, "+", "")
-    uplift_note = _when(
-        np.abs(uplift) >= 5, " incl. campaign/season " + sign + _num(uplift, ix) + "%", ix
-    )
+    uplift_note = _uplift_note(plan)
     kind = plan["service_kind"].map({"fill_rate": "fill rate", "cycle": "cycle service"}).fillna("")
     who = np.where(
         plan["service_source"].to_numpy(dtype=object) == "product",

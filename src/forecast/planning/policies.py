@@ -42,6 +42,7 @@ import pandas as pd
 
 from forecast.forecasting.distribution import DemandForecast
 from forecast.planning import inventory
+from forecast.planning.campaign_window import campaign_periods, covered_within
 from forecast.planning.explanations import _num, explain
 from forecast.planning.plan_config import PlanConfig
 from forecast.planning.units import round_up_whole, sold_in_whole_units
@@ -154,6 +155,7 @@ def compute_policies(
     period_days: float = 1.0,
     lead_times: pd.DataFrame | None = None,
     keep: pd.DataFrame | None = None,
+    campaigns: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Safety stock, reorder point (min), order quantity and max for every series.
 
@@ -175,8 +177,12 @@ def compute_policies(
     - Protection interval P = L (+ R for (R,S)). Lead-time demand mu_P and its demand s.d.
       come from the forecast over [0, P); with lead-time s.d. sigma_L,
       sigma_P = sqrt(sigma_demand^2 + d_P^2 sigma_L^2), d_P = mu_P / P (the rate inside it).
-      ``campaign_uplift_pct`` = mu_P / (baseline rate x P) - 1, see :func:`baseline_rate`
-      (0 when no demand falls inside P, e.g. a pre-order product launching after it).
+      The uplift mu_P / (baseline rate x P) - 1 (:func:`baseline_rate`; 0 when no demand
+      falls inside P, e.g. a pre-order product launching after it) is ``campaign_uplift_pct``
+      where one of ``campaigns`` (the contract table, planned campaigns) covers a forecast
+      period inside P, mapped onto the series as the forecast maps them
+      (:mod:`forecast.planning.campaign_window`), else ``seasonal_uplift_pct`` (the forecast's
+      own shape: season, events, a lumpy part's repeated peak); the other one is 0.
     - Order quantity: EOQ sqrt(2 K lambda / h) with h = holding_cost_rate x unit cost (infinite
       when h = 0), or d x days_of_cover, capped at d x max_cover_days; or fixed_quantity; for
       (R,S) the expected order d x R. Raised to the MOQ, rounded up to the pack size.
@@ -216,6 +222,8 @@ def compute_policies(
     if keep is not None:
         frame, level, service_source, targets = _kept_service(frame, level, service_source, keep)
     protection = _protection_demand(forecast, frame, mean_period, period_days, cfg)
+    in_campaign = covered_within(campaign_periods(forecast, campaigns, products, period_days),
+                                 protection.lead_p + protection.review_days / period_days)
     order_q, basis = _order_quantities(
         frame, daily, annual_demand, unit_cost, demand, protection.review_days, cfg
     )
@@ -243,7 +251,8 @@ def compute_policies(
             "sd_daily_demand": sd_period / np.sqrt(period_days),
             "lead_time_demand": protection.mean,
             "lead_time_demand_sd": protection.sd,
-            "campaign_uplift_pct": 100 * protection.uplift,
+            "campaign_uplift_pct": 100 * np.where(in_campaign, protection.uplift, 0.0),
+            "seasonal_uplift_pct": 100 * np.where(in_campaign, 0.0, protection.uplift),
             "safety_stock": safety,
             "reorder_point": reorder_point,
             "order_quantity": order_q,

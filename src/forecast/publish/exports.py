@@ -88,7 +88,7 @@ EXPORTS: dict[str, tuple[str, list[str]]] = {
         ["sku", "location", "abc_class", "xyz_class", "service_level", "planned_fill_rate", "service_kind", "service_source",
          "policy", "review_period_days", "lead_time_days", "lead_time_sd_days", "lead_time_source",
          "mean_daily_demand", "sd_daily_demand", "lead_time_demand", "lead_time_demand_sd",
-         "campaign_uplift_pct", "safety_stock", "reorder_point", "order_quantity", "max_level",
+         "campaign_uplift_pct", "seasonal_uplift_pct", "safety_stock", "reorder_point", "order_quantity", "max_level",
          "unit_cost", "supplier", "moq", "pack_size", "lead_time_sd_source", "order_quantity_basis",
          "recommended_reorder_point", "recommended_max_level", "recommended_order_quantity",
          "recommended_service_level", "recommended_policy", "override"],

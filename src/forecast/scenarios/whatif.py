@@ -80,7 +80,7 @@ from forecast.planning.suppliers import estimate_lead_times, receipt_lines, sku_
 INPUTS = ("sales", "products", "suppliers", "inventory", "purchase_orders", "customer_orders",
           "stock_movements", "overrides")
 #: Read whole (not only the scenario's SKUs): a supplier's lead time pools all of its receipts.
-SHARED_INPUTS = ("products", "receipts", "purchase_orders")
+SHARED_INPUTS = ("products", "receipts", "purchase_orders", "campaigns")
 KEYS = ["sku", "location"]
 #: Policy fields a zero change must leave exactly as published (see the module docstring).
 _LEVEL_FIELDS = ("safety_stock", "reorder_point", "max_level", "planned_fill_rate")
@@ -130,6 +130,7 @@ class _PlanInputs:
     purchase_orders: pd.DataFrame
     lead_times: pd.DataFrame  # receipts-based lead times per SKU (forecast.planning.suppliers)
     lead_samples: pd.DataFrame  # their observed lead times, for the simulation
+    campaigns: pd.DataFrame | None = None  # the planned campaigns (and the scenario's own)
 
 
 @dataclass
@@ -207,7 +208,7 @@ def _delay(
         expected = pd.to_datetime(pos["expected_date"])
         moved = expected.clip(lower=pd.Timestamp(as_of)) + pd.Timedelta(days=days)
         pos["expected_date"] = expected.where(~po_delayed, moved)
-    return _PlanInputs(products, base.suppliers, pos, lead_times, samples)
+    return _PlanInputs(products, base.suppliers, pos, lead_times, samples, base.campaigns)
 
 
 def what_if(
@@ -253,6 +254,7 @@ def what_if(
         data["products"], data["suppliers"], data["purchase_orders"],
         estimate.per_sku[estimate.per_sku["sku"].isin(skus)],
         estimate.samples[estimate.samples["sku"].isin(skus)],
+        _with_campaign(shared["campaigns"], scenario, skus),
     )
     delayed, po_delayed = _delay_targets(scenario, skus, shared, base.purchase_orders, run.as_of)
     after_inputs = _delay(base, skus, delayed, po_delayed, scenario.supplier_delay_days, run.as_of,
@@ -393,6 +395,26 @@ def campaign_factor(
     return factor, f"estimated uplift of {kind} campaigns"
 
 
+def _with_campaign(campaigns: pd.DataFrame, scenario: Scenario, skus: list[str]) -> pd.DataFrame:
+    """The campaigns table with the scenario's campaign added for its SKUs (at its locations,
+    else at every one), so the replanned lead-time demand names the campaign as its cause."""
+    if not scenario.campaign:
+        return campaigns
+    c = scenario.campaign
+    where = list(scenario.locations) if scenario.locations else [""]
+    added = pd.DataFrame([{"sku": sku, "category": "", "location": loc,
+                           "start_date": pd.Timestamp(c["start"]),
+                           "end_date": pd.Timestamp(c.get("end", c["start"])),
+                           "kind": c.get("kind", "promotion"),
+                           "discount_pct": float(c.get("discount_pct") or 0.0)}
+                          for sku in skus for loc in where])
+    if campaigns.empty:
+        return added
+    dated = campaigns.assign(start_date=pd.to_datetime(campaigns["start_date"]),
+                             end_date=pd.to_datetime(campaigns["end_date"]))
+    return pd.concat([dated, added], ignore_index=True)
+
+
 def _scenario_forecast(
     fc: DemandForecast, scenario: Scenario, data: dict[str, pd.DataFrame]
 ) -> tuple[DemandForecast, list[str]]:
@@ -477,7 +499,8 @@ def _plan_kept(planning: DemandForecast, inputs: _PlanInputs, run: _Run, keep: p
         cfg = run.plan if own else replace(run.plan, policy=kind, review_period_days=float(days))
         rows = group.index.to_numpy()
         part = compute_policies(planning.take(rows), history[rows], inputs.products, inputs.suppliers,
-                                cfg, run.period_days, lead_times=inputs.lead_times, keep=keep)
+                                cfg, run.period_days, lead_times=inputs.lead_times, keep=keep,
+                                campaigns=inputs.campaigns)
         parts.append(part.set_axis(rows))
     return pd.concat(parts).sort_index().reset_index(drop=True)
 

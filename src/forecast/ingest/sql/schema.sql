@@ -71,7 +71,7 @@ CREATE TABLE IF NOT EXISTS policies (
     sd_daily_demand     DOUBLE,
     lead_time_demand    DOUBLE,
     lead_time_demand_sd DOUBLE,
-    campaign_uplift_pct DOUBLE,                  -- planned campaigns inside the protection interval
+    campaign_uplift_pct DOUBLE,                  -- lead-time demand over the usual rate, a planned campaign inside P
     safety_stock        DOUBLE,
     reorder_point       DOUBLE,                  -- the minimum threshold
     order_quantity      DOUBLE,
@@ -93,6 +93,8 @@ ALTER TABLE policies ADD COLUMN IF NOT EXISTS recommended_order_quantity DOUBLE;
 ALTER TABLE policies ADD COLUMN IF NOT EXISTS recommended_service_level DOUBLE;
 ALTER TABLE policies ADD COLUMN IF NOT EXISTS recommended_policy VARCHAR;
 ALTER TABLE policies ADD COLUMN IF NOT EXISTS override VARCHAR;     -- "min 10 set by planner; recommended 14"
+-- The same uplift where no planned campaign falls inside P (the forecast's season, a part's peak).
+ALTER TABLE policies ADD COLUMN IF NOT EXISTS seasonal_uplift_pct DOUBLE;
 
 CREATE TABLE IF NOT EXISTS recommendations (
     run_id              VARCHAR NOT NULL,
