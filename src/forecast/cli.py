@@ -215,11 +215,16 @@ def _report(summary: pipeline.RunSummary, settings: RunSettings) -> None:
         f"{fc.get('dropship_series', 0):,} dropship series forecast only: no stock policy, so "
         f"{fc.get('stocked_series', fc['series']):,} planned and simulated). "
         f"Plan: {plan['recommendations']:,} orders to place ({plan['urgent']:,} urgent), "
-        f"{plan['alerts']:,} alerts. Risk: {sim['at_risk']:,} of {sim['series']:,} simulated series "
-        "at risk (fill rate 5+ points under plan, or out before the next receipt); "
+        f"{plan['alerts']:,} alerts. Risk: {sim['at_risk']:,} of {sim.get('simulated', sim['series']):,} "
+        "simulated series at risk (fill rate 5+ points under plan, or out before the next receipt); "
         f"{sim['stockout_likely']:,} more likely than not to stock out at some point in "
         f"{settings.simulation_days} days."
     )
+    if sim.get("stock_unknown"):
+        console.print(
+            f"[yellow]Not simulated:[/yellow] {sim['stock_unknown']:,} series have no stock record "
+            "(no inventory row and no on_hand in sales): no risk, no orders and no alerts for them.",
+            soft_wrap=True)
     if plan.get("overrides"):
         console.print(f"Planner overrides applied: {plan['overrides']:,} (expired and ignored: "
                       f"{plan.get('overrides_expired', 0):,}); see the `override` column of policies.csv")

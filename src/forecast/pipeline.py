@@ -471,7 +471,10 @@ def simulate_step(settings: RunSettings, run_id: str, mapper: Mapper = sequentia
         )
     at_risk = int(result.risk["at_risk"].sum())
     likely = int((result.risk["stockout_probability"] > 0.5).sum())
-    return {"series": len(result.risk), "at_risk": at_risk, "stockout_likely": likely,
+    # A series without a stock record (no inventory row, no on_hand in sales) is not simulated.
+    simulated = int(result.risk["stockout_probability"].notna().sum())
+    return {"series": len(result.risk), "simulated": simulated,
+            "stock_unknown": len(result.risk) - simulated, "at_risk": at_risk, "stockout_likely": likely,
             "allocation_lines": len(allocations),
             "cancellation_curve": curve.source}
 

@@ -691,7 +691,7 @@ def _weights(scores: pd.DataFrame, cfg: EngineConfig, selection: str | None = No
     selection = selection or ("ensemble" if cfg.selection == "auto" else cfg.selection)
     values = scores.to_numpy(dtype=float)
     n, k = values.shape
-    overall = np.nanmean(np.where(np.isfinite(values), values, np.nan), axis=0)
+    overall = _nanmean(np.where(np.isfinite(values), values, np.nan), axis=0)
     fallback = np.where(np.isfinite(overall), overall, np.inf)
     values = np.where(np.isfinite(values), values, fallback[None, :])
     values = np.where(np.isfinite(values), values, np.inf)
@@ -699,7 +699,7 @@ def _weights(scores: pd.DataFrame, cfg: EngineConfig, selection: str | None = No
         top = 1 if selection == "global" else min(cfg.top_k, k)
         if panel is not None:
             shared = panel[scores.columns].to_numpy(dtype=float)
-            overall = np.nanmean(np.where(np.isfinite(shared), shared, np.nan), axis=0)
+            overall = _nanmean(np.where(np.isfinite(shared), shared, np.nan), axis=0)
         best = np.argsort(overall_inf := np.where(np.isfinite(overall), overall, np.inf), kind="stable")[:top]
         inv = 1.0 / np.maximum(overall_inf[best], 1e-9)
         inv = np.where(np.isfinite(inv), inv, 0.0)
