@@ -47,3 +47,10 @@ def test_run_says_which_series_it_could_not_simulate_for_want_of_a_stock_record(
     text = " ".join(result.output.split())
     assert "of 1 simulated series at risk" in text
     assert "Not simulated: 1 series have no stock record" in text
+    from forecast.ingest.warehouse import Warehouse
+    from forecast.publish.digest import build_digest
+
+    with Warehouse(tmp_path / "out" / "warehouse.duckdb", read_only=True) as wh:
+        digest = build_digest(wh)
+    assert digest.counts["not_simulated"] == 1
+    assert "; **1** not simulated: no stock record" in digest.markdown()

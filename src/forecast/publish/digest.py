@@ -42,7 +42,8 @@ class Digest:
              f"(value {c['orders_today_value']:,}), {c['orders_total']} in the next days"),
             f"- **{c['new_alerts']}** new alerts ({c['alerts']} in all)",
             (f"- **{c['at_risk']}** SKU-locations at risk (fill rate 5+ points under plan, or out "
-            "before the next receipt)"),
+            "before the next receipt)" + (f"; **{c['not_simulated']}** not simulated: no stock record"
+                                          if c.get("not_simulated") else "")),
             f"- **{c['customers_to_notify']}** waiting order lines whose customers should be told",
             (f"- **{c.get('customer_messages', 0)}** messages to waiting customers "
              f"({_moment_text(c)}), {c.get('cancellation_offers', 0)} offering a cancellation"),
@@ -118,6 +119,8 @@ def build_digest(wh: Warehouse, run_id: str | None = None) -> Digest:
         "alerts": len(alerts),
         "new_alerts": len(new_alerts),
         "at_risk": len(at_risk),
+        # no stock record (no inventory row, no on_hand in sales): planned, not simulated
+        "not_simulated": int(risk["stockout_probability"].isna().sum()) if len(risk) else 0,
         "customers_to_notify": len(notify),
         "customer_messages": len(sent),
         "cancellation_offers": int(sent["cancel_url"].notna().sum()) if len(sent) else 0,
