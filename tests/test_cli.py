@@ -45,7 +45,7 @@ def test_run_says_which_series_it_could_not_simulate_for_want_of_a_stock_record(
                                 env={"COLUMNS": "300"})
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
-    assert "of 1 simulated series at risk" in text
+    assert "so 2 planned). Plan:" in text and "of 1 simulated series at risk" in text
     assert "Not simulated: 1 series have no stock record" in text
     from forecast.ingest.warehouse import Warehouse
     from forecast.publish.digest import build_digest

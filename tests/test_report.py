@@ -236,3 +236,27 @@ def test_a_slow_mover_planned_on_its_rate_floor_is_drawn_and_explained(demo_run,
                                   before[before["sku"] == keys[0][0]])
     assert not [line for line in ax.get_lines() if line.get_linestyle() == "--"]
     plt.close(ax.figure)
+
+
+def test_two_to_three_years_of_weekly_history_get_year_ticks_without_a_warning() -> None:
+    # 30 months: under 3 year ticks, over 24 month ticks; matplotlib's own steps stop at 6
+    # months and it warned on every report of Dominick's weekly data.
+    import warnings
+
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+
+    from forecast.publish import report_plots
+
+    dates = pd.date_range("1990-01-04", periods=130, freq="W-THU")
+    history = pd.DataFrame({"date": dates, "quantity": 5.0, "stockout": False})
+    future = pd.date_range(dates[-1], periods=13, freq="W-THU")[1:]
+    forecast = pd.DataFrame({"date": future, **{c: 5.0 for c in ("mean", "q05", "q25", "q75", "q95")}})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        ax = report_plots.plot_series(history, forecast)
+        report_plots._tidy(ax, legend=False)
+        ticks = [mdates.num2date(t) for t in ax.xaxis.get_majorticklocs()]
+        png = report_plots.png_base64(ax.figure)
+    assert png and 3 <= len(ticks) <= 5
+    plt.close("all")

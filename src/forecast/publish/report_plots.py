@@ -256,6 +256,9 @@ def _tidy(ax: Axes, legend: bool) -> None:
     import matplotlib.dates as mdates
 
     locator = mdates.AutoDateLocator(minticks=3, maxticks=5)
+    # 2-3 years of history (weekly or monthly data) have under 3 year ticks and over 24 months:
+    # without a 12-month step matplotlib warns on the user's terminal and falls back to 6.
+    locator.intervald[mdates.MONTHLY] = [1, 2, 3, 4, 6, 12]
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     ax.tick_params(labelsize=7)
