@@ -301,3 +301,27 @@ def test_a_run_waits_for_a_backtest_loading_its_data_longer_than_for_a_reader(tm
     holder.join()
     assert waited >= 0.5
     assert (tmp_path / ".pipeline.lock").read_text() == ""
+
+
+def test_a_run_taking_or_leaving_the_lock_is_not_mistaken_for_a_read_command(tmp_path) -> None:
+    """Between a run's flock and its holder line (and between emptying the line and letting go)
+    the lock file is empty, as under a read command: a starting run that gives readers 0 s must
+    wait for that run's moment, not fail naming "a read command" (CI failed once on this race).
+    A real read command (a shared lock) is still named after ``reader_wait``."""
+    import fcntl
+    import threading
+
+    from forecast import pipeline
+
+    path = tmp_path / ".pipeline.lock"
+    path.touch()
+    with open(path, "r+") as leaving:
+        fcntl.flock(leaving, fcntl.LOCK_EX)  # a run that emptied its line and is letting go
+        threading.Timer(0.3, fcntl.flock, (leaving, fcntl.LOCK_UN)).start()
+        with pipeline.run_lock(tmp_path, reader_wait=0.0):
+            assert path.read_text().startswith("pid ")
+    with pipeline.read_lock(tmp_path) as free:
+        assert free
+        busy = "a read command has held the output folder for 0 s"
+        with pytest.raises(pipeline.PipelineBusyError, match=busy), pipeline.run_lock(tmp_path, reader_wait=0.0):
+            pass

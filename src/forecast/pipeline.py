@@ -763,8 +763,12 @@ def _take_run_lock(handle, out_dir: Path, wait: bool, reader_wait: float,
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return
         except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip()  # a run writes its pid; a reader writes nothing
+            holder = _lock_holder(handle)
+            if holder is None and time.monotonic() - started < brief_wait:
+                time.sleep(0.02)  # a run taking or leaving the lock, between flock and its line
+                continue
+            if holder is None:
+                holder = "brief run that wrote no holder line"
             if holder and not holder.startswith("brief "):
                 raise PipelineBusyError(
                     f"{out_dir}: another pipeline run is writing here ({holder}); wait for it to "
@@ -778,6 +782,20 @@ def _take_run_lock(handle, out_dir: Path, wait: bool, reader_wait: float,
                     "wait for it to finish, or start this run with --wait"
                 ) from None
             time.sleep(0.1)
+
+
+def _lock_holder(handle) -> str | None:
+    """Who holds the run lock we could not take: ``""`` for read commands only (they hold it
+    shared and write nothing), the holder's line for a run, ``None`` for a run whose line is not
+    there (yet or any more: it writes the line after taking the lock, and empties it before
+    letting go), so a waiter never mistakes a run starting or ending for a read command."""
+    try:
+        fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        return handle.read().strip() or None
+    fcntl.flock(handle, fcntl.LOCK_UN)
+    return ""
 
 
 @contextmanager
