@@ -120,13 +120,10 @@ def test_help_is_fast_and_imports_no_heavy_library() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, time; t = time.perf_counter(); from forecast.cli import app; "
-            "print(time.perf_counter() - t); print(sorted(m for m in ('pandas', 'numpy', 'duckdb', 'scipy', "
-            "'prefect', 'sklearn', 'pydantic') if m in sys.modules))")
+    code = ("import sys; from forecast.cli import app; print(sorted(m for m in ('pandas', 'numpy', "
+            "'duckdb', 'scipy', 'prefect', 'sklearn', 'pydantic') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    seconds, heavy = out.splitlines()
-    assert heavy == "[]", heavy
-    assert float(seconds) < 1.0
+    assert out.strip() == "[]", out  # what makes --help fast (bench/ times commands, not tests)
     from forecast import cli, cli_config, config
 
     assert cli.DEFAULT_OUT_DIR == config.DEFAULT_OUT_DIR and cli_config.SETTINGS_FILE == config.SETTINGS_FILE

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -568,10 +567,7 @@ def test_fill_rate_safety_factor_round_trip_on_10000_skus() -> None:
     beta = rng.uniform(0.8, 0.999, n)
     q = rng.uniform(10, 2000, n)
     sd = rng.uniform(5, 400, n)
-    inv.safety_factor_fill_rate(beta[:10], q[:10], sd[:10])  # warm up imports/caches
-    start = time.perf_counter()
-    z = inv.safety_factor_fill_rate(beta, q, sd)
-    elapsed = time.perf_counter() - start
+    z = inv.safety_factor_fill_rate(beta, q, sd)  # its speed: bench/planning.py
     inside = (z > -1) & (z < 5)
     assert inside.mean() > 0.7
     np.testing.assert_allclose(
@@ -580,8 +576,6 @@ def test_fill_rate_safety_factor_round_trip_on_10000_skus() -> None:
     # clipped ones really are outside: z = -1 over-delivers, z = 5 cannot reach the target
     assert np.all(sd[z == -1] * inv.standard_normal_loss(-1.0) <= ((1 - beta) * q)[z == -1])
     assert np.all(sd[z == 5] * inv.standard_normal_loss(5.0) >= ((1 - beta) * q)[z == 5])
-    # a per-SKU Python loop with a scalar root finder takes seconds; this takes milliseconds
-    assert elapsed < 0.25, f"safety_factor_fill_rate took {elapsed:.3f}s for 10,000 SKUs"
 
 
 def test_fill_rate_safety_factor_edges() -> None:

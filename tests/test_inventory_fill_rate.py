@@ -5,7 +5,6 @@ rs_fill_rate_order_up_to, rq_pooled_fill_rate_reorder_points)."""
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -95,13 +94,10 @@ def test_rq_reorder_point_round_trip_on_10000_skus() -> None:
     variance[::7] = mean[::7]  # some Poisson
     beta = rng.uniform(0.8, 0.995, n)
     q = mean * rng.uniform(0.1, 20, n)
-    start = time.perf_counter()
-    r = inv.rq_fill_rate_reorder_point(beta, q, mean, variance)
-    elapsed = time.perf_counter() - start
+    r = inv.rq_fill_rate_reorder_point(beta, q, mean, variance)  # its speed: bench/planning.py
     loss = inv.negative_binomial_loss
     fill = 1 - (loss(r, mean, variance) - loss(r + q, mean, variance)) / q
     np.testing.assert_allclose(fill, beta, atol=1e-8)
-    assert elapsed < 2.0, f"rq_fill_rate_reorder_point took {elapsed:.2f}s for 10,000 SKUs"
     # more service costs more stock
     higher = inv.rq_fill_rate_reorder_point(np.minimum(beta + 0.004, 0.999), q, mean, variance)
     assert np.all(higher >= r - 1e-9)
