@@ -174,3 +174,32 @@ def test_best_scale_stays_on_the_branch_where_widening_covers_more() -> None:
     assert cov == pytest.approx(0.90, abs=0.002) and best == pytest.approx(0.5 * 2 ** (4 / 7), rel=0.02)
     # Nothing covers the target: the value that covers most.
     assert _best_scale(grid, lambda s: 0.5 if s != 3.0 else 0.7, 0.9) == (3.0, 0.7)
+
+
+def test_noise_is_searched_again_after_the_sums_widened_the_level_error() -> None:
+    """Weekly-like folds (no level window): one factor scales noise and level error to cover 90%
+    of single periods, then the sums widen the level error, which widens every period too; the
+    noise is then searched again so that single periods cover 90% with the level error the
+    sums need (dominicks_oj, 8 windows: PIT 92.8% -> 91.2%, 2-week q95 95.6% -> 94.8%); with a
+    level window (daily data) it is not searched again."""
+    from forecast.forecasting.calibration import _coverage
+
+    preds, actuals = _paths(0.3, 5.0, n=600, h=12, seed=6)
+    n = preds[0].shape[0]
+    history = np.tile(actuals[0], (1, 20))
+    args = (preds, actuals, np.full(n, 5.0), np.full(n, 0.02), history)
+
+    def period_coverage(k: np.ndarray, v: np.ndarray) -> float:
+        cov = _coverage(np.concatenate(preds, axis=1), np.concatenate(actuals, axis=1), k, v, 0.05, 0.95)
+        return float(np.nanmean(cov))
+
+    k_old, v_old, old = _calibrate(*args, EngineConfig(noise_after_sums=False), 0, 2)
+    k_new, v_new, new = _calibrate(*args, EngineConfig(), 0, 2)
+    assert old["smooth_sum_scale"] > 1.0 and np.allclose(v_new, v_old)  # the sums' level error kept
+    assert period_coverage(k_old, v_old) > 0.92  # the sums' widening over-covered single periods
+    assert period_coverage(k_new, v_new) == pytest.approx(0.90, abs=0.005)
+    assert new["smooth_noise_coverage"] == pytest.approx(period_coverage(k_new, v_new), abs=1e-3)
+    assert np.allclose(k_new, k_old / new["smooth_noise_scale"]) and new["smooth_noise_scale"] < 1.0
+    assert "smooth_noise_scale" not in _calibrate(*args, EngineConfig(sum_quantile=0.0), 0, 2)[2]
+    # with a level window (daily data) the level error came from the folds' sums: not searched
+    assert "smooth_noise_scale" not in _calibrate(*args, EngineConfig(), 2, 2)[2]

@@ -142,7 +142,45 @@ def _calibrate(
     if sum_window and cfg.sum_quantile:
         v_out = _calibrate_sums(preds, actuals, k_out, v_out, intermittent, cfg, sum_window, report,
                                 held_out)
+        if cfg.noise_after_sums and not window:
+            k_out = _noise_after_sums(mean, act, k_out, v_out, intermittent, share, long_run, preds, cfg, report)
     return k_out, v_out, report
+
+
+def _noise_after_sums(
+    mean: np.ndarray, act: np.ndarray, k: np.ndarray, v: np.ndarray, intermittent: np.ndarray,
+    share: float, long_run: list[np.ndarray] | None, preds: list[np.ndarray], cfg: EngineConfig,
+    report: dict[str, float],
+) -> np.ndarray:
+    """The noise ``k`` searched again per demand class, with the level error ``v`` the sums left
+    (:func:`_calibrate_sums` only widens it, which widens every single period too), so that the
+    central interval of single periods covers ``cfg.coverage_target`` of the fold actuals
+    again. Reported as ``<class>_noise_scale`` / ``<class>_noise_coverage``.
+
+    Only without a level window (weekly, monthly data), where one factor fitted ``k`` and ``v``
+    together to single periods and the sums are the first to fit the level error; with one
+    (daily data) the level error already came from the folds' sums. Searching the sums again
+    after the noise, in turn, made the level error ever wider (m5_dev's intermittent class 24 x)
+    and both figures worse.
+
+    On dominicks_oj (8 windows of 12 weeks) the sums widened the level error 6-fold, single
+    periods then covered 92% in the folds and 92.8% after (PIT); searched again, 91.2%, the
+    2-week q95 95.6% -> 94.8% and its pinball loss -3.9%."""
+    grid = np.array([0.25, 0.35, 0.5, 0.7, 1.0, 1.4, 2.0, 3.0, 4.5])
+    out = k.copy()
+    for label, rows in (("smooth", ~intermittent), ("intermittent", intermittent)):
+        if not rows.any() or report.get(f"{label}_sum_scale", 1.0) <= 1.0:
+            continue  # the sums left the level error as the single periods had it
+        fit = _ClassFit(mean[rows], act[rows], k[rows], v[rows], True, cfg)
+        floor = share if label == "intermittent" else 0.0
+        if floor:
+            fit.long_run = np.concatenate([np.repeat(lr[rows][:, None], p.shape[1], axis=1)
+                                           for lr, p in zip(long_run, preds)], axis=1)
+        best, best_cov = _best_scale(grid, partial(fit.coverage, floor=floor), cfg.coverage_target, refine=5)
+        out[rows] = k[rows] / best
+        report[f"{label}_noise_scale"] = float(best)
+        report[f"{label}_noise_coverage"] = float(best_cov)
+    return out
 
 
 @dataclass

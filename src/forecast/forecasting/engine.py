@@ -40,7 +40,8 @@ rolling-origin backtest, and returns a calibrated probabilistic forecast.
    long-run mean, the point forecast unchanged (:meth:`DemandForecast.expected`). Then, per class,
    ``v`` may be widened so that the 0.95 quantile of ``sum_window_days`` sums covers 95% of
    them in the folds, each fold scored against the level error estimated from the others
-   (``calibration._calibrate_sums``).
+   (``calibration._calibrate_sums``); weekly and monthly data then search ``k`` again so that
+   single periods still cover 90% with that wider ``v`` (``calibration._noise_after_sums``).
 
 Censored periods (stockouts) are NaN in the panel: no model reads them as zero demand.
 """
@@ -159,6 +160,7 @@ class EngineConfig:
     # (a lead time; at least one period) covers as much in the inner folds (0: off)
     sum_quantile: float = 0.95
     sum_window_days: float = 14.0
+    noise_after_sums: bool = True  # then the noise k again for single periods (calibration._noise_after_sums)
     level_prior_blocks: float = 12.0  # weight of the history-based level error, in blocks
     dip_periods: int = 7  # post-campaign dip length in days (converted to periods)
     keep_all: bool = False  # also return every candidate's own forecast (backtests use it)
