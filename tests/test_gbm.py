@@ -344,3 +344,37 @@ def test_predict_at_reads_nothing_after_its_origin(data):
     np.testing.assert_allclose(model.predict_at(T, H), model.predict(H))
     with pytest.raises(ValueError, match="before train_until"):
         model.predict_at(end - 1, 14)
+
+
+def test_year_change_reads_the_year_before_for_steps_beyond_four_weeks() -> None:
+    """From step 29 on, daily data read how demand moved 52 weeks before from the origin's time
+    of year to the target's: the mean of the 29 days around t - 364 over the mean of the 28
+    days up to o - 364, NaN before step 29 or without that history; a 28-day model is the model
+    without the feature."""
+    rng = np.random.default_rng(3)
+    days = 900
+    season = 1.0 + 0.6 * np.sin(2 * np.pi * np.arange(days) / 364)
+    y = rng.poisson(8.0 * season, (6, days)).astype(float)
+    y[2, 300:330] = np.nan  # censored days are not counted
+    model = GlobalGBM(max_iter=20, max_rows=20_000, max_horizon=56).fit(y, 7)
+    names = model.feature_names_
+    i = np.repeat(np.arange(6), 4)
+    o = np.tile([700, 700, 700, 380], 6)
+    k = np.tile([28, 29, 56, 40], 6)
+    got = model._state.design(i, o, k)[:, names.index("year_change")]
+
+    def mean(lo: int, hi: int, r: int) -> float:  # days lo..hi inclusive, NaN-aware
+        return float(np.nanmean(y[r, lo : hi + 1]))
+
+    for row, (r, origin, step) in enumerate(zip(i, o, k)):
+        t = origin + step
+        if step < 29 or origin - 364 < 27:
+            assert np.isnan(got[row])
+        else:
+            expected = mean(t - 364 - 14, t - 364 + 14, r) / mean(origin - 364 - 27, origin - 364, r)
+            assert got[row] == pytest.approx(expected, rel=1e-5)
+    assert np.isfinite(got[1])
+    # a 28-day model never sees the feature: the same forecast as without it
+    short = GlobalGBM(max_iter=20, max_rows=20_000, max_horizon=28).fit(y, 7).predict(28)
+    off = GlobalGBM(max_iter=20, max_rows=20_000, max_horizon=28, yearly_from_step=None).fit(y, 7).predict(28)
+    np.testing.assert_allclose(short, off)

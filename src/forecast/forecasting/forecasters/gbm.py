@@ -27,7 +27,8 @@ Features (float32), at origin ``o``: lags ``y[o - j] / scale`` (``j < n_lags``),
 over ``windows`` / scale, rolling std, zero share and observed share over ``scale_window``,
 ``log(scale)``, periods since the last sale, age of the series, the seasonal lag
 ``y[t - m ceil(k / m)]`` and the mean of the last 4 same-position values (``m`` = season
-length), campaign share of the scale window, campaign active at ``o``, price at ``o`` relative
+length), for daily data from step 29 on the change of demand a year before from the origin's to
+the target's time of year (``yearly_from_step``), campaign share of the scale window, campaign active at ``o``, price at ``o`` relative
 to the regular price. At target ``t``: step ``k``, calendar
 (:func:`forecast.forecasting.features.calendar_features`), event / holiday flags (also per event kind),
 periods to the next / since the last event, price relative to the regular price at ``o`` and at
@@ -137,6 +138,8 @@ class _LightGBM:
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self.booster_.predict(x, num_threads=1)
 
+_YEAR_DAYS = 364  # a year of daily data, in whole weeks (the same weekdays)
+_YEAR_TARGET_DAYS, _YEAR_ORIGIN_DAYS = 29, 28  # the windows of the year-before change
 _CAP = 7  # periods to / since an event are capped here (8 = none near)
 _MAX_EVENT_KINDS = 12  # also the most campaign kinds that get their own flag
 _DEFAULT_WINDOWS = {7: (7, 14, 56, 182), 52: (4, 8, 26), 12: (3, 6, 12)}  # by season length
@@ -197,6 +200,15 @@ class GlobalGBM(Forecaster):
     recency_always: apply the recency weights also when the history has no campaigns (to
         compare models with and without campaign features under the same weights).
     random_state: seed of the row sampling and of the booster.
+    yearly_from_step: daily data, steps from this one on (``None``: never) also read
+        ``year_change``, how the series' demand moved a year before from the origin's time of
+        year to the target's (:meth:`_State._year_change`): beyond four weeks the lags say little
+        about the target's season. On m5_dev days 29-56, 3 windows: WRMSSE 0.8701 -> 0.8635,
+        scaled pinball 0.3474 -> 0.3450, 14-day q95 pinball -5.3%, RMSSE 0.7852 -> 0.7849 (one
+        window: 0.8955 -> 0.8886, RMSSE 0.8014 -> 0.8004); the 28-day forecast is unchanged. Last
+        year's levels over the scale instead of their ratio lowered RMSSE more (0.7786) but
+        forecast 4.9% below the actuals (1.0% without): they carry last year's level into a
+        series that has grown since; the ratio at all steps made 28 days worse (0.7185 -> 0.7218).
 
     Example
     -------
@@ -227,6 +239,7 @@ class GlobalGBM(Forecaster):
         recency_always: bool = False,
         random_state: int = 0,
         backend: str = "lightgbm",
+        yearly_from_step: int | None = 29,
     ):
         self.loss = loss
         self.tweedie_power = tweedie_power
@@ -246,6 +259,7 @@ class GlobalGBM(Forecaster):
         self.recency_always = recency_always
         self.random_state = random_state
         self.backend = backend
+        self.yearly_from_step = yearly_from_step
 
     def fit(
         self, y: np.ndarray, season_length: int = 1, covariates: Covariates | None = None,
@@ -589,6 +603,8 @@ class _State:
                 s_tot, s_cnt, out=np.full(s_tot.shape, np.nan), where=ok & (s_cnt > 0)
             )
             cols["seasonal_mean"] = seasonal_mean * inv
+        if m == 7 and p.yearly_from_step is not None:
+            cols["year_change"] = self._year_change(i, o, t)
         cov = self.cov
         if cov is None:
             if m > 1:
@@ -675,6 +691,21 @@ class _State:
         self.categorical = {"campaign_kind", "after_kind"}
         if len(cov.category_names) <= 250:
             self.categorical.add("category")
+
+    def _year_change(self, i: np.ndarray, o: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """How each series' demand moved a year (52 weeks) before, from the origin's time of year
+        to the target's: mean demand over the 29 days around ``t - 364`` over the mean of the
+        28 days up to ``o - 364``. NaN for steps under ``yearly_from_step``, without a year and
+        a month of history, or when the later window is not yet known at the origin."""
+        year, half = _YEAR_DAYS, _YEAR_TARGET_DAYS // 2
+        target_end, origin_end = t - year + half, o - year
+        known = ((t - o) >= self.params.yearly_from_step) & (target_end <= o)
+        known &= (target_end >= _YEAR_TARGET_DAYS - 1) & (origin_end >= _YEAR_ORIGIN_DAYS - 1)
+        tot, cnt = self._window(i, np.clip(target_end, 0, None), _YEAR_TARGET_DAYS, self.csum)
+        at_target = np.divide(tot, cnt, out=np.full(tot.shape, np.nan), where=known & (cnt > 0))
+        tot, cnt = self._window(i, np.clip(origin_end, 0, None), _YEAR_ORIGIN_DAYS, self.csum)
+        at_origin = np.divide(tot, cnt, out=np.full(tot.shape, np.nan), where=known & (cnt > 0))
+        return np.divide(at_target, at_origin, out=np.full(tot.shape, np.nan), where=at_origin > 0)
 
     def _window(
         self, i: np.ndarray, o: np.ndarray, w: int, cum: np.ndarray
