@@ -100,9 +100,25 @@ def chunk_task(fn, args: tuple):
 
 
 def prefect_map(fn, items: list[tuple]) -> list:
-    """Submit every chunk to the flow's task runner and gather the results in order."""
+    """Submit every chunk to the flow's task runner and gather the results in order. On a Dask
+    runner each chunk's data goes to the cluster first (``scatter``) and the task gets futures
+    of it, so the task graph stays small however many series a chunk holds."""
+    client = _dask_client()
+    if client is not None:
+        items = [tuple(client.scatter(list(args))) for args in items]
     futures = [chunk_task.submit(fn, args) for args in items]
     return [f.result() for f in futures]
+
+
+def _dask_client():
+    """The Dask client of the running flow's task runner (None on another runner)."""
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    runner = getattr(context, "task_runner", None)
+    if type(runner).__name__ != "DaskTaskRunner":
+        return None
+    return runner.client
 
 
 #: Steps that split their series into chunks and map them over the task runner.

@@ -103,15 +103,28 @@ def test_stock_sync_flow_applies_the_demo_movements_once(prefect_harness, demo_r
     assert again["sync_id"] is None and again["alerts_raised"] == 0
 
 
-def test_dask_runner_gives_exactly_the_local_results(prefect_harness, demo_dir, tmp_path) -> None:
+def test_dask_runner_gives_exactly_the_local_results(prefect_harness, demo_dir, tmp_path, monkeypatch) -> None:
     """The same chunks of series through a local Dask cluster with 2 workers and through the
-    local thread runner give exactly the same plan."""
-    from pipelines.nightly import run_nightly
+    local thread runner give exactly the same plan; on Dask each chunk's data is scattered to
+    the cluster first (the tasks get futures of it), on threads nothing is."""
+    from pipelines import nightly
 
+    clients: list[str] = []
+    real = nightly._dask_client
+
+    def spy():
+        client = real()
+        clients.append(type(client).__name__)
+        return client
+
+    monkeypatch.setattr(nightly, "_dask_client", spy)
     common = {"data_dir": demo_dir, "horizon": 7, "n_paths": 30, "chunk_size": 5,
               "models": ["seasonal_naive", "ets", "tsb"]}
-    run_nightly("dask", workers=2, out_dir=tmp_path / "dask", **common)
-    run_nightly("threads", out_dir=tmp_path / "local", **common)
+    nightly.run_nightly("dask", workers=2, out_dir=tmp_path / "dask", **common)
+    assert clients and set(clients) == {"PrefectDaskClient"}  # forecast and simulation chunks
+    clients.clear()
+    nightly.run_nightly("threads", out_dir=tmp_path / "local", **common)
+    assert set(clients) == {"NoneType"}
 
     def outputs(folder):
         with Warehouse(folder / "warehouse.duckdb") as wh:
