@@ -113,12 +113,10 @@ def prefect_map(fn, items: list[tuple]) -> list:
 def _dask_client():
     """The Dask client of the running flow's task runner (None on another runner)."""
     from prefect.context import FlowRunContext
+    from prefect_dask import DaskTaskRunner
 
-    context = FlowRunContext.get()
-    runner = getattr(context, "task_runner", None)
-    if type(runner).__name__ != "DaskTaskRunner":
-        return None
-    return runner.client
+    runner = getattr(FlowRunContext.get(), "task_runner", None)
+    return runner.client if isinstance(runner, DaskTaskRunner) else None
 
 
 #: Steps that split their series into chunks and map them over the task runner.

@@ -764,11 +764,8 @@ def _take_run_lock(handle, out_dir: Path, wait: bool, reader_wait: float,
             return
         except BlockingIOError:
             holder = _lock_holder(handle)
-            if holder is None and time.monotonic() - started < brief_wait:
-                time.sleep(0.02)  # a run taking or leaving the lock, between flock and its line
-                continue
-            if holder is None:
-                holder = "brief run that wrote no holder line"
+            if holder is None:  # a run taking or leaving the lock, between flock and its line
+                holder = "brief run taking or leaving the lock"
             if holder and not holder.startswith("brief "):
                 raise PipelineBusyError(
                     f"{out_dir}: another pipeline run is writing here ({holder}); wait for it to "

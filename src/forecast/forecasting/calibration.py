@@ -114,8 +114,7 @@ def _calibrate(
         fit = _ClassFit(mean[rows], act[rows], k[rows], v[rows], bool(window), cfg)
         best, best_cov = _best_scale(grid, fit.coverage, cfg.coverage_target, refine=5)
         if label == "intermittent" and long_run is not None and len(cfg.floor_shares) > 1:
-            fit.long_run = np.concatenate([np.repeat(lr[rows][:, None], p.shape[1], axis=1)
-                                           for lr, p in zip(long_run, preds)], axis=1)
+            fit.long_run = _cell_long_run(long_run, preds, rows)
             # The shares ascend as the factors do: the first share that covers the target (or
             # the nearer of it and the one before) wins, without bisection between shares.
             share, best_cov = _best_scale(fit.unbiased(cfg.floor_shares),
@@ -174,13 +173,19 @@ def _noise_after_sums(
         fit = _ClassFit(mean[rows], act[rows], k[rows], v[rows], True, cfg)
         floor = share if label == "intermittent" else 0.0
         if floor:
-            fit.long_run = np.concatenate([np.repeat(lr[rows][:, None], p.shape[1], axis=1)
-                                           for lr, p in zip(long_run, preds)], axis=1)
+            fit.long_run = _cell_long_run(long_run, preds, rows)
         best, best_cov = _best_scale(grid, partial(fit.coverage, floor=floor), cfg.coverage_target, refine=5)
         out[rows] = k[rows] / best
         report[f"{label}_noise_scale"] = float(best)
         report[f"{label}_noise_coverage"] = float(best_cov)
     return out
+
+
+def _cell_long_run(long_run: list[np.ndarray], preds: list[np.ndarray], rows: np.ndarray) -> np.ndarray:
+    """Each fold cell of ``rows`` with its series' long-run mean before that fold (the folds side
+    by side, as the class's means and actuals are)."""
+    return np.concatenate([np.repeat(lr[rows][:, None], p.shape[1], axis=1)
+                           for lr, p in zip(long_run, preds)], axis=1)
 
 
 @dataclass
