@@ -14,6 +14,7 @@ from forecast.forecasting.engine import (
     EngineConfig,
     _combine,
     _Scorer,
+    _weights,
     forecast_panel,
     intermittent_rows,
 )
@@ -41,6 +42,33 @@ def test_intermittent_rows_combine_by_the_median_of_their_chosen_models() -> Non
     np.testing.assert_allclose(_combine(weights, {"a": preds["a"]}, sparse, CFG)[0], [1.0, 2.0])
     with pytest.raises(ValueError, match="intermittent_combine"):
         _combine(weights, preds, sparse, dataclasses.replace(CFG, intermittent_combine="mode"))
+
+
+def test_an_intermittent_series_combines_more_models_than_a_smooth_one() -> None:
+    """Per series, ``top_k`` models with inverse-score weights; an intermittent row takes its
+    ``intermittent_top_k`` best instead (capped at the number of models), a smooth row keeps
+    ``top_k``; the global ways ignore it; ``best`` stays one model."""
+    scores = pd.DataFrame({"a": [1.0, 1.0], "b": [2.0, 2.0], "c": [4.0, 4.0], "d": [8.0, 8.0],
+                           "e": [0.5, 16.0]})
+    sparse = np.array([True, False])
+    cfg = dataclasses.replace(CFG, top_k=2, intermittent_top_k=4)
+    w = _weights(scores, cfg, "ensemble", sparse=sparse)
+    # row 0 (intermittent): e, a, b, c with weights 1/score normalised; d left out
+    inv = np.array([1 / 1, 1 / 2, 1 / 4, 0, 1 / 0.5])
+    np.testing.assert_allclose(w.iloc[0].to_numpy(), inv / inv.sum())
+    # row 1 (smooth): a and b only
+    np.testing.assert_allclose(w.iloc[1].to_numpy(), np.array([1, 0.5, 0, 0, 0]) / 1.5)
+    # without sparse rows, or with intermittent_top_k None, every row takes top_k
+    np.testing.assert_allclose(_weights(scores, cfg, "ensemble").iloc[0].to_numpy(),
+                               np.array([1, 0, 0, 0, 2]) / 3)
+    off = dataclasses.replace(cfg, intermittent_top_k=None)
+    np.testing.assert_allclose(_weights(scores, off, "ensemble", sparse=sparse).iloc[0].to_numpy(),
+                               np.array([1, 0, 0, 0, 2]) / 3)
+    capped = _weights(scores, dataclasses.replace(cfg, intermittent_top_k=50), "ensemble", sparse=sparse)
+    assert (capped.iloc[0] > 0).sum() == 5
+    assert (_weights(scores, cfg, "best", sparse=sparse).iloc[0] > 0).sum() == 1
+    glob = _weights(scores, cfg, "global_ensemble", sparse=sparse)
+    assert (glob.iloc[0] > 0).sum() == 2 and glob.iloc[0].equals(glob.iloc[1])
 
 
 def test_intermittent_series_are_scored_by_the_mase_of_block_sums() -> None:

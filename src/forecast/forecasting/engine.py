@@ -22,7 +22,8 @@ rolling-origin backtest, and returns a calibrated probabilistic forecast.
    (the default) the way is itself chosen by cross-fitting over the inner folds: weights learned
    on the other folds are scored on each fold, so per-series choices that only fit noise lose;
    a simpler way within ``selection_margin`` of the best wins (:func:`_choose_selection`).
-   An intermittent series combines its chosen models by their median per period
+   An intermittent series combines its chosen models (per series: its ``intermittent_top_k``
+   best, more than a smooth series' ``top_k``) by their median per period
    (``intermittent_combine``, :func:`_combine`), a smooth one by the weighted mean.
 3. **Distribution**: a negative-binomial size ``k`` and a shared level-error variance ``v`` per
    series (see :mod:`forecast.forecasting.distribution`), estimated from the history. For daily data the
@@ -131,6 +132,12 @@ class EngineConfig:
     # "mean" (inverse-score weights, as smooth series). Median: carparts MASE 1.098 -> 1.065,
     # RMSSE 0.616 -> 0.604 (one Croston-type or seasonal-naive outlier no longer pulls it).
     intermittent_combine: str = "median"
+    # Models an intermittent series combines with the per-series ways (ensemble; None: top_k).
+    # The median of more candidates is less biased: carparts, 3 -> 8: total -12% -> -2%, RMSSE
+    # (first observation) 0.7193 -> 0.7063, MASE1 1.0589 -> 1.0780, 14-day q95 pinball -2.8%;
+    # the window before it: 0.8448 -> 0.8301, total -15% -> -5%. m5_dev and dominicks_oj choose
+    # a global way, which this does not change.
+    intermittent_top_k: int | None = 8
     intermittent_adi: float = 1.32  # mean inter-demand interval above which a series is intermittent
     calibrate: bool = True
     coverage_target: float = 0.90
@@ -381,7 +388,7 @@ def forecast_panel(
             raise RuntimeError("every forecast model failed: " + "; ".join(failures.values()))
         scores, squared = _fold_means(backtest.errors, names, n), _fold_means(backtest.squared, names, n)
         selection, selection_scores = _choose_selection(backtest, cfg)
-        weights = _weights(scores, cfg, selection, squared)
+        weights = _weights(scores, cfg, selection, squared, intermittent_rows(y, cfg.intermittent_adi))
 
         say("final fit")
         wanted = [name for name in names if name != "gbm" and (cfg.keep_all or (weights[name] > 0).any())]
@@ -654,7 +661,7 @@ def _choose_selection(backtest: _Backtest, cfg: EngineConfig) -> tuple[str, dict
     for selection in SELECTIONS:
         errs = []
         for f, (preds, actual, scale) in enumerate(zip(fold_preds, fold_actuals, fold_scales)):
-            w = _weights(ranking[f], cfg, selection, squared[f])
+            w = _weights(ranking[f], cfg, selection, squared[f], scale.sparse)
             errs.append(scale.squared_error(actual, _combine(w, preds, scale.sparse, cfg)))
         totals[selection] = float(np.nanmean(np.vstack(errs)))
     finite = {s: v for s, v in totals.items() if np.isfinite(v)}
@@ -682,8 +689,9 @@ SELECTIONS = ("global", "global_ensemble", "best", "ensemble")
 
 
 def _weights(scores: pd.DataFrame, cfg: EngineConfig, selection: str | None = None,
-             panel: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Per series: inverse-score weights over its ``top_k`` models (or the best one); with a
+             panel: pd.DataFrame | None = None, sparse: np.ndarray | None = None) -> pd.DataFrame:
+    """Per series: inverse-score weights over its ``top_k`` models (the ``sparse``
+    (intermittent) rows: ``intermittent_top_k``, when set), or the best one; with a
     global way, the same for all series from the models' mean ``panel`` scores (default
     ``scores``; the engine: the scaled squared errors, so that a panel-wide choice is ranked
     by the error it is judged by, not by a mix of per-class measures).
@@ -709,13 +717,15 @@ def _weights(scores: pd.DataFrame, cfg: EngineConfig, selection: str | None = No
         weights = np.zeros((n, k))
         weights[:, best] = inv[None, :]
         return pd.DataFrame(weights, columns=scores.columns)
-    top = 1 if selection == "best" else min(cfg.top_k, k)
-    order = np.argsort(values, axis=1, kind="stable")[:, :top]
+    tops = np.full(n, 1 if selection == "best" else min(cfg.top_k, k))
+    if selection != "best" and sparse is not None and cfg.intermittent_top_k is not None:
+        tops[sparse] = min(max(cfg.intermittent_top_k, 1), k)
+    order = np.argsort(values, axis=1, kind="stable")[:, : tops.max()]
     weights = np.zeros((n, k))
     rows = np.arange(n)[:, None]
     chosen = values[rows, order]
     inv = 1.0 / np.maximum(chosen, 1e-9)
-    inv = np.where(np.isfinite(chosen), inv, 0.0)
+    inv = np.where(np.isfinite(chosen) & (np.arange(order.shape[1])[None, :] < tops[:, None]), inv, 0.0)
     inv[:, 0] = np.where(inv.sum(axis=1) == 0, 1.0, inv[:, 0])
     weights[rows, order] = inv / inv.sum(axis=1, keepdims=True)
     return pd.DataFrame(weights, columns=scores.columns)
