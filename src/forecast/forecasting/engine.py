@@ -720,7 +720,7 @@ def _weights(scores: pd.DataFrame, cfg: EngineConfig, selection: str | None = No
     tops = np.full(n, 1 if selection == "best" else min(cfg.top_k, k))
     if selection != "best" and sparse is not None and cfg.intermittent_top_k is not None:
         tops[sparse] = min(max(cfg.intermittent_top_k, 1), k)
-    order = np.argsort(values, axis=1, kind="stable")[:, : tops.max()]
+    order = np.argsort(values, axis=1, kind="stable")[:, : int(tops.max(initial=1))]
     weights = np.zeros((n, k))
     rows = np.arange(n)[:, None]
     chosen = values[rows, order]
