@@ -388,7 +388,8 @@ def forecast_panel(
             raise RuntimeError("every forecast model failed: " + "; ".join(failures.values()))
         scores, squared = _fold_means(backtest.errors, names, n), _fold_means(backtest.squared, names, n)
         selection, selection_scores = _choose_selection(backtest, cfg)
-        weights = _weights(scores, cfg, selection, squared, intermittent_rows(y, cfg.intermittent_adi))
+        sparse = intermittent_rows(y, cfg.intermittent_adi)
+        weights = _weights(scores, cfg, selection, squared, sparse)
 
         say("final fit")
         wanted = [name for name in names if name != "gbm" and (cfg.keep_all or (weights[name] > 0).any())]
@@ -413,7 +414,7 @@ def forecast_panel(
         raise RuntimeError("every forecast model failed: " + "; ".join(failures.values()))
     for name, reason in failures.items():
         log.warning("model %s failed: %s", name, reason)
-    mean = _combine(weights, final, intermittent_rows(y, cfg.intermittent_adi), cfg)
+    mean = _combine(weights, final, sparse, cfg)
     never = np.isnan(y).all(axis=1)
     mean[never] = 0.0
 
@@ -718,7 +719,7 @@ def _weights(scores: pd.DataFrame, cfg: EngineConfig, selection: str | None = No
         weights[:, best] = inv[None, :]
         return pd.DataFrame(weights, columns=scores.columns)
     tops = np.full(n, 1 if selection == "best" else min(cfg.top_k, k))
-    if selection != "best" and sparse is not None and cfg.intermittent_top_k is not None:
+    if selection == "ensemble" and sparse is not None and cfg.intermittent_top_k is not None:
         tops[sparse] = min(max(cfg.intermittent_top_k, 1), k)
     order = np.argsort(values, axis=1, kind="stable")[:, : int(tops.max(initial=1))]
     weights = np.zeros((n, k))

@@ -19,7 +19,6 @@ def _arrow(before: object, after: object, kind: str = "num", decimals: int = 0,
 def print_skus_hit(skus_hit: pd.DataFrame, title: str, console: Console) -> None:
     """Per SKU: lead time, stockout probability, first stockout date, units short and order:
     now -> with the change under the current plan (replanned in brackets)."""
-
     frame = pd.DataFrame({
         "sku@location": skus_hit["sku"].astype(str) + "@" + skus_hit["location"].astype(str),
         "lead": [_arrow(a, b, "num", 1) for a, b in zip(skus_hit["lead_time_days_before"],
